@@ -1,0 +1,1 @@
+"""FastAPI service: merchants, terminals, customers, signings, subsidies, ledger, settlement."""

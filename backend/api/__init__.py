@@ -1,0 +1,1 @@
+"""HTTP routers of the backend, one module per area; backend/app.py `_routers()` lists them."""

@@ -1,0 +1,296 @@
+"""Parking endpoints: lane events and QR orders (signed terminals), the channel's paid notification,
+and the operator's car park rules, member passes, blacklist and stays."""
+from __future__ import annotations
+
+import threading
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.api.params import IdPath
+from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
+from backend.channels import ChannelError, ChannelSimulator, WechatNativeChannel, simulated_channel
+from backend.deps import get_session, request_now
+from backend.errors import api_error
+from backend.logging import log
+from backend.models.parking import ParkingOrder, ParkingSession
+from backend.services import parking as sessions_svc
+from backend.services import parking_orders as orders_svc
+from backend.services import parking_rules as rules_svc
+from backend.services.parking_rules import ParkingRuleError
+from backend.services.sites import get_site
+from sync.wire import (MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
+                       ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
+from terminal.crypto import FieldCipher
+from terminal.members import PassPlan
+from terminal.plates import PlateError, normalise_plate
+from terminal.tariff import SiteTariffs
+
+router = APIRouter(prefix="/api/v1", tags=["parking"])
+ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")
+MANAGERS = require_roles("operator", "merchant_admin")
+PlatePath = Annotated[str, Path(min_length=2, max_length=24, description="plate, e.g. 京A12345")]
+_channel_lock = threading.Lock()
+
+
+def channel(request: Request) -> WechatNativeChannel:
+    """The payment channel of this backend: the simulator unless a real one was configured
+    (tests and the demo run the real adapter over the simulator transport)."""
+    state = request.app.state
+    with _channel_lock:
+        if getattr(state, "parking_channel", None) is None:
+            state.parking_channel, state.parking_channel_sim = simulated_channel()
+    return state.parking_channel
+
+
+def _rule_error(exc: ParkingRuleError, status: int = 422):  # noqa: ANN202
+    return api_error(404 if exc.code == "site_not_found" else status, exc.code, exc.zh, exc.en)
+
+
+def _plate(text: str) -> str:
+    """The canonical plate, or a 422 that says what is wrong with it."""
+    try:
+        return normalise_plate(text).text
+    except PlateError as exc:
+        raise api_error(422, "bad_plate", exc.zh, exc.en) from None
+
+
+def _car_park_of(session: Session, principal: OperatorPrincipal, site_id: int):  # noqa: ANN202
+    site = get_site(session, site_id)
+    ensure_visible(principal, site.merchant_id, "停车场", "car park")
+    if site.kind != "car_park":
+        raise api_error(404, "site_not_found", "该场所不是停车场", "This site is not a car park")
+    return site
+
+
+# --- terminal (signed) ---------------------------------------------------------------------------
+
+@router.post("/terminal/parking/events", response_model=ParkingEventsResponse)
+def push_events(body: ParkingEventsRequest, terminal: TerminalPrincipal = Depends(current_terminal),
+                session: Session = Depends(get_session)) -> ParkingEventsResponse:
+    """Entries, exits and attendant actions of a lane; each event applied once (event_id)."""
+    if terminal.scene != "parking":
+        raise api_error(403, "wrong_scene", "此终端不是停车场终端", "This terminal is not a parking terminal")
+    results = sessions_svc.apply_events(session, terminal.terminal_id, terminal.site_id, list(body.events))
+    return ParkingEventsResponse(results=results)
+
+
+@router.get("/terminal/parking/sessions/inside", response_model=ParkingSessionData)
+def inside(plate: str = Query(min_length=2, max_length=16), terminal: TerminalPrincipal = Depends(current_terminal),
+           session: Session = Depends(get_session)) -> ParkingSessionData:
+    """The stay of a car still inside (for an exit lane whose pull has not caught up yet)."""
+    s = sessions_svc.inside(session, terminal.site_id, _plate(plate))
+    if s is None:
+        raise api_error(404, "not_inside", "没有该车辆的入场记录", "No entry record for this plate")
+    return sessions_svc.session_data(s)
+
+
+def _notify_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/api/v1/parking/channel/notify"
+
+
+@router.post("/terminal/parking/orders", response_model=ParkingOrderState, status_code=201)
+def create_order(body: ParkingOrderRequest, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
+                 session: Session = Depends(get_session)) -> ParkingOrderState:
+    """A QR order for an exit fee or a renewal; the same order_id returns the same order."""
+    try:
+        order = orders_svc.create_order(session, channel(request), terminal.terminal_id, terminal.site_id, body,
+                                        _notify_url(request), now=request_now(request))
+    except ParkingRuleError as exc:
+        raise _rule_error(exc, 409) from None
+    except ChannelError as exc:
+        log.warning("parking_order_channel_error", code=exc.code)
+        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试或使用付款码",
+                        "The payment channel is unavailable; retry or scan a pay code") from None
+    return orders_svc.order_state(order)
+
+
+@router.get("/terminal/parking/orders/{order_id}", response_model=ParkingOrderState)
+def poll_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
+               session: Session = Depends(get_session)) -> ParkingOrderState:
+    """Short poll: pending, paid or closed (asks the channel while pending)."""
+    order = session.get(ParkingOrder, str(order_id))
+    if order is None or order.site_id != terminal.site_id:
+        raise api_error(404, "order_not_found", "找不到该订单", "No such order")
+    return orders_svc.order_state(orders_svc.refresh(session, channel(request), order, now=request_now(request)))
+
+
+@router.post("/terminal/parking/orders/{order_id}/close", response_model=ParkingOrderState)
+def close_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
+                session: Session = Depends(get_session)) -> ParkingOrderState:
+    """Close a pending order before the driver pays another way; answers "paid" if it already was."""
+    order = session.get(ParkingOrder, str(order_id))
+    if order is None or order.site_id != terminal.site_id:
+        raise api_error(404, "order_not_found", "找不到该订单", "No such order")
+    try:
+        return orders_svc.order_state(orders_svc.close(session, channel(request), order))
+    except ChannelError as exc:
+        log.warning("parking_order_close_error", code=exc.code)
+        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试",
+                        "The payment channel is unavailable; try again") from None
+
+
+@router.post("/terminal/parking/paycode", response_model=ParkingOrderState)
+def pay_by_code(body: ParkingPaycodeRequest, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
+                session: Session = Depends(get_session)) -> ParkingOrderState:
+    """A pay code scanned at the exit, charged at the channel; the same order_id is charged once."""
+    try:
+        order, reason = orders_svc.pay_by_code(session, channel(request), terminal.terminal_id, terminal.site_id,
+                                               body, now=request_now(request))
+    except ParkingRuleError as exc:
+        raise _rule_error(exc, 409) from None
+    except ChannelError as exc:
+        log.warning("parking_paycode_channel_error", code=exc.code)
+        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试或联系管理员",
+                        "The payment channel is unavailable; try again or call the attendant") from None
+    return orders_svc.order_state(order, reason)
+
+
+# --- the channel ---------------------------------------------------------------------------------
+
+@router.post("/parking/channel/notify", include_in_schema=False)
+async def channel_notify(request: Request, session: Session = Depends(get_session)) -> Response:
+    """The channel's paid notification: verified, decrypted, booked once. 200 tells it to stop."""
+    body = await request.body()
+    try:
+        paid = channel(request).parse_notification(request.headers, body)
+        orders_svc.record_paid(session, paid)
+    except ChannelError as exc:
+        log.warning("parking_notify_refused", code=exc.code)
+        return Response(status_code=400, media_type="application/json",
+                        content='{"code":"FAIL","message":"%s"}' % exc.code)
+    return Response(status_code=200, media_type="application/json", content='{"code":"SUCCESS","message":"成功"}')
+
+
+class SimPay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    qr_text: str = Field(min_length=1, max_length=200, description="the QR text the payer's app scanned")
+
+
+@router.post("/parking/channel-sim/pay", tags=["simulator"])
+def simulator_pay(body: SimPay, request: Request, session: Session = Depends(get_session)) -> dict:
+    """Demo and tests only: a driver's banking app pays a QR order at the simulated channel, which
+    then delivers its signed notification to this backend exactly as the real one would."""
+    channel(request)
+    sim: ChannelSimulator | None = getattr(request.app.state, "parking_channel_sim", None)
+    no = sim.order_for_code(body.qr_text) if sim else None
+    if sim is None or no is None:
+        raise api_error(404, "order_not_found", "二维码无效", "This QR code is not an order")
+    try:
+        headers, raw = sim.pay(no)
+    except ChannelError:
+        raise api_error(409, "order_closed", "订单已关闭，不能再付款", "This order was closed and cannot be paid") from None
+    paid = channel(request).parse_notification(headers, raw)
+    orders_svc.record_paid(session, paid)
+    return {"paid": True}
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+class RulesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tariffs: SiteTariffs
+    no_entry_fee_fen: int = Field(ge=0, le=1_000_000, description="fee when a car leaves with no entry record")
+    repeat_entry: str = Field("replace", pattern="^(replace|refuse)$",
+                              description="a car already inside enters again: replace the old stay, or refuse")
+    plans: list[PassPlan] = Field(default=[], max_length=8, description="passes sold at this car park")
+
+
+@router.put("/sites/{site_id}/parking/rules", response_model=ParkingTariffData)
+def put_rules(site_id: IdPath, body: RulesIn, principal: OperatorPrincipal = Depends(MANAGERS),
+              session: Session = Depends(get_session)) -> ParkingTariffData:
+    _car_park_of(session, principal, site_id)
+    rules = rules_svc.set_rules(session, site_id, body.tariffs, body.no_entry_fee_fen, body.repeat_entry, body.plans)
+    session.commit()
+    return rules_svc.tariff_data(rules)
+
+
+class MemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan: str = Field(min_length=1, max_length=16)
+    valid_from: date
+    valid_to: date
+    status: str = Field("active", pattern="^(active|suspended)$")
+    holder_name: str | None = Field(None, max_length=40, description="stored encrypted, shown masked")
+
+
+@router.put("/sites/{site_id}/parking/members/{plate}", response_model=MemberData)
+def put_member(site_id: IdPath, plate: PlatePath, body: MemberIn, request: Request,
+               principal: OperatorPrincipal = Depends(MANAGERS), session: Session = Depends(get_session)) -> MemberData:
+    _car_park_of(session, principal, site_id)
+    plate = _plate(plate)
+    try:
+        m = rules_svc.put_member(session, FieldCipher(request.app.state.settings.keys["data"]), site_id, plate,
+                                 body.plan, body.valid_from, body.valid_to, body.status, body.holder_name)
+    except ParkingRuleError as exc:
+        raise _rule_error(exc) from None
+    session.commit()
+    return rules_svc.member_data(m)
+
+
+class RenewalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    renewal_id: UUID = Field(description="made once by the caller per payment: the idempotency key")
+    plan: str = Field(min_length=1, max_length=16)
+    amount_fen: int = Field(ge=0, le=1_000_000, description="what was paid at the counter")
+
+
+@router.post("/sites/{site_id}/parking/members/{plate}/renewals", response_model=MemberData)
+def renew_member(site_id: IdPath, plate: PlatePath, body: RenewalIn, request: Request,
+                 principal: OperatorPrincipal = Depends(MANAGERS), session: Session = Depends(get_session)) -> MemberData:
+    """A renewal paid at the counter (会员缴费续期); a renewal paid by QR is booked when the order is paid."""
+    site = _car_park_of(session, principal, site_id)
+    plate = _plate(plate)
+    today = request_now(request).astimezone(ZoneInfo(site.timezone)).date()
+    try:
+        m = rules_svc.renew_member(session, site_id, plate, body.plan, str(body.renewal_id), today, "operator",
+                                   amount_fen=body.amount_fen)
+    except ParkingRuleError as exc:
+        raise _rule_error(exc) from None
+    session.commit()
+    return rules_svc.member_data(m)
+
+
+class BlacklistIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+@router.put("/sites/{site_id}/parking/blacklist/{plate}", status_code=204)
+def blacklist(site_id: IdPath, plate: PlatePath, body: BlacklistIn, principal: OperatorPrincipal = Depends(MANAGERS),
+              session: Session = Depends(get_session)) -> Response:
+    _car_park_of(session, principal, site_id)
+    rules_svc.set_blacklisted(session, site_id, _plate(plate), body.reason)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/sites/{site_id}/parking/blacklist/{plate}", status_code=204)
+def unblacklist(site_id: IdPath, plate: PlatePath, principal: OperatorPrincipal = Depends(MANAGERS),
+                session: Session = Depends(get_session)) -> Response:
+    _car_park_of(session, principal, site_id)
+    rules_svc.set_blacklisted(session, site_id, _plate(plate), None)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/sites/{site_id}/parking/sessions", response_model=list[ParkingSessionData])
+def list_sessions(site_id: IdPath, status: str | None = Query(None, pattern="^(inside|exited|replaced)$"),
+                  flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000),
+                  principal: OperatorPrincipal = Depends(ANY_ROLE),
+                  session: Session = Depends(get_session)) -> list[ParkingSessionData]:
+    """Stays of a car park, newest first; flagged=true is the review queue."""
+    _car_park_of(session, principal, site_id)
+    q = select(ParkingSession).where(ParkingSession.site_id == site_id)
+    if status:
+        q = q.where(ParkingSession.status == status)
+    if flagged is not None:
+        q = q.where(ParkingSession.flagged.is_(flagged))
+    rows = session.scalars(q.order_by(ParkingSession.updated_at.desc()).limit(limit)).all()
+    return [sessions_svc.session_data(s) for s in rows]

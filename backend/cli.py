@@ -1,0 +1,108 @@
+"""`gatepay backend ...`: serve, migrate, check-ledger. Mirrors library calls one to one."""
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (SQLite default or GATEPAY_DATABASE_URL)."""
+    from backend.config import BackendSettings
+    from backend.migrate import upgrade
+
+    settings = BackendSettings()
+    upgrade(settings.database_url)
+    typer.echo(f"schema up to date: {settings.database_url}")
+
+
+@app.command()
+def serve(host: str = typer.Option(None, help="Address to listen on"),
+          port: int = typer.Option(None, help="Port to listen on"),
+          migrate_first: bool = typer.Option(True, "--migrate/--no-migrate",
+                                             help="Upgrade the schema before serving"),
+          workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                      help="Worker processes; booking is CPU-bound Python, so about one "
+                                           "per core (each builds its app from the same GATEPAY_* settings)")) -> None:
+    """Run the backend HTTP service."""
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.config import BackendSettings
+    from backend.migrate import upgrade
+
+    settings = BackendSettings()
+    if migrate_first:
+        upgrade(settings.database_url)
+    where = dict(host=host or settings.host, port=port or settings.port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), **where)
+    else:   # uvicorn starts each worker from an import string
+        uvicorn.run("backend.app:create_app", factory=True, workers=workers, **where)
+
+
+@app.command("create-operator")
+def create_operator(name: str = typer.Option(..., "--name", help="Who the token is for"),
+                    role: str = typer.Option(..., "--role", help="operator | merchant_admin | auditor"),
+                    merchant_id: int = typer.Option(None, "--merchant-id",
+                                                    help="The merchant a merchant_admin administers")) -> None:
+    """Create an operator and print its token once (only a keyed hash of it is stored)."""
+    from backend.config import BackendSettings
+    from backend.db import make_engine, make_sessionmaker
+    from backend.errors import ApiError
+    from backend.services.operators import create_operator as create
+
+    settings = BackendSettings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            new = create(session, settings.keys["hash"], name=name, role=role, merchant_id=merchant_id)
+            session.commit()
+    except ApiError as exc:
+        typer.echo(f"{exc.detail['message_zh']}\n{exc.detail['message_en']}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"operator {new.operator.id} ({role}) created. Token, shown only now:")
+    typer.echo(new.token)
+
+
+from backend.money_cli import register_money_commands  # noqa: E402  - the money half's commands
+
+register_money_commands(app)
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Add the demo organisation (canteen, car park, operators, enrolment codes) and print its
+    tokens and codes once. Running it again changes nothing."""
+    from backend.config import BackendSettings
+    from backend.db import make_engine, make_sessionmaker
+    from backend.migrate import upgrade
+    from backend.seed import seed_demo_org
+
+    settings = BackendSettings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            demo = seed_demo_org(session, settings.keys["hash"])
+            session.commit()
+    finally:
+        engine.dispose()
+    if demo is None:
+        typer.echo("demo data already present (tokens and codes were shown when it was first seeded)")
+        return
+    typer.echo(f"canteen: {demo.canteen}\ncar park: {demo.parking}")
+    for role, token in demo.tokens.items():
+        typer.echo(f"token {role}: {token}")
+    for name, code in demo.enrolment_codes.items():
+        typer.echo(f"enrolment code for {name}: {code}")
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"try: curl -H 'Authorization: Bearer {demo.tokens['operator']}' {base}/api/v1/merchants")
+
+
+from backend.settlement.cli import register_settlement_commands  # noqa: E402  - settle, reports
+
+register_settlement_commands(app)

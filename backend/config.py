@@ -1,0 +1,53 @@
+"""The backend's one validated configuration model, read from the environment (GATEPAY_*)."""
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from terminal.crypto import key_from_text, key_to_text, new_key
+
+
+class BackendSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEPAY_", extra="ignore")
+
+    database_url: str = Field("sqlite:///var/backend.db", title="Database URL",
+                              description="SQLite file (default) or postgresql+psycopg://user@host/db")
+    key_file: Path = Field(Path("var/backend-keys.json"), title="Key file",
+                           description="Where data/hash keys are kept when not given in the environment")
+    data_key: str | None = Field(None, description="base64 32-byte AES key for personal data at rest")
+    hash_key: str | None = Field(None, description="base64 32-byte HMAC key for searchable hashes")
+    card_hash_key: str | None = Field(None, description="base64 32-byte key terminals hash card numbers with")
+    timezone: str = Field("Asia/Shanghai", description="Default merchant time zone")
+    signature_window_s: int = Field(300, ge=5, le=3600, description="Accepted terminal clock skew")
+    face_duplicate_distance: float = Field(0.42, ge=0.0, le=2.0, title="Duplicate face distance",
+                                           description="A new face template closer than this (Euclidean, 128-d) "
+                                                       "to another signed person's is refused")
+    host: str = "127.0.0.1"
+    port: int = Field(8700, ge=1, le=65535)
+    log_json: bool = True
+
+    @cached_property
+    def keys(self) -> dict[str, bytes]:
+        """Keys from the environment, else from the key file (created 0600 on first start)."""
+        given = {"data": self.data_key, "hash": self.hash_key, "card": self.card_hash_key}
+        if all(given.values()):
+            return {k: key_from_text(v) for k, v in given.items()}
+        stored: dict[str, str] = {}
+        if self.key_file.exists():
+            stored = json.loads(self.key_file.read_text())
+        changed = False
+        for name in given:
+            if not stored.get(name):
+                stored[name] = key_to_text(new_key())
+                changed = True
+        if changed:
+            self.key_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(stored, f)
+        return {k: key_from_text(given[k] or stored[k]) for k in given}

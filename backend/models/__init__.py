@@ -1,0 +1,20 @@
+"""All tables. Importing this package registers every model on Base.metadata (Alembic needs it)."""
+from backend.models.base import Base
+from backend.models.changes import SyncChange
+from backend.models.customers import Customer, CustomerGroup
+from backend.models.ledger import Account, Entry, Posting
+from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee, Site
+from backend.models.operators import Operator
+from backend.models.parking import (MemberRenewal, ParkingBlacklist, ParkingEventRow, ParkingMember,  # noqa: F401
+                                     ParkingOrder, ParkingRules, ParkingSession)
+from backend.models.payments import Payment, PaymentLine, Refund, TerminalEvent
+from backend.models.signings import FaceTemplate, Signing
+from backend.models.subsidies import Grant, GrantBatch, SubsidyHolding, SubsidyProgram
+from backend.models.terminals import EnrolmentCode, Terminal, UsedNonce
+
+__all__ = ["Base", "EnrolmentCode", "Lane", "MealPeriodRow", "Merchant", "MerchantFee", "Operator",
+           "Site", "SyncChange", "Terminal", "UsedNonce",
+           # money
+           "Account", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",
+           "Payment", "PaymentLine", "Posting", "Refund", "Signing", "SubsidyHolding", "SubsidyProgram",
+           "TerminalEvent"]

@@ -1,0 +1,1 @@
+"""Reports for funders, regulators, merchants and operators, exported as CSV or xlsx."""

@@ -1,0 +1,137 @@
+"""The change feed terminals pull (sync.wire.Change): record a change, read changes since a cursor.
+
+The cursor is the change row's id. On PostgreSQL ids are handed out when a row is inserted but
+become visible when its transaction commits, so a row with a lower id can appear after a higher
+one was already pulled. Two measures keep a terminal from skipping it:
+  * `record_change` only queues the change; it is inserted right before the session commits
+    (a `before_commit` hook), so an id is held by an open transaction for milliseconds, not for
+    the length of a long import (a query in the same transaction does not see it yet);
+  * a pull stops before the first hole in the id sequence among changes younger than
+    GAP_GRACE_S (a hole that old is a rolled-back insert, not one still committing).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, get_args
+
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, SessionTransaction
+
+from backend.models.base import utcnow
+from backend.models.changes import SyncChange
+from sync.wire import ChangeKind
+
+GAP_GRACE_S = 5
+CHANGE_KINDS = frozenset(get_args(ChangeKind))
+_PENDING = "gatepay_pending_changes"
+
+
+def record_change(session: Session, kind: str, key: Any, data: dict[str, Any], *,
+                  merchant_id: int | None = None, site_id: int | None = None,
+                  deleted: bool = False) -> None:
+    """Queue a change for terminals; it is written when the session's transaction commits and
+    dropped when the transaction (or the savepoint it was recorded in) rolls back.
+
+    `data` must be JSON-ready (use `model.model_dump(mode="json")` for wire models)."""
+    if kind not in CHANGE_KINDS:
+        raise ValueError(f"unknown change kind {kind!r}; add it to sync.wire.ChangeKind first")
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        event.listen(session, "before_commit", _insert_pending)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
+        event.listen(session, "after_transaction_end", _forget_at_end)
+    session.connection()   # the change belongs to the transaction open now (begin one if none)
+    pending.append((session.get_nested_transaction(), dict(
+        kind=kind, key=str(key), data=data, merchant_id=merchant_id, site_id=site_id, deleted=deleted)))
+
+
+def _insert_pending(session: Session) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending or session.in_nested_transaction():   # a savepoint release is not the commit
+        return
+    now = utcnow()
+    session.add_all([SyncChange(created_at=now, **change) for _owner, change in pending])
+    pending.clear()
+    session.flush()
+
+
+def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while owner is not None:
+        if owner is savepoint:
+            return True
+        owner = owner.parent
+    return False
+
+
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending and previous_transaction.nested:
+        pending[:] = [(owner, c) for owner, c in pending if not _within(owner, previous_transaction)]
+
+
+def _forget_at_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.get(_PENDING):
+        session.info[_PENDING].clear()   # rolled back or closed without commit
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    rows: list[SyncChange]
+    cursor: int   # where the next pull starts: past these rows and past other merchants' rows
+    more: bool    # another page is waiting now
+
+
+def _safe_bound(session: Session, cursor: int, now: datetime) -> int | None:
+    """The highest id every lower change of which has surely committed; None = no limit.
+
+    Ids are handed out in time order, so a hole below a change older than the grace period is
+    a rolled-back insert; only a hole above the newest old change may still be committing."""
+    cutoff = now - timedelta(seconds=GAP_GRACE_S)
+    old_max = session.scalar(select(func.max(SyncChange.id))
+                             .where(SyncChange.id > cursor, SyncChange.created_at < cutoff))
+    start = max(cursor, old_max or 0)
+    recent = session.scalars(select(SyncChange.id).where(SyncChange.id > start)
+                             .order_by(SyncChange.id)).all()
+    expected = start + 1
+    for change_id in recent:
+        if change_id != expected:
+            return expected - 1
+        expected = change_id + 1
+    return None
+
+
+def changes_page(session: Session, cursor: int, limit: int, *, merchant_id: int, site_id: int,
+                 now: datetime | None = None) -> ChangesPage:
+    """Changes a terminal of this merchant and site should see, after `cursor`, in id order."""
+    now = now or utcnow()
+    bound = _safe_bound(session, cursor, now)
+    visible = [SyncChange.id > cursor]
+    if bound is not None:
+        visible.append(SyncChange.id <= bound)
+    mine = [or_(SyncChange.merchant_id.is_(None), SyncChange.merchant_id == merchant_id),
+            or_(SyncChange.site_id.is_(None), SyncChange.site_id == site_id)]
+    rows = list(session.scalars(select(SyncChange).where(*visible, *mine)
+                                .order_by(SyncChange.id).limit(limit + 1)).all())
+    if len(rows) > limit:
+        return ChangesPage(rows[:limit], rows[limit - 1].id if limit else cursor, True)
+    # Everything up to the bound has been seen (the rest belongs to other merchants or sites).
+    top = session.scalar(select(func.max(SyncChange.id)).where(*visible))
+    next_cursor = max(cursor, top or cursor, rows[-1].id if rows else cursor)
+    return ChangesPage(rows, next_cursor, False)
+
+
+def newest_per_key(rows: list[SyncChange]) -> list[SyncChange]:
+    """Only the newest row per (kind, key), in id order: what a pull sends of a page. Every
+    change is the whole state of its key (an upsert, or a deletion/tombstone), so an older row a
+    newer one supersedes changes nothing a terminal ends with; a deletion is dropped only when a
+    newer row for its key follows. The page's cursor still moves past the dropped rows."""
+    newest = {(row.kind, row.key): row.id for row in rows}
+    return [row for row in rows if newest[(row.kind, row.key)] == row.id]
+
+
+def changes_since(session: Session, cursor: int, limit: int, *, merchant_id: int, site_id: int,
+                  now: datetime | None = None) -> list[SyncChange]:
+    """The rows of `changes_page` (see there); use `changes_page` to also get the next cursor."""
+    return changes_page(session, cursor, limit, merchant_id=merchant_id, site_id=site_id, now=now).rows

@@ -1,0 +1,158 @@
+"""QR orders at the exit (and for member renewals): create at the channel, learn they were paid.
+
+The terminal makes the order id (its idempotency key); the channel's out_trade_no is that id's
+hex. The backend learns of payment two ways, whichever comes first: the channel's signed paid
+notification, or a query to the channel when a terminal polls an order still pending. A paid
+amount that differs from the order is never accepted as paid.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.channels import ChannelError, ChannelOrder, WechatNativeChannel
+from backend.models.base import utcnow
+from backend.models.parking import ParkingOrder
+from backend.services.channel_booking import book_order_receipt
+from backend.services.parking_rules import ParkingRuleError, car_park, renew_member
+from sync.wire import ParkingOrderRequest, ParkingOrderState, ParkingPaycodeRequest
+
+ORDER_TTL = timedelta(minutes=10)
+
+
+PAYCODE_DECLINES = {
+    "NOTENOUGH": ("余额不足，请换用其他卡或其他方式支付", "Not enough money behind this pay code: pay another way"),
+    "AUTH_CODE_INVALID": ("付款码无效，请刷新付款码后重试", "This pay code is not valid: refresh it and try again"),
+}
+
+
+def order_state(o: ParkingOrder, reason: str | None = None) -> ParkingOrderState:
+    zh, en = PAYCODE_DECLINES.get(reason or "", PAYCODE_DECLINES["AUTH_CODE_INVALID"]) if reason else ("", "")
+    return ParkingOrderState(order_id=UUID(o.id), status=o.status, amount_fen=o.amount_fen, qr_text=o.code_url,
+                             paid_at=o.paid_at, expires_at=o.expires_at, reason=reason, message_zh=zh,
+                             message_en=en)
+
+
+def create_order(session: Session, channel: WechatNativeChannel, terminal_id: int, site_id: int,
+                 req: ParkingOrderRequest, notify_url: str, now: datetime | None = None) -> ParkingOrder:
+    """Create (or return the existing) order; ParkingRuleError if the same id comes with other terms."""
+    existing = session.get(ParkingOrder, str(req.order_id))
+    if existing is not None:
+        if (existing.amount_fen, existing.plate, existing.purpose) != (req.amount_fen, req.plate, req.purpose):
+            raise ParkingRuleError("order_conflict", "同一订单号的金额或车牌不同，请重新发起缴费",
+                                   "This order id was used with another amount or plate; start a new payment")
+        return existing
+    site = car_park(session, site_id)
+    now = now or utcnow()
+    expires = now + ORDER_TTL
+    out_trade_no = req.order_id.hex
+    what = "停车费" if req.purpose == "exit" else "月卡续费"
+    code_url = channel.create_native(out_trade_no, req.amount_fen, f"{site.name} {what} {req.plate}", notify_url,
+                                     expires.astimezone(ZoneInfo(site.timezone)))
+    order = ParkingOrder(id=str(req.order_id), site_id=site_id, terminal_id=terminal_id, purpose=req.purpose,
+                         session_id=str(req.session_id) if req.session_id else None, plate=req.plate,
+                         plan=req.plan, amount_fen=req.amount_fen, status="pending", channel=channel.name,
+                         out_trade_no=out_trade_no, code_url=code_url, created_at=now, expires_at=expires)
+    session.add(order)
+    try:
+        session.commit()
+    except IntegrityError:    # the same order from a concurrent retry
+        session.rollback()
+        return session.get(ParkingOrder, str(req.order_id))  # type: ignore[return-value]
+    return order
+
+
+def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
+    """Mark an order paid from a verified channel answer; idempotent. None for an unknown order."""
+    order = session.scalar(select(ParkingOrder).where(ParkingOrder.out_trade_no == paid.out_trade_no)
+                           .with_for_update())
+    if order is None or paid.trade_state != "SUCCESS":
+        return order
+    if paid.amount_fen != order.amount_fen:
+        raise ChannelError("amount_mismatch", f"channel paid {paid.amount_fen} for an order of {order.amount_fen}")
+    if order.status == "paid":
+        return order
+    order.status, order.paid_at, order.channel_txn_id = "paid", paid.success_time or utcnow(), paid.transaction_id
+    if order.purpose == "renewal" and order.plan:
+        site = car_park(session, order.site_id)
+        today = order.paid_at.astimezone(ZoneInfo(site.timezone)).date()
+        renew_member(session, order.site_id, order.plate, order.plan, renewal_id=order.id, today=today,
+                     paid_via="qr", order_id=order.id, amount_fen=order.amount_fen)
+    book_order_receipt(session, order)          # on the ledger in the same transaction, once
+    session.commit()
+    return order
+
+
+def refresh(session: Session, channel: WechatNativeChannel, order: ParkingOrder,
+            now: datetime | None = None) -> ParkingOrder:
+    """For a poll: ask the channel about a pending order (a lost notification must not keep a car in)."""
+    if order.status != "pending":
+        return order
+    try:
+        paid = channel.query(order.out_trade_no)
+    except ChannelError:
+        return order           # the terminal polls again; the notification may still come
+    if paid.trade_state == "SUCCESS":
+        return record_paid(session, paid) or order
+    if paid.trade_state == "CLOSED" or (now or utcnow()) > order.expires_at:
+        if paid.trade_state != "CLOSED":
+            try:
+                channel.close(order.out_trade_no)   # so the payer cannot pay an order we gave up on
+            except ChannelError:
+                return order
+        order.status = "closed"
+        session.commit()
+    return order
+
+
+def close(session: Session, channel: WechatNativeChannel, order: ParkingOrder) -> ParkingOrder:
+    """Give up a pending order before taking another way to pay: close it at the channel, unless
+    the channel says it was paid meanwhile (then it is paid, and nothing else may be taken)."""
+    if order.status != "pending":
+        return order
+    paid = channel.query(order.out_trade_no)        # ChannelError: the caller answers 502
+    if paid.trade_state == "SUCCESS":
+        return record_paid(session, paid) or order
+    channel.close(order.out_trade_no)
+    order.status = "closed"
+    session.commit()
+    return order
+
+
+def pay_by_code(session: Session, channel: WechatNativeChannel, terminal_id: int, site_id: int,
+                req: ParkingPaycodeRequest, now: datetime | None = None) -> tuple[ParkingOrder, str | None]:
+    """Charge a scanned pay code for an exit (付款码支付): (order, decline code or None).
+    The order row is committed before the channel is called, so a lost answer is resolved by a
+    later poll (query) or by the terminal's retry with the same order_id. ChannelError
+    "unreachable" is raised for the caller to answer 502."""
+    order = session.get(ParkingOrder, str(req.order_id))
+    if order is not None and (order.amount_fen, order.plate) != (req.amount_fen, req.plate):
+        raise ParkingRuleError("order_conflict", "同一订单号的金额或车牌不同，请重新发起缴费",
+                               "This order id was used with another amount or plate; start a new payment")
+    site = car_park(session, site_id)
+    if order is None:
+        now = now or utcnow()
+        order = ParkingOrder(id=str(req.order_id), site_id=site_id, terminal_id=terminal_id, purpose="exit",
+                             session_id=str(req.session_id) if req.session_id else None, plate=req.plate,
+                             amount_fen=req.amount_fen, status="pending", channel=channel.name,
+                             out_trade_no=req.order_id.hex, code_url="", created_at=now, expires_at=now + ORDER_TTL)
+        session.add(order)
+        session.commit()
+    if order.status != "pending":
+        return order, None
+    try:
+        paid = channel.codepay(order.out_trade_no, req.paycode, req.amount_fen, f"{site.name} 停车费 {req.plate}")
+    except ChannelError as exc:
+        if exc.code in ("unreachable", "bad_signature", "bad_answer"):
+            raise
+        order.status = "closed"
+        session.commit()
+        return order, exc.code
+    if paid.trade_state == "SUCCESS":
+        return record_paid(session, paid) or order, None
+    return order, None            # USERPAYING: the payer confirms on the phone; the terminal polls

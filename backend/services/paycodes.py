@@ -1,0 +1,90 @@
+"""One-time pay codes of our own: the bank's mobile-banking code and the campus code.
+
+The customer's app asks `POST /api/v1/customers/{id}/paycode` for a code and shows it as a QR /
+barcode; a terminal scans it and sends it as a `paycode` credential. The code is 20 digits
+starting 88 (outside every public wallet's range: WeChat 10-15, Alipay 25-30, UnionPay 62), lives
+`CODE_TTL` and pays once. Only its keyed hash (HMAC with the backend's hash key) is stored, so
+a database reader cannot replay codes. A terminal's PayCodeRules can accept them as `bank` or
+`campus` with prefixes ("88",), length 20..20.
+
+`find_payer` has no key or clock of its own, so the payment endpoint binds both to the session
+(`bind`) before booking; without a binding a code resolves to nobody (declined, nothing booked).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, Integer, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from backend.models.base import Base, utcnow
+from terminal.crypto import keyed_hash
+
+CODE_PREFIX = "88"
+CODE_DIGITS = 20
+CODE_TTL = timedelta(seconds=60)
+_BOUND = "gatepay_paycode_binding"
+
+PAYCODE_DECLINES: dict[str, tuple[str, str]] = {
+    "paycode_unknown": ("付款码无效，请在手机上刷新付款码后重试", "This pay code is not valid: refresh it on the phone and try again"),
+    "paycode_expired": ("付款码已过期，请在手机上刷新付款码后重试", "This pay code has expired: refresh it on the phone and try again"),
+    "paycode_used": ("付款码已使用过，请在手机上刷新付款码后重试", "This pay code was already used: refresh it on the phone and try again"),
+}
+
+
+class CustomerPaycode(Base):
+    """A one-time code issued to a customer (only its keyed hash)."""
+    __tablename__ = "customer_paycodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def is_own_code(code: str) -> bool:
+    return len(code) == CODE_DIGITS and code.isascii() and code.isdigit() and code.startswith(CODE_PREFIX)
+
+
+def _hash(key: bytes, code: str) -> str:
+    return keyed_hash(key, code, "customer_paycode")
+
+
+def issue(session: Session, key: bytes, customer_id: int, now: datetime) -> tuple[str, datetime]:
+    """A fresh code and its expiry (flushed; the caller commits). Shown once, never stored."""
+    code = CODE_PREFIX + "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS - len(CODE_PREFIX)))
+    expires = now + CODE_TTL
+    session.add(CustomerPaycode(code_hash=_hash(key, code), customer_id=customer_id, expires_at=expires,
+                                created_at=now))
+    session.flush()
+    return code, expires
+
+
+def bind(session: Session, key: bytes, now: datetime) -> None:
+    """Give this session's payment bookings the hash key and the request's clock."""
+    session.info[_BOUND] = (key, now)
+
+
+def redeem(session: Session, code: str) -> int | str:
+    """The customer a code names, using it up (in the caller's transaction, so a payment that rolls
+    back leaves the code unused); else a decline reason from PAYCODE_DECLINES."""
+    key, now = session.info.get(_BOUND, (None, None))
+    if key is None or not is_own_code(code.strip()):
+        return "paycode_unknown"
+    row = session.scalar(select(CustomerPaycode).where(CustomerPaycode.code_hash == _hash(key, code.strip()))
+                         .with_for_update())
+    if row is None:
+        return "paycode_unknown"
+    if row.used_at is not None:
+        return "paycode_used"
+    if now >= row.expires_at:
+        return "paycode_expired"
+    # conditional update: of two payments racing on one code only one sees a row change
+    taken = session.execute(update(CustomerPaycode).where(CustomerPaycode.id == row.id,
+                                                          CustomerPaycode.used_at.is_(None))
+                            .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    return row.customer_id if taken == 1 else "paycode_used"
+

@@ -1,0 +1,100 @@
+"""Who pays: turn a payment credential into the signed customer, and check the signing allows
+this payment (status, merchant, per-payment and per-day limits)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from backend.models.customers import Customer
+from backend.models.payments import Payment
+from backend.models.signings import Signing
+from backend.services.paycodes import PAYCODE_DECLINES, redeem
+from sync.wire import Credential
+from terminal.plates import PlateError, normalise_plate
+
+# Reason code -> (Chinese, English) for declines decided here and in payments.
+PAYER_DECLINES: dict[str, tuple[str, str]] = {
+    "not_signed": ("未签约，请先办理签约或使用其他方式支付", "Not signed up: sign up first or pay another way"),
+    "signing_suspended": ("签约已暂停，请联系发卡机构", "The signing is suspended: contact the issuer"),
+    "signing_revoked": ("签约已解除，请使用其他方式支付", "The signing was revoked: pay another way"),
+    "customer_closed": ("账户已关闭", "The account is closed"),
+    "merchant_not_allowed": ("此签约不能在本商户使用", "This signing cannot be used at this merchant"),
+    "over_payment_limit": ("超过单笔限额", "Over the per-payment limit"),
+    "over_day_limit": ("超过当日限额", "Over today's limit"),
+    "merchant_suspended": ("商户已暂停服务，请到其他窗口支付", "This merchant is suspended: pay at another counter"),
+    "method_not_supported": ("此支付方式暂不支持，请换一种方式", "This payment method is not supported here: pay another way"),
+    "bad_plate": ("车牌号无法识别", "The plate number is not valid"),
+    **PAYCODE_DECLINES,
+}
+
+
+# Run on every payment: Core columns (no ORM compile step) and built once (not per call).
+_P = Payment.__table__.c
+_SPENT_TODAY = (select(func.coalesce(func.sum(_P.amount_fen - _P.refunded_fen), 0))
+                .where(_P.signing_id == bindparam("signing_id"), _P.business_date == bindparam("business_date"),
+                       _P.status != "declined"))
+
+
+@dataclass(frozen=True)
+class Payer:
+    customer: Customer | None
+    signing: Signing | None
+    decline: str | None = None
+
+
+def find_payer(session: Session, credential: Credential) -> Payer:
+    query = select(Signing, Customer).join(Customer, Customer.id == Signing.customer_id)
+    if credential.kind == "face":
+        if not 0 < credential.customer_id < 2**31:   # no such id; a database would refuse to compare it
+            return Payer(None, None, "not_signed")
+        found = _latest(session, query.where(Signing.kind == "face", Signing.customer_id == credential.customer_id))
+    elif credential.kind == "card":
+        found = _latest(session, query.where(Signing.kind == "card",
+                                             Signing.card_hash == credential.card_hash.strip().lower()))
+    elif credential.kind == "plate":
+        try:
+            plate = normalise_plate(credential.plate, credential.plate_colour)
+        except PlateError:
+            return Payer(None, None, "bad_plate")
+        query = query.where(Signing.kind == "plate", Signing.plate == plate.text)
+        if plate.colour is not None:
+            query = query.where(Signing.plate_colour == plate.colour)
+        found = _latest(session, query)
+    elif credential.kind == "paycode":   # our own one-time code; wallet codes go to channel_booking
+        customer_id = redeem(session, credential.paycode)
+        if isinstance(customer_id, str):
+            return Payer(None, None, customer_id)
+        found = _latest(session, query.where(Signing.customer_id == customer_id))
+    else:
+        return Payer(None, None, "method_not_supported")
+    if found is None:
+        return Payer(None, None, "not_signed")
+    signing, customer = found
+    if signing.status != "active":
+        return Payer(customer, signing, f"signing_{signing.status}")
+    if customer.status != "active":
+        return Payer(customer, signing, "customer_closed")
+    return Payer(customer, signing)
+
+
+def _latest(session: Session, query) -> tuple[Signing, Customer] | None:  # noqa: ANN001
+    """The live signing if there is one, else the newest (so a revoked one says 'revoked')."""
+    rows = [tuple(r) for r in session.execute(query.order_by(Signing.id.desc()).limit(20)).all()]
+    live = [r for r in rows if r[0].status != "revoked"]
+    return (live or rows or [None])[0]
+
+
+def limit_decline(session: Session, signing: Signing, merchant_id: int, amount_fen: int,
+                  business_date: str) -> str | None:
+    """Merchant allowed, per-payment and per-day limits (call with the customer's accounts locked,
+    so two payments cannot both pass the daily limit)."""
+    if signing.merchant_ids and merchant_id not in signing.merchant_ids:
+        return "merchant_not_allowed"
+    if amount_fen > signing.per_payment_limit_fen:
+        return "over_payment_limit"
+    spent = session.execute(_SPENT_TODAY, {"signing_id": signing.id, "business_date": business_date}).scalar_one()
+    if int(spent) + amount_fen > signing.per_day_limit_fen:
+        return "over_day_limit"
+    return None

@@ -1,0 +1,113 @@
+"""Refunds, full and partial, back to the sources the payment came from (subsidy to the same
+subsidy, wallet to wallet, bank card to the card), never more than was paid. Idempotent by the
+refund id; the payment row is locked so two refunds racing cannot together exceed it.
+
+A partial refund returns money in the reverse order it was taken (the last source first), so a
+subsidy-first payment gives the diner's own money back before the subsidy.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.corebanking import CoreBanking
+from backend.errors import api_error
+from backend.models.customers import Customer
+from backend.models.payments import Payment, PaymentLine, Refund
+from backend.services.customers import bank_card_number, publish_balance
+from backend.services.ledger import Leg, book, lock_accounts, merchant_account_id
+from backend.services.vault import Vault
+from sync.wire import RefundRequest, RefundResult, SplitLine
+
+REFUND_DECLINES = {
+    "payment_not_approved": ("原支付未成功，无需退款", "The payment did not go through; there is nothing to refund"),
+    "refund_exceeds_payment": ("退款金额超过可退金额", "The refund is more than what is left to refund"),
+}
+
+
+@dataclass(frozen=True)
+class RefundDone:
+    result: RefundResult
+    duplicate: bool
+
+
+def _digest(req: RefundRequest) -> str:
+    essence = {"payment_id": str(req.payment_id), "amount_fen": req.amount_fen}
+    return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
+
+
+def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest, now: datetime, *,
+           merchant_id: int | None, terminal_id: int | None = None, operator_id: int | None = None) -> RefundDone:
+    """Refund (flushed; the caller commits). `merchant_id` None = any merchant (bank operator)."""
+    digest = _digest(req)
+    found = session.scalar(select(Refund).where(Refund.refund_uuid == str(req.refund_id)))
+    if found is not None:
+        if found.request_hash != digest:
+            raise api_error(409, "refund_id_reused", "该退款编号已用于另一笔退款，请用新编号",
+                            "This refund id was used for a different refund; use a new id")
+        return RefundDone(RefundResult.model_validate(found.result), duplicate=True)
+    payment = session.scalar(select(Payment).where(Payment.payment_uuid == str(req.payment_id)).with_for_update())
+    if payment is None or (merchant_id is not None and payment.merchant_id != merchant_id):
+        raise api_error(404, "payment_not_found", "找不到这笔支付，请核对支付编号",
+                        "No such payment; check the payment id")
+    row = Refund(refund_uuid=str(req.refund_id), request_hash=digest, payment_id=payment.id, terminal_id=terminal_id,
+                 operator_id=operator_id, amount_fen=req.amount_fen, reason=req.reason, status="declined", result={})
+    reason = None
+    if payment.status != "approved":
+        reason = "payment_not_approved"
+    elif req.amount_fen > payment.amount_fen - payment.refunded_fen:
+        reason = "refund_exceeds_payment"
+    split: list[SplitLine] = []
+    if reason is None:
+        split = _give_back(session, bank, vault, payment, row, req.amount_fen)
+        row.status = "refunded"
+    zh, en = REFUND_DECLINES.get(reason or "", ("退款成功", "Refunded"))
+    result = RefundResult(refund_id=req.refund_id, payment_id=req.payment_id, status=row.status, reason=reason,
+                          message_zh=zh, message_en=en, amount_fen=req.amount_fen, split=split)
+    row.result = result.model_dump(mode="json")
+    session.add(row)
+    session.flush()
+    if row.status == "refunded" and payment.customer_id is not None:
+        publish_balance(session, payment.customer_id, now)
+    return RefundDone(result, duplicate=False)
+
+
+def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, row: Refund,
+               amount_fen: int) -> list[SplitLine]:
+    lines = list(session.scalars(select(PaymentLine).where(PaymentLine.payment_id == payment.id)
+                                 .order_by(PaymentLine.position.desc())).all())
+    lock_accounts(session, [line.account_id for line in lines])
+    left, legs, split = amount_fen, [], []
+    for line in lines:
+        take = min(left, line.amount_fen - line.refunded_fen)
+        if take <= 0:
+            continue
+        if line.source == "bank_card":
+            _credit_card(session, bank, vault, payment, row.refund_uuid, take)
+        line.refunded_fen += take
+        legs.append(Leg(line.account_id, "C", take))
+        split.append(SplitLine(source=line.source, program_id=line.program_id, amount_fen=take))
+        left -= take
+    legs.append(Leg(merchant_account_id(session, payment.merchant_id), "D", amount_fen))
+    posting = book(session, f"refund:{row.refund_uuid}", "refund", legs, memo=f"refund of payment {payment.id}")
+    row.posting_id = posting.id
+    payment.refunded_fen += amount_fen
+    return split
+
+
+def _credit_card(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, refund_uuid: str,
+                 amount_fen: int) -> None:
+    """Give the card part back at the bank first. The bank applies the refund id once, so when it
+    does not answer the refund is refused for now and a retry with the same id is safe."""
+    card = bank_card_number(vault, session.get(Customer, payment.customer_id))
+    answer = bank.credit(f"refund:{refund_uuid}", card, amount_fen)
+    if answer.outcome == "unknown":
+        answer = bank.status(f"refund:{refund_uuid}")
+    if answer.outcome != "ok":
+        raise api_error(503, "bank_unavailable", "银行暂时无法退款，请稍后用同一退款编号重试",
+                        "The bank cannot take the refund now; retry later with the same refund id")

@@ -1,0 +1,237 @@
+"""Signings (签约): face, card and plate, their limits and status, and what terminals pull.
+
+Face templates arrive as base64 of 128 little-endian float32; each is checked (128 finite
+numbers), sealed at rest, and compared with every other signed person's templates: a face
+closer than the duplicate distance to someone else is refused (one face, one payer).
+Every change is recorded for terminals with masked names only.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.errors import api_error
+from backend.models.customers import Customer, CustomerGroup
+from backend.models.signings import FaceTemplate, Signing
+from backend.services.changes import record_change
+from backend.services.customers import get_customer, publish_balance
+from backend.services.vault import Vault
+from sync.wire import CardSigningData, FaceSigningData, PlateSigningData
+from terminal.plates import PlateError, normalise_plate
+
+TEMPLATE_DIM = 128
+TEMPLATE_BYTES = TEMPLATE_DIM * 4
+DEFAULT_DUPLICATE_DISTANCE = 0.42
+MAX_TEMPLATES = 5
+_CTX = "face_templates.template"
+
+
+def decode_template(text: str) -> np.ndarray:
+    """A 128-d float32 vector from base64, or a 422 saying what is wrong with it."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != TEMPLATE_BYTES:
+        raise api_error(422, "bad_template", "人脸模板应为128个浮点数（base64编码），请重新采集",
+                        "A face template is 128 float32 numbers in base64; capture the face again")
+    vector = np.frombuffer(raw, dtype="<f4")
+    if not np.all(np.isfinite(vector)):
+        raise api_error(422, "bad_template", "人脸模板含无效数值，请重新采集",
+                        "The face template holds invalid numbers; capture the face again")
+    return vector
+
+
+def encode_template(vector: np.ndarray) -> str:
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+
+
+def _live_face_templates(session: Session, vault: Vault, other_than_customer: int) -> list[tuple[int, np.ndarray]]:
+    rows = session.execute(
+        select(FaceTemplate.customer_id, FaceTemplate.template_sealed)
+        .join(Signing, Signing.id == FaceTemplate.signing_id)
+        .where(Signing.status != "revoked", FaceTemplate.customer_id != other_than_customer)).all()
+    return [(cid, np.frombuffer(vault.open(sealed, _CTX), dtype="<f4")) for cid, sealed in rows]
+
+
+def _refuse_duplicates(session: Session, vault: Vault, customer_id: int, vectors: list[np.ndarray],
+                       max_distance: float) -> None:
+    others = _live_face_templates(session, vault, customer_id)
+    if not others:
+        return
+    matrix = np.stack([v for _, v in others])
+    for vector in vectors:
+        if float(np.min(np.linalg.norm(matrix - vector, axis=1))) < max_distance:
+            raise api_error(409, "face_signed_to_another",
+                            "此人脸已签约给另一位客户，不能重复签约；请核实身份",
+                            "This face is already signed to another person; check the person's identity")
+
+
+def _check_limits(per_payment: int, per_day: int) -> None:
+    if per_payment <= 0 or per_day < per_payment:
+        raise api_error(422, "bad_limits", "单笔限额须大于0，且日限额不小于单笔限额",
+                        "The per-payment limit must be above 0 and the daily limit at least as high")
+
+
+def _new_signing(session: Session, customer: Customer, kind: str, *, per_payment_limit_fen: int,
+                 per_day_limit_fen: int, merchant_ids: list[int], funding_order: str | None,
+                 now: datetime, **extra) -> Signing:  # noqa: ANN003
+    _check_limits(per_payment_limit_fen, per_day_limit_fen)
+    signing = Signing(customer_id=customer.id, kind=kind, status="active",
+                      per_payment_limit_fen=per_payment_limit_fen, per_day_limit_fen=per_day_limit_fen,
+                      merchant_ids=sorted(set(merchant_ids)), funding_order=funding_order,
+                      created_at=now, updated_at=now, **extra)
+    session.add(signing)
+    session.flush()
+    return signing
+
+
+def sign_face(session: Session, vault: Vault, customer_id: int, *, templates: list[str], consent_at: datetime,
+              consent_text_version: str, per_payment_limit_fen: int, per_day_limit_fen: int,
+              merchant_ids: list[int], funding_order: str | None, now: datetime,
+              duplicate_distance: float = DEFAULT_DUPLICATE_DISTANCE) -> Signing:
+    customer = get_customer(session, customer_id)
+    existing = session.scalar(select(Signing).where(Signing.customer_id == customer.id, Signing.kind == "face",
+                                                    Signing.status != "revoked"))
+    if existing is not None:
+        raise api_error(409, "already_signed", "该客户已有刷脸签约；如需更新请先解约或添加模板",
+                        "This customer already has a face signing; revoke it or add templates to it")
+    signing = _new_signing(session, customer, "face", per_payment_limit_fen=per_payment_limit_fen,
+                           per_day_limit_fen=per_day_limit_fen, merchant_ids=merchant_ids,
+                           funding_order=funding_order, now=now, consent_at=consent_at,
+                           consent_text_version=consent_text_version)
+    add_templates(session, vault, signing, templates, now=now, duplicate_distance=duplicate_distance)
+    return signing
+
+
+def add_templates(session: Session, vault: Vault, signing: Signing, templates: list[str], *, now: datetime,
+                  duplicate_distance: float = DEFAULT_DUPLICATE_DISTANCE) -> Signing:
+    if signing.kind != "face" or signing.status == "revoked":
+        raise api_error(409, "not_a_live_face_signing", "只能给有效的刷脸签约添加模板",
+                        "Templates can only be added to a face signing that is not revoked")
+    count = len(session.scalars(select(FaceTemplate.id).where(FaceTemplate.signing_id == signing.id)).all())
+    if not templates or count + len(templates) > MAX_TEMPLATES:
+        raise api_error(422, "template_count", f"每人需1到{MAX_TEMPLATES}个人脸模板",
+                        f"A person needs 1 to {MAX_TEMPLATES} face templates")
+    vectors = [decode_template(t) for t in templates]
+    _refuse_duplicates(session, vault, signing.customer_id, vectors, duplicate_distance)
+    for vector in vectors:
+        session.add(FaceTemplate(signing_id=signing.id, customer_id=signing.customer_id, created_at=now,
+                                 template_sealed=vault.seal(vector.astype("<f4").tobytes(), _CTX)))
+    signing.updated_at = now
+    session.flush()
+    publish_signing(session, signing)
+    return signing
+
+
+def _refuse_if_signed(session: Session, kind: str, what_zh: str, what_en: str, *match) -> None:  # noqa: ANN002
+    """One card or plate pays for one person: refuse while another live signing holds it."""
+    taken = session.scalar(select(Signing.id).where(Signing.kind == kind, Signing.status != "revoked", *match))
+    if taken is not None:
+        raise api_error(409, f"{kind}_already_signed", f"{what_zh}已签约，请先解约原签约",
+                        f"{what_en} is already signed; revoke the existing signing first")
+
+
+def sign_card(session: Session, customer_id: int, *, card_hash: str, per_payment_limit_fen: int,
+              per_day_limit_fen: int, merchant_ids: list[int], now: datetime) -> Signing:
+    customer = get_customer(session, customer_id)
+    card_hash = card_hash.strip().lower()
+    _refuse_if_signed(session, "card", "此卡", "This card", Signing.card_hash == card_hash)
+    signing = _new_signing(session, customer, "card", per_payment_limit_fen=per_payment_limit_fen,
+                           per_day_limit_fen=per_day_limit_fen, merchant_ids=merchant_ids, funding_order=None,
+                           now=now, card_hash=card_hash)
+    publish_signing(session, signing)
+    return signing
+
+
+def sign_plate(session: Session, customer_id: int, *, plate: str, plate_colour: str, per_payment_limit_fen: int,
+               per_day_limit_fen: int, merchant_ids: list[int], now: datetime) -> Signing:
+    customer = get_customer(session, customer_id)
+    try:
+        parsed = normalise_plate(plate, plate_colour)
+    except PlateError as exc:
+        raise api_error(422, exc.code, exc.zh, exc.en) from exc
+    if parsed.colour is None:
+        raise api_error(422, "colour_required", "请填写号牌颜色（蓝或黄）", "Give the plate colour (blue or yellow)")
+    _refuse_if_signed(session, "plate", "此车牌", "This plate", Signing.plate == parsed.text,
+                      Signing.plate_colour == parsed.colour)
+    signing = _new_signing(session, customer, "plate", per_payment_limit_fen=per_payment_limit_fen,
+                           per_day_limit_fen=per_day_limit_fen, merchant_ids=merchant_ids, funding_order=None,
+                           now=now, plate=parsed.text, plate_colour=parsed.colour)
+    publish_signing(session, signing)
+    return signing
+
+
+_TRANSITIONS = {"suspend": ({"active"}, "suspended"), "resume": ({"suspended"}, "active"),
+                "revoke": ({"active", "suspended"}, "revoked")}
+
+
+def change_status(session: Session, signing_id: int, action: str, reason: str, now: datetime) -> Signing:
+    signing = session.get(Signing, signing_id, with_for_update=True)
+    if signing is None:
+        raise api_error(404, "not_found", f"签约 {signing_id} 不存在", f"Signing {signing_id} does not exist")
+    allowed_from, to = _TRANSITIONS[action]
+    if signing.status not in allowed_from:
+        raise api_error(409, "wrong_state", f"签约当前为{signing.status}，不能执行此操作",
+                        f"The signing is {signing.status}; it cannot be {to} now")
+    signing.status, signing.status_reason, signing.updated_at = to, reason[:200], now
+    if to == "revoked" and signing.kind == "face":
+        # A revoked face must not stay anywhere: drop the templates, terminals drop their copies.
+        for template in session.scalars(select(FaceTemplate).where(FaceTemplate.signing_id == signing.id)):
+            session.delete(template)
+    session.flush()
+    publish_signing(session, signing)
+    return signing
+
+
+def effective_funding_order(session: Session, signing: Signing | None, customer: Customer) -> str:
+    if signing is not None and signing.funding_order:
+        return signing.funding_order
+    if customer.group_id is not None:
+        group = session.get(CustomerGroup, customer.group_id)
+        if group is not None:
+            return group.funding_order
+    return "subsidy_first"
+
+
+def publish_signing(session: Session, signing: Signing) -> None:
+    """Record the signing's current state for terminals. Face templates are NOT copied into the
+    change feed (it is not encrypted); the pull endpoint attaches them, opened from the vault."""
+    customer = session.get(Customer, signing.customer_id)
+    common = dict(customer_id=customer.id, masked_name=customer.masked_name, status=signing.status,
+                  per_payment_limit_fen=signing.per_payment_limit_fen, per_day_limit_fen=signing.per_day_limit_fen)
+    deleted = signing.status == "revoked"
+    if signing.kind == "face":
+        data = FaceSigningData(templates=[], merchant_ids=list(signing.merchant_ids),
+                               funding_order=effective_funding_order(session, signing, customer), **common)
+        record_change(session, "face_signing", customer.id, data.model_dump(mode="json"), deleted=deleted)
+    elif signing.kind == "card":
+        data = CardSigningData(card_hash=signing.card_hash, **common)
+        record_change(session, "card_signing", signing.card_hash, data.model_dump(mode="json"), deleted=deleted)
+    else:
+        data = PlateSigningData(plate=signing.plate, plate_colour=signing.plate_colour, **common)
+        record_change(session, "plate_signing", f"{signing.plate}:{signing.plate_colour}",
+                      data.model_dump(mode="json"), deleted=deleted)
+    # Balance changes go only to the merchants the diner's signings allow: a merchant this
+    # signing adds gets the current balance now, not at the diner's next payment.
+    publish_balance(session, customer.id, signing.updated_at)
+
+
+def templates_for_terminal(session: Session, vault: Vault, customer_ids: list[int]) -> dict[int, list[str]]:
+    """Opened templates of live face signings, base64, for the pull endpoint."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(FaceTemplate.customer_id, FaceTemplate.template_sealed)
+        .join(Signing, Signing.id == FaceTemplate.signing_id)
+        .where(FaceTemplate.customer_id.in_(customer_ids), Signing.status != "revoked")
+        .order_by(FaceTemplate.id)).all()
+    out: dict[int, list[str]] = {}
+    for cid, sealed in rows:
+        out.setdefault(cid, []).append(base64.b64encode(vault.open(sealed, _CTX)).decode())
+    return out

@@ -1,0 +1,214 @@
+"""Close a business day for every merchant at once, in set-based SQL (no Python loop over payments).
+
+For day D and each merchant M whose D has ended (its cut-off, in its time zone, has passed):
+  1. a SettlementDay row is made (the day is closed from here on, never rewritten);
+  2. one INSERT ... SELECT claims every approved payment with business_date <= D not yet settled,
+     and one every refund made before D's cut-off not yet settled, into settlement_items (unique
+     per item: nothing is settled twice). Items from an earlier day are adjustments naming it;
+  3. totals, the funding split and the fees per method are summed per day with GROUP BY;
+  4. each day's net is booked on the ledger: merchant payable -> payout clearing, fees -> fee income.
+All of it is one transaction: a crash leaves either the whole run or nothing.
+
+Late items are looked for LOOKBACK_DAYS back: offline terminals stop approving once their data is
+a day old, so a payment arriving weeks late is not expected; one older is listed in no day (see
+docs/SETTLEMENT.md) rather than making every run scan the whole history.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import api_error
+from backend.models.merchants import Merchant
+from backend.services.ledger import Leg, account_id, book, merchant_account_id
+from backend.settlement.models import SettlementDay
+
+# Counterpart accounts of settlement. The ledger's kinds are fixed by its check constraint; both
+# are accounts at the bank's side like bank_clearing, so they take that kind with their own code.
+PAYOUT_CLEARING = "payout_clearing"
+FEE_INCOME = "fee_income"
+LOOKBACK_DAYS = 31
+MAX_LISTED_ADJUSTMENTS = 1000
+
+
+def day_end(merchant: Merchant, business_date: str) -> datetime:
+    """The instant business_date ends for this merchant: the next local day's cut-off."""
+    hours, minutes = (int(x) for x in (merchant.business_day_cutoff or "00:00").split(":"))
+    following = date.fromisoformat(business_date) + timedelta(days=1)
+    return datetime.combine(following, time(hours, minutes), ZoneInfo(merchant.timezone))
+
+
+def check_date(business_date: str) -> str:
+    try:
+        day = date.fromisoformat(business_date)
+        if not 2000 <= day.year <= 2100:
+            raise ValueError
+        return day.isoformat()
+    except ValueError:
+        raise api_error(422, "bad_date", f"日期应为 2000–2100 年间的 YYYY-MM-DD：{business_date[:20]}",
+                        f"The date must be YYYY-MM-DD between 2000 and 2100: {business_date[:20]}") from None
+
+
+def _fee_sql(dialect: str) -> str:
+    """merchants.fee_fen in SQL: rate rounded half up, clamped to [min, max], never above the amount."""
+    least, greatest = ("MIN", "MAX") if dialect == "sqlite" else ("LEAST", "GREATEST")
+    return (f"CASE WHEN f.id IS NULL OR f.fee_free THEN 0 ELSE "
+            f"{least}({greatest}((p.amount_fen * f.rate_bp + 5000) / 10000, f.min_fen), f.max_fen, p.amount_fen) END")
+
+
+def _ids(sql: str):  # noqa: ANN202
+    return text(sql).bindparams(bindparam("ids", expanding=True))
+
+
+def _claim_items(session: Session, ids: list[int], business_date: str) -> None:
+    """Pick the unsettled items into a temporary table first, then insert them: an INSERT whose
+    own SELECT anti-joins the table it writes makes PostgreSQL rescan the growing heap per row."""
+    dialect = session.get_bind().dialect.name
+    flag = "CASE WHEN p.business_date < sd.business_date THEN {} ELSE {} END".format(
+        *(("1", "0") if dialect == "sqlite" else ("TRUE", "FALSE")))
+    since = (date.fromisoformat(business_date) - timedelta(days=LOOKBACK_DAYS)).isoformat()
+    session.execute(_ids(f"""
+        CREATE TEMPORARY TABLE settlement_claim AS
+        SELECT sd.id AS settlement_id, 'payment' AS kind, p.id AS ref_id, p.amount_fen AS amount_fen,
+               {_fee_sql(dialect)} AS fee_fen, p.business_date AS original_date, {flag} AS adjustment
+        FROM settlement_days sd
+        JOIN payments p ON p.merchant_id = sd.merchant_id AND p.business_date <= sd.business_date
+                       AND p.business_date >= :since
+        LEFT JOIN merchant_fees f ON f.merchant_id = p.merchant_id AND f.method = p.method
+        WHERE sd.id IN :ids AND p.status = 'approved'
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'payment' AND s.ref_id = p.id)
+        UNION ALL
+        SELECT sd.id, 'refund', r.id, -r.amount_fen, 0, p.business_date, {flag}
+        FROM settlement_days sd
+        JOIN payments p ON p.merchant_id = sd.merchant_id AND p.business_date >= :since
+        JOIN refunds r ON r.payment_id = p.id
+        WHERE sd.id IN :ids AND r.status = 'refunded' AND r.created_at < sd.day_end_at
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'refund' AND s.ref_id = r.id)"""),
+                    {"ids": ids, "since": since})
+    session.execute(text("""
+        INSERT INTO settlement_items (settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment)
+        SELECT settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment FROM settlement_claim"""))
+    session.execute(text("DROP TABLE settlement_claim"))
+
+
+def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
+    ids = {"ids": list(days)}
+    for sid, kind, adjustment, count, amount, fee in session.execute(_ids("""
+            SELECT settlement_id, kind, adjustment, COUNT(*), SUM(amount_fen), SUM(fee_fen) FROM settlement_items
+            WHERE settlement_id IN :ids GROUP BY settlement_id, kind, adjustment"""), ids):
+        day = days[sid]
+        if adjustment:
+            day.adjustments_fen += int(amount) - int(fee)
+        elif kind == "payment":
+            day.payments, day.gross_fen = int(count), int(amount)
+        else:
+            day.refunds_fen = -int(amount)
+        day.fees_fen += int(fee)
+        day.net_fen += int(amount) - int(fee)
+    for sid, method, fee in session.execute(_ids("""
+            SELECT s.settlement_id, p.method, SUM(s.fee_fen) FROM settlement_items s JOIN payments p ON p.id = s.ref_id
+            WHERE s.settlement_id IN :ids AND s.kind = 'payment' GROUP BY s.settlement_id, p.method"""), ids):
+        days[sid].fees = {**days[sid].fees, method: int(fee)}
+    for sid, source, program_id, amount in session.execute(_ids("""
+            SELECT s.settlement_id, l.source, l.program_id, SUM(l.amount_fen) FROM settlement_items s
+            JOIN payment_lines l ON l.payment_id = s.ref_id
+            WHERE s.settlement_id IN :ids AND s.kind = 'payment' AND s.adjustment = :no
+            GROUP BY s.settlement_id, l.source, l.program_id"""), {**ids, "no": False}):
+        day = days[sid]
+        if source == "subsidy":
+            day.subsidy = {**day.subsidy, str(program_id): int(amount)}
+        elif source == "wallet":
+            day.wallet_fen = int(amount)
+        elif source == "bank_card":
+            day.bank_card_fen = int(amount)
+        else:
+            day.channel_fen += int(amount)
+    listed: dict[int, list] = {sid: [] for sid in days}
+    for sid, kind, ref, original, amount, fee in session.execute(_ids("""
+            SELECT settlement_id, kind, ref_id, original_date, amount_fen, fee_fen FROM settlement_items
+            WHERE settlement_id IN :ids AND adjustment = :yes ORDER BY settlement_id, kind, ref_id"""),
+                                                                 {**ids, "yes": True}):
+        if len(listed[sid]) < MAX_LISTED_ADJUSTMENTS:
+            listed[sid].append({"kind": kind, "ref_id": int(ref), "original_date": original,
+                                "amount_fen": int(amount), "fee_fen": int(fee)})
+    for sid, rows in listed.items():
+        days[sid].adjustments = rows
+
+
+def _book_settlement(session: Session, day: SettlementDay) -> None:
+    """Merchant payable pays out the net (to payout clearing) and the fees (to fee income)."""
+    payable = day.net_fen + day.fees_fen
+    legs = [Leg(merchant_account_id(session, day.merchant_id), "D" if payable > 0 else "C", abs(payable)),
+            Leg(account_id(session, PAYOUT_CLEARING, "bank_clearing"), "C" if day.net_fen > 0 else "D",
+                abs(day.net_fen)),
+            Leg(account_id(session, FEE_INCOME, "bank_clearing"), "C", day.fees_fen)]
+    legs = [leg for leg in legs if leg.amount_fen]
+    if legs:
+        posting = book(session, f"settlement:{day.merchant_id}:{day.business_date}", "settlement", legs,
+                       memo=f"settlement of merchant {day.merchant_id} for {day.business_date}")
+        day.posting_id = posting.id
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    closed: list[SettlementDay]      # closed by this run
+    already: list[SettlementDay]     # closed before (left exactly as they were)
+    not_over: list[int]              # merchants whose day has not ended yet
+
+
+def settle_day(session: Session, business_date: str, now: datetime, merchant_ids: list[int] | None = None,
+               progress=None) -> DayOutcome:  # noqa: ANN001
+    """Close `business_date` for every approved (or suspended) merchant whose day has ended, and
+    commit. `progress(step, steps)` is called after each of the run's steps."""
+    business_date = check_date(business_date)
+    query = select(Merchant).where(Merchant.status != "applied").order_by(Merchant.id)
+    if merchant_ids is not None:
+        query = query.where(Merchant.id.in_(merchant_ids))
+    merchants = list(session.scalars(query))
+    closed_before = {d.merchant_id: d for d in session.scalars(
+        select(SettlementDay).where(SettlementDay.business_date == business_date))}
+    fresh: dict[int, SettlementDay] = {}
+    not_over = []
+    for merchant in merchants:
+        end = day_end(merchant, business_date)
+        if merchant.id in closed_before:
+            continue
+        if now < end:
+            not_over.append(merchant.id)
+            continue
+        day = SettlementDay(merchant_id=merchant.id, business_date=business_date, subsidy={}, fees={},
+                            adjustments=[], day_end_at=end, closed_at=now, payments=0, gross_fen=0,
+                            refunds_fen=0, wallet_fen=0, bank_card_fen=0, channel_fen=0, fees_fen=0,
+                            adjustments_fen=0, net_fen=0)
+        session.add(day)
+        fresh[merchant.id] = day
+    steps = 4
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise api_error(409, "settlement_running", "该营业日正在另一处结算，请稍后刷新查看结果",
+                        "This business day is being settled elsewhere right now; look again shortly") from None
+    if progress:
+        progress(1, steps)
+    by_id = {d.id: d for d in fresh.values()}
+    if by_id:
+        _claim_items(session, list(by_id), business_date)
+        if progress:
+            progress(2, steps)
+        _sum_items(session, by_id)
+        if progress:
+            progress(3, steps)
+        for day in fresh.values():
+            _book_settlement(session, day)
+        session.flush()
+    session.commit()
+    if progress:
+        progress(steps, steps)
+    return DayOutcome(list(fresh.values()), [closed_before[m.id] for m in merchants if m.id in closed_before],
+                      not_over)

@@ -1,0 +1,68 @@
+"""Rendering and guarding admin pages: templates, the navigation, login redirects, 403 pages."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from backend.auth import OperatorPrincipal
+from backend.errors import ApiError
+from backend.web.session import CSRF_COOKIE, NotAllowed, PageUser, csrf_token, new_csrf, set_cookie
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+NAV = [("/admin/merchants", "商户", "Merchants"), ("/admin/terminals", "终端", "Terminals"),
+       ("/admin/customers", "客户与签约", "Customers"), ("/admin/subsidies", "补贴", "Subsidies"),
+       ("/admin/settlement", "结算", "Settlement"), ("/admin/reconciliation", "对账", "Reconciliation"),
+       ("/admin/reports", "报表", "Reports")]
+ANY_ROLE = ("operator", "merchant_admin", "auditor")
+BANK_READERS = ("operator", "auditor")
+
+
+def render(request: Request, who: OperatorPrincipal | None, template: str, status: int = 200, **ctx) -> HTMLResponse:  # noqa: ANN003
+    ctx.setdefault("forms", [])
+    ctx.setdefault("sections", [])
+    token = csrf_token(request) or new_csrf()
+    response = templates.TemplateResponse(request, template, {"who": who, "nav": NAV, "csrf": token, **ctx},
+                                          status_code=status)
+    if token != csrf_token(request):
+        set_cookie(response, request, CSRF_COOKIE, token)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def page(fn):  # noqa: ANN001, ANN201
+    """Guard a page on its `user` (backend.web.session.admin_roles): nobody logged in -> the login
+    page (401), a role that may not -> a 403 page, a refused form or an API error -> a page
+    saying so in words."""
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        request: Request = kwargs["request"]
+        user: PageUser = kwargs["user"]
+        if user.who is None:
+            return render(request, None, "login.html", status=401, title_zh="登录", title_en="Log in",
+                          notice="请先用操作员令牌登录。Log in with your operator token first.")
+        try:
+            if not user.allowed:
+                raise NotAllowed
+            return fn(*args, **kwargs)
+        except NotAllowed:
+            return render(request, user.who, "page.html", status=403, title_zh="无权访问", title_en="Not allowed",
+                          notice="您的角色无权查看此页或执行此操作。Your role may not see this page or do this.")
+        except ApiError as exc:
+            d = exc.detail
+            return render(request, user.who, "page.html", status=exc.status_code, title_zh="出错了", title_en="Error",
+                          notice=f"{d['message_zh']} {d['message_en']}")
+    return guarded
+
+
+def fen(value: int | None) -> str:
+    """Yuan text for a screen, exact (integer fen in, never a float)."""
+    if value is None:
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}¥{abs(value) // 100}.{abs(value) % 100:02d}"

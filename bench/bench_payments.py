@@ -1,0 +1,237 @@
+"""Payments booked through the HTTP API of a real backend (uvicorn, N workers) with 1, 8 and 32
+concurrent clients, on SQLite and on PostgreSQL. Prints payments/s and p50/p99 latency.
+
+    .venv/bin/python bench/bench_payments.py                       # SQLite and PostgreSQL (if reachable)
+    .venv/bin/python bench/bench_payments.py --db sqlite --clients 8 --payments 400 --workers 2
+
+Each client is a thread with its own HTTP connection and its own registered terminal, signing
+every request (sync.auth.TerminalAuth) and paying from its own diners' wallets (face credential),
+so the figures include signature checks, the nonce insert, the split, the ledger posting and the
+change-feed row of each payment. PostgreSQL: GATEPAY_TEST_DATABASE_URL (a scratch database is
+created and dropped).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend.config import BackendSettings  # noqa: E402
+from backend.db import make_engine, make_sessionmaker  # noqa: E402
+from backend.migrate import upgrade  # noqa: E402
+from backend.services import customers, merchants, sites, terminals  # noqa: E402
+from backend.services.signings import sign_face  # noqa: E402
+from backend.services.vault import vault_of  # noqa: E402
+from sync.auth import TerminalAuth  # noqa: E402
+from sync.signing import new_private_key, public_key_text  # noqa: E402
+from terminal.crypto import key_to_text, new_key  # noqa: E402
+
+DINERS_PER_CLIENT = 4
+PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(url: str, keys: dict[str, str], clients: int):  # noqa: ANN201
+    """A canteen, one terminal per client and DINERS_PER_CLIENT rich diners per client."""
+    import numpy as np
+
+    settings = BackendSettings(database_url=url, **keys)
+    engine = make_engine(url)
+    now = datetime.now(timezone.utc)
+    out = []
+    with make_sessionmaker(engine)() as session:
+        merchant = merchants.apply_merchant(session, name="bench canteen", kind="canteen",
+                                            settlement_account_no="6222000011112222", settlement_bank_name="bench")
+        merchants.approve(session, merchant)
+        site = sites.create_site(session, merchant, name="bench site", kind="canteen")
+        vault = vault_of(settings)
+        rng = np.random.default_rng(0)
+        for c in range(clients):
+            code = terminals.create_enrolment_code(session, settings.keys["hash"], site=site, lane_id=None,
+                                                   name=f"bench {c}").code
+            key = new_private_key()
+            terminal = terminals.register(session, settings.keys["hash"], code=code, public_key=public_key_text(key),
+                                          hardware_id="bench")
+            diners = []
+            for d in range(DINERS_PER_CLIENT):
+                person = customers.create_customer(session, vault, name=f"食客{c}-{d}")
+                vector = rng.normal(size=128).astype("<f4")
+                sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
+                          consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000,
+                          per_day_limit_fen=100_000_000, merchant_ids=[], funding_order=None, now=now,
+                          duplicate_distance=0.0)
+                customers.deposit(session, person, f"bench-{c}-{d}", 50_000_000, now)
+                diners.append(person.id)
+            out.append((terminal.id, key, diners))
+        session.commit()
+    engine.dispose()
+    return out
+
+
+class Server:
+    def __init__(self, url: str, keys: dict[str, str], workers: int, workdir: Path):
+        self.port = free_port()
+        env = {**os.environ, "GATEPAY_DATABASE_URL": url, "GATEPAY_LOG_JSON": "true",
+               **{f"GATEPAY_{k.upper()}": v for k, v in keys.items()}}
+        self.log = open(workdir / f"uvicorn-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("backend did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user+system) of the server and its worker processes so far (Linux /proc)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in [self.proc.pid, *self._children()]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
+
+    def _children(self) -> list[int]:
+        try:
+            return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def run(server_url: str, seeded, clients: int, payments: int) -> tuple[float, list[float], int]:  # noqa: ANN001
+    per_client = max(1, payments // clients)
+    latencies: list[float] = []
+    declined = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client(i: int) -> None:
+        terminal_id, key, diners = seeded[i]
+        auth = TerminalAuth(key, terminal_id)
+        mine = []
+        with httpx.Client(base_url=server_url, timeout=30) as http:
+            http.get("/health")
+            barrier.wait()
+            for n in range(per_client):
+                body = {"payment_id": str(uuid.uuid4()), "amount_fen": 1 + n % 900,
+                        "credential": {"kind": "face", "customer_id": diners[n % len(diners)]},
+                        "occurred_at": datetime.now(timezone.utc).isoformat(), "meal_period": "lunch"}
+                t0 = time.perf_counter()
+                response = http.post("/api/v1/terminal/payments", json=body, auth=auth)
+                mine.append(time.perf_counter() - t0)
+                if response.status_code != 200 or response.json()["status"] != "approved":
+                    with lock:
+                        declined[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies, declined[0]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+def database(kind: str, workdir: Path):  # noqa: ANN201
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
+    import psycopg
+
+    name = f"gp_bench_{uuid.uuid4().hex[:8]}"
+    admin_url = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"{PG_ADMIN.rpartition('/')[0]}/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--clients", default="1,8,32", help="comma-separated client counts")
+    parser.add_argument("--payments", type=int, default=600, help="payments per run")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    args = parser.parse_args()
+    counts = [int(c) for c in args.clients.split(",")]
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    keys = {"data_key": key_to_text(new_key()), "hash_key": key_to_text(new_key()),
+            "card_hash_key": key_to_text(new_key())}
+    print(f"{'db':9} {'workers':>7} {'clients':>7} {'payments':>8} {'pay/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'declined':>8} {'server cpu ms/pay':>17} {'load avg':>8}")
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as tmp:
+            url, drop = database(kind, Path(tmp))
+            try:
+                upgrade(url)
+                seeded = seed(url, keys, max(counts))
+                server = Server(url, keys, args.workers, Path(tmp))
+                try:
+                    run(server.url, seeded, 1, 20)   # warm-up: connections, caches
+                    for clients in counts:
+                        cpu_before = server.cpu_seconds()
+                        elapsed, lat, declined = run(server.url, seeded, clients, args.payments)
+                        cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / len(lat)
+                        print(f"{kind:9} {args.workers:>7} {clients:>7} {len(lat):>8} {len(lat) / elapsed:>8.0f} "
+                              f"{pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f} {declined:>8} {cpu_ms:>17.1f} "
+                              f"{os.getloadavg()[0]:>8.1f}", flush=True)   # a shared box: say how busy
+                finally:
+                    server.stop()
+            finally:
+                drop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""A scratch PostgreSQL database with the organisation a lunch rush needs: merchants, sites,
+one registered terminal (own Ed25519 key) per simulated terminal, and rich diners per terminal."""
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from backend.config import BackendSettings
+from backend.db import make_engine, make_sessionmaker
+from backend.migrate import upgrade
+from backend.services import customers, merchants, sites, terminals
+from backend.services.signings import sign_face
+from backend.services.vault import vault_of
+from sync.signing import new_private_key, public_key_text
+from terminal.crypto import key_to_text, new_key
+
+TERMINALS_PER_SITE = 10
+SITES_PER_MERCHANT = 3
+
+
+@dataclass
+class SeededTerminal:
+    terminal_id: int
+    key: Ed25519PrivateKey
+    diners: list[int]
+
+
+def new_keys() -> dict[str, str]:
+    return {"data_key": key_to_text(new_key()), "hash_key": key_to_text(new_key()),
+            "card_hash_key": key_to_text(new_key())}
+
+
+class ScratchDatabase:
+    """CREATE DATABASE on enter, DROP ... WITH (FORCE) on exit (unless keep=True)."""
+
+    def __init__(self, admin_url: str, keep: bool = False):
+        self.admin = admin_url.replace("postgresql+psycopg://", "postgresql://")
+        self.name = f"gp_load_{uuid.uuid4().hex[:8]}"
+        self.url = f"{admin_url.rpartition('/')[0]}/{self.name}"
+        self.keep = keep
+
+    def __enter__(self) -> "ScratchDatabase":
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        try:
+            upgrade(self.url)
+        except BaseException:
+            self.__exit__()      # __exit__ does not run when __enter__ fails
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.keep:
+            return
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: int = 2,
+         wallet_fen: int = 50_000_000) -> list[SeededTerminal]:
+    settings = BackendSettings(database_url=url, **keys)
+    vault = vault_of(settings)
+    hash_key = settings.keys["hash"]
+    rng = np.random.default_rng(0)
+    now = datetime.now(timezone.utc)
+    engine = make_engine(url)
+    out: list[SeededTerminal] = []
+    try:
+        with make_sessionmaker(engine)() as session:
+            site = None
+            for i in range(n_terminals):
+                if i % (TERMINALS_PER_SITE * SITES_PER_MERCHANT) == 0:
+                    merchant = merchants.apply_merchant(
+                        session, name=f"load canteen {i // 30}", kind="canteen",
+                        settlement_account_no="6222000011112222", settlement_bank_name="load")
+                    merchants.approve(session, merchant)
+                if i % TERMINALS_PER_SITE == 0:
+                    site = sites.create_site(session, merchant, name=f"load site {i // TERMINALS_PER_SITE}",
+                                             kind="canteen")
+                code = terminals.create_enrolment_code(session, hash_key, site=site, lane_id=None,
+                                                       name=f"load {i}").code
+                key = new_private_key()
+                terminal = terminals.register(session, hash_key, code=code, public_key=public_key_text(key),
+                                              hardware_id=f"load-{i}")
+                diners = []
+                for d in range(diners_per_terminal):
+                    person = customers.create_customer(session, vault, name=f"食客{i}-{d}")
+                    vector = rng.normal(size=128).astype("<f4")
+                    sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
+                              consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000,
+                              per_day_limit_fen=1_000_000_000, merchant_ids=[], funding_order=None, now=now,
+                              duplicate_distance=0.0)
+                    customers.deposit(session, person, f"load-{i}-{d}", wallet_fen, now)
+                    diners.append(person.id)
+                out.append(SeededTerminal(terminal.id, key, diners))
+            session.commit()
+    finally:
+        engine.dispose()
+    return out
+
+
+def current_cursor(url: str) -> int:
+    """The change feed's end now: terminals start as if they had already caught up."""
+    from sqlalchemy import func, select
+
+    from backend.models.changes import SyncChange
+
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return session.scalar(select(func.max(SyncChange.id))) or 0
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""One module per device kind: a small Protocol, the real driver and a simulator."""

@@ -1,0 +1,97 @@
+"""What every device kind shares: the config base model, the clock type, what building a
+device gets, and the result of a device's self-test (what `gatepay doctor` prints).
+
+Nothing here opens a device. A device is built (cheap, no I/O), then `open()`ed by the
+composition root or by `gatepay doctor`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from terminal.clock import Clock, SystemClock
+
+system_clock = SystemClock()
+"""Devices get the terminal's clock (terminal.clock.Clock): `now()` stamps events, `monotonic()`
+times pulses, hold-offs and simulated barrier travel. Tests pass a ManualClock."""
+
+
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
+
+
+class DeviceConfigBase(BaseModel):
+    """Fields every device block in the terminal config has. Subclasses add a literal `type`
+    (their key in hardware.registry) and their own fields, each with a title, a description and
+    bounds, so the installer wizard can build its form from the schema."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        title="Name / 名称",
+        description="Unique name of this device on the terminal; events and doctor output use it.",
+        pattern=NAME_PATTERN,
+    )
+    simulated: bool = Field(
+        default=False,
+        title="Simulated / 模拟",
+        description="Use the built-in simulator instead of the hardware (demo, training, tests).",
+    )
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder may use besides its own config block.
+
+    - clock: the injected clock (events carry its time; simulators time their behaviour by it)
+    - card_key: 32-byte key for terminal.crypto.keyed_hash(purpose="card"); card readers refuse
+      to build without one, so a card number can never leave the driver unhashed
+    - devices: devices already built for this terminal, by name (a camera-frame code scanner
+      reads frames from the camera device it names)
+    """
+
+    clock: Clock = system_clock
+    card_key: bytes | None = None
+    devices: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One device's self-test, in words an installer understands (Chinese first)."""
+
+    device: str
+    ok: bool
+    zh: str
+    en: str
+    fix_zh: str = ""
+    fix_en: str = ""
+
+    @classmethod
+    def passed(cls, device: str, zh: str, en: str) -> "CheckResult":
+        return cls(device=device, ok=True, zh=zh, en=en)
+
+
+class DeviceError(Exception):
+    """A device failed in a way a person can act on. Carries both languages and what to do."""
+
+    def __init__(self, zh: str, en: str, fix_zh: str = "", fix_en: str = ""):
+        super().__init__(en)
+        self.zh, self.en, self.fix_zh, self.fix_en = zh, en, fix_zh, fix_en
+
+    def as_check(self, device: str) -> CheckResult:
+        return CheckResult(device, False, self.zh, self.en, self.fix_zh, self.fix_en)
+
+
+@runtime_checkable
+class Device(Protocol):
+    """The part every built device has, whatever its kind."""
+
+    name: str
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def self_test(self) -> CheckResult: ...

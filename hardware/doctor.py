@@ -1,0 +1,170 @@
+"""`gatepay doctor`: build every configured device, test it live, and say per device what is
+wrong and what to do, Chinese first. Exit status 1 if any device fails.
+
+The file is the terminal config (terminal.config.TerminalConfig, YAML or JSON). A file that
+holds only a `devices:` list is accepted too, so devices can be checked before the rest of the
+terminal is configured. Self-tests never move a barrier; the voice says its welcome prompt and
+the lane display shows a test text, so the installer can see and hear them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import typer
+
+from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
+from hardware.registry import build_device, parse_devices
+
+SELF_TEST_TIMEOUT_S = 15.0
+
+
+class DoctorConfigError(ValueError):
+    """The file cannot be read or is not a valid config; the message says which field."""
+
+
+def load_device_configs(path: Path) -> list[DeviceConfigBase]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DoctorConfigError(f"配置文件无法读取 / cannot read config file {path}: {exc.strerror}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except ValueError as exc:
+        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and its kin
+        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
+    if not isinstance(data, dict) or "devices" not in data:
+        raise DoctorConfigError(f"配置文件中没有 devices 列表 / config file {path} has no `devices:` list")
+    if set(data) == {"devices"}:
+        try:
+            return parse_devices(data["devices"] or [])
+        except ValueError as exc:   # pydantic's ValidationError is a ValueError
+            raise DoctorConfigError(f"设备配置有误 / device config is invalid:\n{exc}") from None
+    from terminal.config import ConfigError, load_config
+
+    try:
+        return list(load_config(path, environ={}).devices)
+    except ConfigError as exc:
+        raise DoctorConfigError(str(exc)) from None
+
+
+def _timed_self_test(device, name: str, timeout_s: float) -> CheckResult:  # noqa: ANN001
+    box: list[CheckResult] = []
+
+    def run() -> None:
+        try:
+            box.append(device.self_test())
+        except DeviceError as exc:
+            box.append(exc.as_check(name))
+        except Exception as exc:  # noqa: BLE001 - a driver bug must not stop the other checks
+            box.append(CheckResult(name, False, "自检出错", f"self-test crashed: {type(exc).__name__}: {exc}",
+                                   "把这段输出发给技术支持", "send this output to support"))
+
+    worker = threading.Thread(target=run, name=f"doctor-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not box:
+        return CheckResult(name, False, "设备在规定时间内没有应答", f"no answer within {timeout_s:.0f} s",
+                           "检查设备电源和连线", "check the device's power and cable")
+    return box[0]
+
+
+def check_devices(configs: Iterable[DeviceConfigBase], *, clock: Clock = system_clock,
+                  card_key: bytes | None = None, prebuilt: Mapping[str, object] | None = None,
+                  timeout_s: float = SELF_TEST_TIMEOUT_S) -> list[CheckResult]:
+    """Build (unless given in `prebuilt`), self-test and close each device, in config order.
+    Card numbers read during a check are hashed with a throw-away key and never shown."""
+    card_key = card_key or os.urandom(32)
+    built: dict[str, object] = dict(prebuilt or {})
+    results = []
+    ordered = sorted(configs, key=lambda c: 1 if getattr(c, "camera", None) else 0)
+    for config in ordered:
+        device = built.get(config.name)
+        if device is None:
+            try:
+                device = build_device(config, clock=clock, card_key=card_key, devices=built)
+            except DeviceError as exc:
+                results.append(exc.as_check(config.name))
+                continue
+            built[config.name] = device
+        results.append(_timed_self_test(device, config.name, timeout_s))
+    for device in built.values():
+        try:
+            device.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001,S110 - closing after a failed check may fail again; nothing to report
+            pass
+    order = {c.name: i for i, c in enumerate(configs if isinstance(configs, list) else ordered)}
+    return sorted(results, key=lambda r: order.get(r.device, 0))
+
+
+def render(results: list[CheckResult], types: Mapping[str, str], lang: str = "zh") -> str:
+    """One block per device; `lang` zh (Chinese, English under it) or en (English only)."""
+    lines = []
+    for r in results:
+        mark = "正常 OK " if r.ok else "故障 FAIL"
+        head = f"[{mark}] {r.device} ({types.get(r.device, '?')})"
+        if lang == "en":
+            lines.append(f"{head}: {r.en}")
+            if not r.ok and r.fix_en:
+                lines.append(f"      what to do: {r.fix_en}")
+            continue
+        lines.append(f"{head}: {r.zh}")
+        lines.append(f"      {r.en}")
+        if not r.ok and (r.fix_zh or r.fix_en):
+            lines.append(f"      怎么办: {r.fix_zh}")
+            lines.append(f"      what to do: {r.fix_en}")
+    failed = sum(not r.ok for r in results)
+    if lang == "en":
+        lines.append(f"{len(results)} devices checked, {failed} failed.")
+    else:
+        lines.append(f"共检查 {len(results)} 台设备，{failed} 台故障。 {len(results)} devices checked, {failed} failed.")
+    return "\n".join(lines)
+
+
+def run_doctor(path: Path, lang: str = "zh", *, clock: Clock = system_clock,
+               timeout_s: float = SELF_TEST_TIMEOUT_S) -> tuple[int, str]:
+    """(exit code, report). 0 = every device passed; 1 = a device failed; 2 = bad config."""
+    try:
+        configs = load_device_configs(path)
+    except DoctorConfigError as exc:
+        return 2, str(exc)
+    if not configs:
+        return 1, "配置中没有设备 / no devices in the config"
+    results = check_devices(configs, clock=clock, timeout_s=timeout_s)
+    text = render(results, {c.name: c.type for c in configs}, lang)  # type: ignore[attr-defined]
+    if all(r.ok for r in results):
+        return 0, text
+    return 1, text + "\n" + found_here(lang)
+
+
+def found_here(lang: str = "zh", suggestions=None) -> str:  # noqa: ANN001 - list[Suggestion] | None
+    """What is plugged in, so an installer whose port name is wrong can see the right one."""
+    from hardware.discovery import suggest
+
+    paths: dict[str, str] = {}
+    for s in suggest() if suggestions is None else suggestions:
+        paths.setdefault(s.path, s.description)
+    if not paths:
+        return "no serial ports or keyboard devices found" if lang == "en" else \
+            "本机没有发现串口或扫码枪设备 / no serial ports or keyboard devices found"
+    head = "found on this machine:" if lang == "en" else "本机发现的设备 / found on this machine:"
+    return "\n".join([head] + [f"  {path}  {desc}".rstrip() for path, desc in sorted(paths.items())])
+
+
+def doctor_command(
+    config: Path = typer.Option(..., "--config", help="Terminal config (YAML/JSON), or a file with only a devices: list."),
+    lang: str = typer.Option("zh", "--lang", help="zh: Chinese with English under it; en: English only."),
+) -> None:
+    """Typer command, registered as `gatepay doctor` in terminal/cli.py."""
+    code, text = run_doctor(config, lang)
+    typer.echo(text)
+    raise typer.Exit(code)

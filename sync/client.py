@@ -1,0 +1,157 @@
+"""The terminal's HTTP client for the backend (sync.wire bodies, signed with sync.auth).
+
+Every way a call can fail — refused connection, timeout, a 5xx, a body that does not parse —
+becomes one `SyncFailure` with a reason code and plain words (the Home Assistant coordinator
+pattern): callers decide on `failure.maybe_sent`, never on httpx exception types.
+The test seam is the httpx transport; this class is always the real one.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from sync.auth import TerminalAuth
+from sync.wire import (PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
+                       RefundRequest, RefundResult, RegisterRequest, RegisterResponse, ServerTime,
+                       ShiftCloseRequest, ShiftCloseResult)
+
+API = "/api/v1"
+T = TypeVar("T", bound=BaseModel)
+
+# reason code -> (zh, en) for the admin screen and the doctor
+FAILURE_WORDS: dict[str, tuple[str, str]] = {
+    "unreachable": ("连不上后台，请检查网络", "Cannot reach the backend: check the network"),
+    "timeout": ("后台响应超时", "The backend did not answer in time"),
+    "server_error": ("后台出错，稍后自动重试", "The backend had an error: retrying by itself"),
+    "refused": ("后台拒绝了请求", "The backend refused the request"),
+    "unauthorised": ("终端认证失败，请检查时间或重新注册", "The backend does not accept this terminal: check the clock or register again"),
+    "bad_answer": ("后台返回了无法识别的数据", "The backend answered something the terminal cannot read"),
+}
+
+
+class SyncFailure(Exception):
+    """One failure type for every network problem."""
+
+    def __init__(self, reason: str, detail: str = "", *, maybe_sent: bool, status_code: int | None = None):
+        self.reason = reason
+        self.detail = detail[:300]
+        self.maybe_sent = maybe_sent      # the backend may have acted on it: keep the same key
+        self.status_code = status_code
+        super().__init__(f"{reason}: {self.detail}" if detail else reason)
+
+    @property
+    def words(self) -> tuple[str, str]:
+        return FAILURE_WORDS.get(self.reason, FAILURE_WORDS["bad_answer"])
+
+    @property
+    def plain(self) -> str:
+        zh, en = self.words
+        return f"{zh} / {en}"
+
+
+@dataclass(frozen=True)
+class TimeSample:
+    server_time: datetime
+    local_time: datetime       # the local clock at the middle of the round trip
+    round_trip_s: float
+
+    @property
+    def skew_s(self) -> float:
+        """Backend minus terminal, seconds."""
+        return (self.server_time - self.local_time).total_seconds()
+
+
+class SyncClient:
+    def __init__(self, base_url: str, auth: TerminalAuth | None = None, *, timeout_s: float = 10.0,
+                 transport: httpx.BaseTransport | None = None):
+        self._auth = auth
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport,
+                                  headers={"User-Agent": "gatepay-terminal"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def with_auth(self, auth: TerminalAuth) -> "SyncClient":
+        self._auth = auth
+        return self
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def register(self, req: RegisterRequest) -> RegisterResponse:
+        return self._call("POST", "/terminals/register", RegisterResponse, body=req, signed=False)
+
+    def authorise(self, req: PaymentRequest, timeout_s: float) -> PaymentResult:
+        result = self._call("POST", "/terminal/payments", PaymentResult, body=req, timeout_s=timeout_s)
+        if result.payment_id != req.payment_id:
+            raise SyncFailure("bad_answer", "answer is for another payment", maybe_sent=True)
+        return result
+
+    def refund(self, req: RefundRequest, timeout_s: float | None = None) -> RefundResult:
+        return self._call("POST", "/terminal/refunds", RefundResult, body=req, timeout_s=timeout_s)
+
+    def push(self, req: PushRequest, timeout_s: float | None = None) -> PushResponse:
+        return self._call("POST", "/terminal/sync/push", PushResponse, body=req, timeout_s=timeout_s)
+
+    def pull(self, cursor: int, limit: int) -> PullResponse:
+        return self._call("GET", f"/terminal/sync/pull?cursor={int(cursor)}&limit={int(limit)}", PullResponse)
+
+    def close_shift(self, req: ShiftCloseRequest, timeout_s: float | None = None) -> ShiftCloseResult:
+        """Compare a shift with what the backend booked (safe to repeat: it re-compares)."""
+        result = self._call("POST", "/terminal/shift-close", ShiftCloseResult, body=req, timeout_s=timeout_s)
+        if result.shift_id != req.shift_id:
+            raise SyncFailure("bad_answer", "answer is for another shift", maybe_sent=True)
+        return result
+
+    def server_time(self, local_now: Callable[[], datetime]) -> TimeSample:
+        started, t0 = local_now(), time.monotonic()
+        answer = self._call("GET", "/terminal/time", ServerTime)
+        rtt = time.monotonic() - t0
+        return TimeSample(answer.server_time, started + (local_now() - started) / 2, rtt)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, model: type[T], *, body: BaseModel | None = None,
+              signed: bool = True, timeout_s: float | None = None) -> T:
+        if signed and self._auth is None:
+            raise SyncFailure("unauthorised", "terminal is not registered", maybe_sent=False)
+        content = body.model_dump_json().encode() if body is not None else b""
+        kwargs: dict = {"content": content, "headers": {"Content-Type": "application/json"}} if body else {}
+        if timeout_s is not None:
+            kwargs["timeout"] = timeout_s
+        try:
+            response = self._http.request(method, API + path, auth=self._auth if signed else None, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise SyncFailure("unreachable", type(exc).__name__, maybe_sent=False) from None
+        except httpx.TimeoutException as exc:
+            raise SyncFailure("timeout", type(exc).__name__, maybe_sent=True) from None
+        except httpx.HTTPError as exc:  # reset mid-answer, protocol errors: the request may have landed
+            raise SyncFailure("unreachable", type(exc).__name__, maybe_sent=True) from None
+        return _parse(response, model)
+
+
+def _parse(response: httpx.Response, model: type[T]) -> T:
+    code = response.status_code
+    if code >= 500:
+        raise SyncFailure("server_error", f"HTTP {code}", maybe_sent=True, status_code=code)
+    if code in (401, 403):
+        raise SyncFailure("unauthorised", _detail(response), maybe_sent=False, status_code=code)
+    if code >= 400:
+        raise SyncFailure("refused", _detail(response), maybe_sent=False, status_code=code)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise SyncFailure("bad_answer", f"{model.__name__}: {exc.error_count()} errors",
+                          maybe_sent=True, status_code=code) from None
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+        return str(data.get("detail", data))[:300] if isinstance(data, dict) else str(data)[:300]
+    except ValueError:
+        return f"HTTP {response.status_code}"

@@ -1,0 +1,217 @@
+"""The synced cache: what the backend sent this terminal, applied page by page from pull.
+
+A page of changes is validated completely first, then applied with the new cursor in ONE
+transaction: a crash or a garbage change half-way leaves the old state and the old cursor.
+Face templates are sealed at rest (FieldCipher). The scenes read through the lookups below;
+`items(kind)` serves the kinds other scenes own (tariff, member, parking_session).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceSigningData, MealPeriodsData,
+                       OfflineLimits, PlateSigningData, SubsidyProgramData)
+from terminal.clock import from_iso, to_iso
+
+if TYPE_CHECKING:
+    from terminal.store import Store
+
+# Kinds whose data has a wire model; the others are stored as the JSON object they came as.
+DATA_MODELS: dict[str, type[BaseModel]] = {
+    "face_signing": FaceSigningData, "card_signing": CardSigningData,
+    "plate_signing": PlateSigningData, "balance": BalanceSnapshot,
+    "subsidy_program": SubsidyProgramData, "meal_periods": MealPeriodsData,
+    "offline_limits": OfflineLimits,
+}
+
+
+_SIGNING_KINDS = ("face_signing", "card_signing", "plate_signing")
+
+
+class BadChange(ValueError):
+    """A pulled change the terminal cannot read; the whole page is refused."""
+
+
+@dataclass(frozen=True)
+class Signing:
+    """A person signed up to pay with a face, card or plate at this site."""
+    customer_id: int
+    masked_name: str
+    status: str                      # active | suspended | revoked
+    per_payment_limit_fen: int
+    per_day_limit_fen: int
+    funding_order: str = "subsidy_first"
+    merchant_ids: tuple[int, ...] = ()
+
+
+def plate_key(plate: str, colour: str) -> str:
+    return f"{plate.strip().upper()}:{colour.strip().lower()}"
+
+
+class Cache:
+    def __init__(self, store: "Store"):
+        self._s = store
+
+    # --- applying a pulled page ---------------------------------------------------------------
+
+    def apply_changes(self, changes: list[Change], cursor: int, pulled_at: datetime) -> int:
+        """Apply one page and move the cursor, atomically. Returns the number applied."""
+        parsed = [(c, self._parse(c)) for c in changes]
+        s = self._s
+        with s.lock, s.db.atomic():
+            for change, data in parsed:
+                self._apply_one(change, data)
+            s._set_meta_in_tx({"pull_cursor": cursor, "last_pull_at": to_iso(pulled_at)})
+        return len(parsed)
+
+    def mark_pulled(self, pulled_at: datetime) -> None:
+        """A pull that brought nothing new still proves the cache is current."""
+        self._s.set_meta(last_pull_at=to_iso(pulled_at))
+
+    @staticmethod
+    def _parse(change: Change) -> BaseModel | dict | None:
+        if change.deleted:
+            # A revoked signing is kept as a tombstone (no templates) so the diner is told
+            # "disabled", not "not signed up"; anything else deleted is simply removed.
+            model = DATA_MODELS.get(change.kind)
+            if change.kind in _SIGNING_KINDS and change.data:
+                try:
+                    found = model.model_validate(change.data)
+                except ValidationError:
+                    return None
+                extra = {"templates": []} if change.kind == "face_signing" else {}
+                return found.model_copy(update={"status": "revoked", **extra})
+            return None
+        model = DATA_MODELS.get(change.kind)
+        try:
+            return model.model_validate(change.data) if model else dict(change.data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise BadChange(f"change {change.id} ({change.kind}) field {where}: {first.get('msg')}") from None
+
+    def _apply_one(self, change: Change, data: Any) -> None:
+        db, now = self._s.db, to_iso(self._s.clock.now())
+        table, pk = {"face_signing": ("face_signings", "customer_id"),
+                     "card_signing": ("card_signings", "card_hash"),
+                     "plate_signing": ("plate_signings", "key"),
+                     "balance": ("balances", "customer_id")}.get(change.kind, ("cache", None))
+        if data is None:  # deleted
+            if pk:
+                db.execute(f"DELETE FROM {table} WHERE {pk} = ?", [change.key])
+            else:
+                db.execute("DELETE FROM cache WHERE kind = ? AND key = ?", [change.kind, change.key])
+            return
+        if isinstance(data, FaceSigningData):
+            sealed = self._s.cipher.seal(json.dumps(data.templates), "face_signings.templates")
+            db["face_signings"].upsert({
+                "customer_id": data.customer_id, "masked_name": data.masked_name, "status": data.status,
+                "templates": sealed, "per_payment_limit_fen": data.per_payment_limit_fen,
+                "per_day_limit_fen": data.per_day_limit_fen, "funding_order": data.funding_order,
+                "merchant_ids": json.dumps(data.merchant_ids), "updated_at": now}, pk="customer_id")
+        elif isinstance(data, CardSigningData):
+            db["card_signings"].upsert({**data.model_dump(), "updated_at": now}, pk="card_hash")
+        elif isinstance(data, PlateSigningData):
+            db["plate_signings"].upsert({**data.model_dump(), "key": plate_key(data.plate, data.plate_colour),
+                                         "updated_at": now}, pk="key")
+        elif isinstance(data, BalanceSnapshot):
+            self._put_balance_in_tx(data)
+        else:
+            body = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, ensure_ascii=False)
+            db.execute("INSERT OR REPLACE INTO cache (kind, key, data, updated_at) VALUES (?, ?, ?, ?)",
+                       [change.kind, change.key, body, now])
+
+    def _put_balance_in_tx(self, snap: BalanceSnapshot) -> None:
+        """Keep the newest snapshot: an online answer and a pull may arrive in either order."""
+        self._s.db.execute(
+            "INSERT INTO balances (customer_id, wallet_fen, subsidies, as_of) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(customer_id) DO UPDATE SET wallet_fen = excluded.wallet_fen, "
+            "subsidies = excluded.subsidies, as_of = excluded.as_of WHERE excluded.as_of >= balances.as_of",
+            [snap.customer_id, snap.wallet_fen, json.dumps([x.model_dump() for x in snap.subsidies]),
+             to_iso(snap.as_of)])
+
+    def put_balance(self, snap: BalanceSnapshot) -> None:
+        with self._s.lock, self._s.db.atomic():
+            self._put_balance_in_tx(snap)
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    def _row(self, sql: str, args: list) -> dict | None:
+        with self._s.lock:
+            cur = self._s.db.execute(sql, args)
+            row = cur.fetchone()
+            return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def face_signing(self, customer_id: int) -> Signing | None:
+        r = self._row("SELECT * FROM face_signings WHERE customer_id = ?", [customer_id])
+        if not r:
+            return None
+        return Signing(r["customer_id"], r["masked_name"], r["status"], r["per_payment_limit_fen"],
+                       r["per_day_limit_fen"], r["funding_order"], tuple(json.loads(r["merchant_ids"] or "[]")))
+
+    def card_signing(self, card_hash: str) -> Signing | None:
+        r = self._row("SELECT * FROM card_signings WHERE card_hash = ?", [card_hash])
+        return self._simple(r)
+
+    def plate_signing(self, plate: str, colour: str) -> Signing | None:
+        r = self._row("SELECT * FROM plate_signings WHERE key = ?", [plate_key(plate, colour)])
+        return self._simple(r)
+
+    def _simple(self, r: dict | None) -> Signing | None:
+        if not r:
+            return None
+        face = self.face_signing(r["customer_id"])  # the person's funding order lives on the face signing
+        order = face.funding_order if face else "subsidy_first"
+        return Signing(r["customer_id"], r["masked_name"], r["status"], r["per_payment_limit_fen"],
+                       r["per_day_limit_fen"], order)
+
+    def face_gallery(self) -> list[tuple[int, list[bytes]]]:
+        """Active signed faces with their raw templates (128 little-endian float32 each), for the
+        1:N matcher. Decrypted in memory only."""
+        with self._s.lock:
+            rows = self._s.db.execute("SELECT customer_id, templates FROM face_signings "
+                                      "WHERE status = 'active' ORDER BY customer_id").fetchall()
+        out = []
+        for cid, sealed in rows:
+            texts = json.loads(self._s.cipher.open_text(sealed, "face_signings.templates"))
+            out.append((cid, [base64.b64decode(t) for t in texts]))
+        return out
+
+    def balance(self, customer_id: int) -> BalanceSnapshot | None:
+        r = self._row("SELECT * FROM balances WHERE customer_id = ?", [customer_id])
+        if not r:
+            return None
+        return BalanceSnapshot(customer_id=r["customer_id"], wallet_fen=r["wallet_fen"],
+                               subsidies=json.loads(r["subsidies"]), as_of=from_iso(r["as_of"]))
+
+    def items(self, kind: str) -> dict[str, dict]:
+        """Every cached object of one kind, by key (e.g. items('tariff') for the parking scene)."""
+        with self._s.lock:
+            rows = self._s.db.execute("SELECT key, data FROM cache WHERE kind = ?", [kind]).fetchall()
+        return {k: json.loads(d) for k, d in rows}
+
+    def item(self, kind: str, key: str) -> dict | None:
+        r = self._row("SELECT data FROM cache WHERE kind = ? AND key = ?", [kind, key])
+        return json.loads(r["data"]) if r else None
+
+    def subsidy_programs(self) -> dict[int, SubsidyProgramData]:
+        return {int(k): SubsidyProgramData.model_validate(v) for k, v in self.items("subsidy_program").items()}
+
+    def meal_periods(self) -> MealPeriodsData | None:
+        found = self.items("meal_periods")
+        return MealPeriodsData.model_validate(next(iter(found.values()))) if found else None
+
+    def offline_limits(self) -> OfflineLimits | None:
+        found = self.items("offline_limits")
+        return OfflineLimits.model_validate(next(iter(found.values()))) if found else None
+
+    def counts(self) -> dict[str, int]:
+        with self._s.lock:
+            return {t: self._s.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("face_signings", "card_signings", "plate_signings", "balances", "cache")}

@@ -1,0 +1,163 @@
+"""The canteen scene: meal periods, meals per diner, debounce, and the three ways to pay.
+
+Face match, pay code and card all become a PaymentIntent for the one Decider. Before deciding,
+the scene answers "already paid" (with the time) when the same diner is seen again within the
+debounce time or has had the meals this period allows — a diner lingering in front of the
+camera is never charged twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hardware.events import CardTapped, CodeScanned, FaceMatched, FaceRejected
+from sync.wire import Credential, MealPeriod
+from terminal.decision import Decider, PaymentIntent, credential_key
+from terminal.offline import resolve_signing
+from terminal.reasons import message
+from terminal.state import MealPeriodView, PaymentOutcome
+from terminal.store import Store
+
+FACE_REJECTIONS: dict[str, tuple[str, str]] = {
+    "no_match": ("未识别到已登记的人脸，请刷卡或扫码", "Face not recognised: tap a card or show a pay code"),
+    "ambiguous": ("无法确认身份，请正对摄像头或刷卡", "Could not tell who you are: face the camera or tap a card"),
+    "too_small": ("请靠近一点", "Please come closer"),
+    "blurry": ("请稍停片刻", "Please hold still"),
+    "not_frontal": ("请正对摄像头", "Please face the camera"),
+    "spoof": ("未通过活体检测，请本人正对摄像头重试，或刷卡、扫码",
+              "Liveness check failed: face the camera in person and try again, or tap a card or show a pay code"),
+    "bad_frame": ("摄像头画面异常，请刷卡或扫码，并告知工作人员",
+                  "The camera picture is faulty: tap a card or show a pay code, and tell the staff"),
+    "liveness_timeout": ("活体检测超时，请眨眼后重试", "Liveness check timed out: blink and try again"),
+    "liveness_needed": ("需要活体检测，请眨眼", "A liveness check is needed: please blink"),
+    "unknown_code": ("无法识别此付款码，请换用微信、支付宝或校园码", "This code is not a pay code: use WeChat, Alipay or a campus code"),
+}
+
+
+def _parse_hhmm(text: str) -> time:
+    h, m = text.split(":")
+    return time(int(h) % 24, int(m))
+
+
+def period_at(periods: list[MealPeriod], local: datetime) -> tuple[MealPeriod, str] | None:
+    """The meal period at a local time and its meal day (start inclusive, end exclusive; a
+    period whose end is not after its start runs past midnight and belongs to the day it began)."""
+    t = local.time()
+    for p in periods:
+        start, end = _parse_hhmm(p.start), _parse_hhmm(p.end)
+        if start < end and start <= t < end:
+            return p, local.date().isoformat()
+        if end <= start and (t >= start or t < end):
+            day = local.date() - timedelta(days=1) if t < end else local.date()
+            return p, day.isoformat()
+    return None
+
+
+@dataclass(frozen=True)
+class CanteenState:
+    phase: str
+    period: MealPeriod | None
+    outcome: PaymentOutcome | None = None
+    prompt: str | None = None
+
+
+class CanteenScene:
+    def __init__(self, store: Store, decider: Decider, *, fallback_periods: list[MealPeriod] | None = None,
+                 debounce_s: int = 60, liveness_required: bool = True):
+        self.store = store
+        self.decider = decider
+        self.fallback_periods = list(fallback_periods or [])
+        self.debounce = timedelta(seconds=debounce_s)
+        self.liveness_required = liveness_required
+        self.keyed_amount_fen: int | None = None
+
+    # --- meal periods ---------------------------------------------------------------------------
+
+    def periods(self) -> tuple[list[MealPeriod], ZoneInfo]:
+        cached = self.store.cache.meal_periods()
+        if cached and cached.periods:
+            return list(cached.periods), ZoneInfo(cached.timezone)
+        return self.fallback_periods, self.decider.tz
+
+    def current(self, now: datetime) -> tuple[MealPeriod, str] | None:
+        periods, tz = self.periods()
+        return period_at(periods, now.astimezone(tz))
+
+    @staticmethod
+    def period_view(period: MealPeriod | None) -> MealPeriodView | None:
+        if period is None:
+            return None
+        return MealPeriodView(period.code, period.name_zh, period.name_en, period.price_fen)
+
+    def key_in_amount(self, amount_fen: int) -> None:
+        if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not 0 < amount_fen <= 1_000_000:
+            raise ValueError("amount must be integer fen between 1 and 1,000,000")
+        self.keyed_amount_fen = amount_fen
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def handle(self, event: object) -> PaymentOutcome | None:
+        """One device event -> the outcome to show (None: nothing a diner needs to see)."""
+        now = self.decider.clock.now()
+        if isinstance(event, FaceRejected):
+            return self._refused(event.reason, "face", now)
+        if isinstance(event, FaceMatched):
+            if self.liveness_required and event.liveness != "passed":
+                return self._refused("liveness_needed", "face", now)
+            return self._pay(Credential(kind="face", customer_id=event.customer_id), now)
+        if isinstance(event, CodeScanned):
+            if event.kind == "unknown":
+                return self._refused("unknown_code", "paycode", now)
+            return self._pay(Credential(kind="paycode", paycode=event.text), now)
+        if isinstance(event, CardTapped):
+            return self._pay(Credential(kind="card", card_hash=event.card_hash), now)
+        return None
+
+    def _pay(self, cred: Credential, now: datetime) -> PaymentOutcome:
+        found = self.current(now)
+        if found is None:
+            return self._refused("closed", cred.kind, now)
+        period, meal_day = found
+        amount = self.keyed_amount_fen or period.price_fen
+        if not amount:
+            return self._refused("amount_needed", cred.kind, now)
+        repeat = self._already_paid(cred, period, meal_day, now)
+        if repeat is not None:
+            return repeat
+        outcome = self.decider.decide(PaymentIntent(cred, amount, meal_period=period.code, business_day=meal_day))
+        if outcome.status == "approved":
+            self.keyed_amount_fen = None
+        return outcome
+
+    def _already_paid(self, cred: Credential, period: MealPeriod, meal_day: str, now: datetime) -> PaymentOutcome | None:
+        key = credential_key(cred)
+        if key is None:
+            return None
+        signing = resolve_signing(self.store, cred)
+        customer = signing.customer_id if signing else cred.customer_id
+        last = self.store.outbox.last_approved(key, customer)   # face then card: still the same diner
+        if last is not None and now - last.occurred_at < self.debounce:
+            return self._paid_before(last, cred.kind, now)
+        if period.max_meals and customer is not None and \
+                self.store.outbox.meals_taken(customer, meal_day, period.code) >= period.max_meals:
+            previous = self.store.outbox.last_approved(key, customer)
+            return self._paid_before(previous, cred.kind, now, meal_limit=True)
+        return None
+
+    def _paid_before(self, last, method: str, now: datetime, meal_limit: bool = False) -> PaymentOutcome:  # noqa: ANN001
+        paid_at = last.occurred_at if last else None
+        when = paid_at.astimezone(self.periods()[1]).strftime("%H:%M") if paid_at else ""
+        zh, en = message("meal_limit") if meal_limit else ("已支付", "Already paid")
+        if when:
+            zh, en = f"{zh}（{when} 已付款）", f"{en} (paid at {when})"
+        return PaymentOutcome(payment_id=last.item_id if last else "", status="already_paid",
+                              amount_fen=last.amount_fen if last else 0, method=method, at=now,
+                              masked_name=last.masked_name if last else None, paid_at=paid_at,
+                              reason="meal_limit" if meal_limit else "debounce", message_zh=zh, message_en=en)
+
+    @staticmethod
+    def _refused(reason: str, method: str, now: datetime) -> PaymentOutcome:
+        zh, en = FACE_REJECTIONS.get(reason) or message(reason)
+        return PaymentOutcome(payment_id="", status="declined", amount_fen=0, method=method, at=now,
+                              reason=reason, message_zh=zh, message_en=en)

@@ -1,0 +1,166 @@
+"""`gatepay terminal ...`: run the terminal, register it, hash a PIN, show its sync status.
+
+    gatepay terminal --headless --scene canteen|parking --config terminal.yaml [--events FILE|-]
+    gatepay terminal register --config terminal.yaml --code ABC123
+    gatepay terminal hash-pin
+    gatepay terminal status --config terminal.yaml
+    gatepay terminal setup [--config terminal.yaml]         # the installer wizard (a screen)
+
+On the kiosk path a config the terminal cannot use opens the safe-mode screen (what is wrong,
+and the installer wizard to fix it) instead of leaving a black screen; --headless exits 2 with
+the error on stderr, as a service manager expects.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=False, add_completion=False, invoke_without_command=True)
+
+
+DEFAULT_CONFIG = Path("gatepay-terminal.yaml")
+
+
+def _config(path: Path | None, scene: str | None = None,
+            on_invalid: Callable[[str], int] | None = None):  # noqa: ANN202 - TerminalConfig
+    from terminal.config import ConfigError, load_config, validate_config
+
+    try:
+        config = load_config(path)
+        if scene and scene != config.scene:
+            config = validate_config({**config.model_dump(mode="json"), "scene": scene})
+        config.require_lane()
+        return config
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(on_invalid(str(exc)) if on_invalid else 2) from None
+
+
+def _raw_settings(path: Path) -> dict:
+    """What can still be read from a config that does not validate (data_dir, language)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))   # JSON is YAML too
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _safe_mode(problem: str, config_path: Path | None) -> int:
+    """Show the problem on the kiosk screen with the installer wizard behind a button (the wizard
+    registers with the terminal's own store and writes `config_path`). Returns 2 when the screen
+    is closed (e.g. after the wizard saved): the terminal did not run, and a service manager
+    restarting it on failure then starts it with the new config."""
+    from terminal import enrol
+    from terminal.clock import SystemClock
+    from terminal.store import Store, load_data_key
+    from ui.kiosk import run_safe_mode   # Qt only on the kiosk path
+    from ui.setup_app import services_for
+
+    path = config_path or DEFAULT_CONFIG
+    raw = _raw_settings(path)
+    data_dir = Path(str(raw.get("data_dir") or "var/terminal"))
+    language = raw.get("language") if raw.get("language") in ("zh_CN", "en") else "zh_CN"
+    typer.echo("配置无效，显示安全模式画面 / config invalid: showing the safe-mode screen", err=True)
+    try:
+        store = Store.open(data_dir / "terminal.db", load_data_key(data_dir), SystemClock())
+    except Exception as exc:  # noqa: BLE001 - the screen must still say what is wrong
+        run_safe_mode(f"{problem}\n\n{exc}", setup=None, language=language)
+        return 2
+    try:
+        setup = services_for(path, lambda url, code: enrol.register(store, url, code), {"data_dir": str(data_dir)})
+        run_safe_mode(problem, setup=setup, language=language)
+    finally:
+        store.close()
+    return 2
+
+
+@app.callback()
+def terminal(ctx: typer.Context,
+             config: Optional[Path] = typer.Option(None, "--config", help="Terminal config file (YAML or JSON)"),
+             headless: bool = typer.Option(False, "--headless", help="Run without the kiosk screen"),
+             scene: Optional[str] = typer.Option(None, "--scene", help="canteen or parking (overrides the file)"),
+             events: Optional[str] = typer.Option(None, "--events", help="JSON-lines events file, '-' for stdin"),
+             exit_at_eof: bool = typer.Option(False, "--exit-at-eof", help="Stop when the events file ends")) -> None:
+    """Run the terminal: devices -> scene -> store -> sync. Stops cleanly on SIGTERM."""
+    if ctx.invoked_subcommand is not None:
+        return
+    cfg = _config(config, scene, on_invalid=None if headless else lambda problem: _safe_mode(problem, config))
+    if headless:
+        from terminal.runner import run_headless
+
+        raise typer.Exit(run_headless(cfg, events, stop_at_eof=exit_at_eof))
+    from terminal.runner import run_with_kiosk   # imports ui (Qt) only here
+
+    raise typer.Exit(run_with_kiosk(cfg, config))
+
+
+@app.command()
+def register(config: Path = typer.Option(..., "--config", help="Terminal config file"),
+             code: str = typer.Option(..., "--code", help="One-time enrolment code from the operator"),
+             hardware_id: str = typer.Option("", "--hardware-id", help="Serial number of the box")) -> None:
+    """Register this terminal with the backend (the device key is made here and never leaves)."""
+    from sync.client import SyncFailure
+    from terminal.clock import SystemClock
+    from terminal.enrol import register as do_register
+    from terminal.runner import open_store
+
+    cfg = _config(config)
+    store = open_store(cfg, SystemClock())
+    try:
+        identity = do_register(store, cfg.backend_url, code, hardware_id=hardware_id)
+    except SyncFailure as failure:
+        typer.echo(f"注册失败 / registration failed: {failure.plain} ({failure.detail})", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    typer.echo(f"registered: terminal {identity.terminal_id} ({identity.name}), merchant {identity.merchant_id}")
+
+
+@app.command()
+def setup(config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Terminal config file to write"),
+          data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The terminal's data directory"),
+          window: bool = typer.Option(False, "--window", help="A window instead of full screen")) -> None:
+    """The installer wizard: register, find and test devices, write the config."""
+    from ui.setup_app import run_setup   # Qt is imported only here
+
+    raise typer.Exit(run_setup(config, data_dir, fullscreen=not window))
+
+
+@app.command("hash-pin")
+def hash_pin_command(pin: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True)) -> None:
+    """Print the admin_pin_hash line for a new admin PIN."""
+    from terminal.config import hash_pin
+
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        typer.echo("PIN 应为4到12位数字 / the PIN must be 4 to 12 digits", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"admin_pin_hash: \"{hash_pin(pin)}\"")
+
+
+@app.command()
+def status(config: Path = typer.Option(..., "--config", help="Terminal config file"),
+           sync: bool = typer.Option(False, "--sync", help="Push and pull once before reporting")) -> None:
+    """Queue depth, last push/pull, clock skew, offline payments the backend declined."""
+    from terminal.app import TerminalCore
+    from terminal.clock import SystemClock
+    from terminal.runner import make_client, open_store
+
+    cfg = _config(config)
+    clock = SystemClock()
+    store = open_store(cfg, clock)
+    client = make_client(cfg, store)
+    core = TerminalCore(cfg, store, clock, client=client)
+    st = core.sync_now() if sync else core.sync_status()
+    identity = store.identity()
+    typer.echo(f"terminal: {identity.terminal_id if identity else 'not registered'}")
+    typer.echo(f"online: {st.online}  queue: {st.queue_depth}  declined after the fact: {st.declined_after_fact}")
+    typer.echo(f"last push: {st.last_push}  last pull: {store.last_pull_at()}  skew: {st.clock_skew_s}")
+    if st.last_error:
+        typer.echo(f"problem: {st.last_error}")
+    if client:
+        client.close()
+    store.close()

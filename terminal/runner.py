@@ -1,0 +1,298 @@
+"""The composition root of a terminal: config -> store -> core -> devices and sync threads.
+
+    gatepay terminal --headless --scene canteen --config /etc/gatepay/terminal.yaml
+
+Only this module opens devices and starts threads. Each decision is logged as one line with
+ids, amounts and reasons — never a template, a card number or a pay code. An approval line is
+printed only after the payment is committed. SIGTERM (or SIGINT) stops cleanly: the current
+event finishes, the sync loop ends after its request, devices and the store are closed.
+
+`--events FILE` (or `-` for stdin) feeds JSON lines as device events, for demos and the crash
+test while no camera is attached: {"face": 101} {"card_hash": "..."} {"code": "...", "kind": "wechat"}
+{"key_in": 800}.
+
+With an rgb camera configured (`opencv_camera` / `simulated_camera`, role rgb) the face loop
+(terminal/face_loop.py) reads it on its own thread and puts FaceMatched / FaceRejected /
+FacePrompt into the same event queue; the kiosk's preview shows its frames with the face box.
+An approved payment opens only this lane's gate (`TerminalConfig.lane_gate`), never the others.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Iterable
+
+from hardware.base import DeviceError
+from hardware.events import CardTapped, CodeScanned, FaceMatched
+from sync.client import SyncClient
+from sync.loops import SyncThread
+from sync.wire import MAX_AMOUNT_FEN
+from terminal.app import TerminalCore
+from terminal.clock import Clock, SystemClock
+from terminal.config import TerminalConfig
+from terminal.enrol import card_hash_key, device_auth
+from terminal.store import Store, load_data_key
+
+log = logging.getLogger("gatepay.terminal")
+
+
+def open_store(config: TerminalConfig, clock: Clock) -> Store:
+    return Store.open(config.data_dir / "terminal.db", load_data_key(config.data_dir), clock)
+
+
+REOPEN_EVERY_S = 2.0   # how often an unplugged device is tried again
+
+
+def make_client(config: TerminalConfig, store: Store) -> SyncClient | None:
+    auth = device_auth(store)
+    if auth is None:
+        return None
+    if config.scene == "parking":
+        from terminal.parking_link import ParkingClient   # a SyncClient with the lane's own calls
+
+        return ParkingClient(config.backend_url, auth)
+    return SyncClient(config.backend_url, auth)
+
+
+def parse_event_line(line: str, clock: Clock) -> object | None:
+    """One JSON line -> a device event (or {"key_in": fen}); garbage gives None, never a crash."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    now = clock.now()
+    try:
+        if "face" in data:
+            customer_id = int(data["face"])
+            if not 0 < customer_id < 2**53:     # an id the store and the wire can hold
+                return None
+            return FaceMatched(customer_id=customer_id, distance=0.0, margin=1.0,
+                               liveness=str(data.get("liveness", "passed")), at=now, device="events")
+        if "card_hash" in data:
+            return CardTapped(card_hash=str(data["card_hash"])[:128], at=now, device="events")
+        if "code" in data:
+            return CodeScanned(text=str(data["code"])[:64], kind=str(data.get("kind", "unknown")), at=now,
+                               device="events")
+        if "key_in" in data:
+            fen = int(data["key_in"])
+            return ("key_in", fen) if 0 < fen <= MAX_AMOUNT_FEN else None
+    except (TypeError, ValueError, OverflowError):   # OverflowError: 1e999 parses as infinity
+        return None
+    return None
+
+
+class Runner:
+    def __init__(self, config: TerminalConfig, clock: Clock | None = None, out: IO[str] | None = None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.out = out or sys.stdout
+        self.stop_event = threading.Event()
+        self.events: queue.Queue = queue.Queue(maxsize=1000)
+        self.store = open_store(config, self.clock)
+        self.store.save_config_json(config.model_dump_json())   # what ran, for support and the doctor
+        self.client = make_client(config, self.store)
+        self.devices = self.build_devices()          # built only; opened in run()
+        # This lane's gate only: a box wired to two passages must not open both for one payment.
+        self.gate = self.devices.get(config.lane_gate) if config.lane_gate else None
+        self.core = TerminalCore(config, self.store, self.clock, client=self.client, gate=self.gate)
+        self.core.on_approved = self._approved
+        self.sync_thread: SyncThread | None = None
+        self.lane = None
+        self.face = self.build_face_loop()           # started in run()
+        self._reopen_at: dict[str, float] = {}
+
+    def _approved(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
+        # Called after the commit: only now may the gate open and the approval be announced.
+        # (A parking lane drives its own barrier; this is the canteen's path.)
+        speakers = [d for d in self.devices.values() if hasattr(d, "say_payment")]
+        for device in ([self.gate] if self.gate is not None else []) + speakers:
+            try:
+                if device is self.gate:
+                    device.open_barrier(outcome.payment_id)   # idempotent by payment id
+                else:
+                    device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
+            except Exception:  # noqa: BLE001 - a stuck gate or mute speaker must not lose the payment
+                log.exception("device %s failed for payment %s", getattr(device, "name", "?"), outcome.payment_id)
+        print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}",
+              file=self.out, flush=True)
+
+    def build_devices(self) -> dict[str, object]:
+        if not self.config.devices:
+            return {}
+        from hardware.registry import build_devices
+
+        return build_devices(self.config.devices, clock=self.clock, card_key=card_hash_key(self.store))
+
+    def build_face_loop(self):  # noqa: ANN201 - FaceLoop | None
+        """The face loop for the canteen's rgb camera (and an infrared one, for liveness)."""
+        if self.config.scene != "canteen":
+            return None
+        cameras = {getattr(c, "role", None): self.devices[c.name] for c in self.config.devices
+                   if c.type in ("opencv_camera", "simulated_camera")}
+        if "rgb" not in cameras:
+            return None
+        from terminal.face_loop import FaceLoop
+
+        return FaceLoop(cameras["rgb"], self.config.face_settings(), self.store, emit=self._face_event,
+                        clock=self.clock, infrared=cameras.get("infrared"))
+
+    def _face_event(self, event: object) -> None:
+        try:
+            self.events.put(event, timeout=1.0)
+        except queue.Full:
+            log.warning("event queue full: face event dropped")
+
+    def preview_frames(self):  # noqa: ANN201 - the kiosk's `frames` callable, or None
+        return self.face.preview_frame if self.face is not None else None
+
+    def _synced(self, report) -> None:  # noqa: ANN001 - sync.loops.CycleReport
+        if self.face is not None and report.pulled:
+            self.face.reload_gallery()          # signings changed: the camera must know
+        self.core.publish_status()
+
+    def start_devices(self) -> None:
+        parking = self.core.parking
+        if parking is not None:
+            from terminal.parking_lane import ParkingLane
+
+            for device in self.devices.values():
+                if hasattr(device, "on_plate"):
+                    device.on_plate(parking.decide)   # the LPR camera's pushes -> the lane's answer
+            self.lane = ParkingLane(parking).start()
+        for name, device in self.devices.items():
+            try:
+                device.open()
+            except Exception as exc:  # noqa: BLE001 - the terminal keeps running; doctor says more
+                log.error("device %s did not open: %s", name, exc)
+        if self.face is not None:
+            self.face.start()
+
+    def start_sync(self) -> None:
+        if self.core.engine is None:
+            log.warning("not registered: payments are declined until `gatepay terminal register` is run")
+            return
+        self.sync_thread = SyncThread(self.core.engine, interval_s=self.config.sync_interval_s,
+                                      on_cycle=self._synced)
+        self.core.sync_thread = self.sync_thread
+        self.sync_thread.start()
+
+    def feed(self, lines: Iterable[str]) -> threading.Thread:
+        def read() -> None:
+            for line in lines:
+                if self.stop_event.is_set():
+                    return
+                event = parse_event_line(line, self.clock)
+                if event is None:
+                    log.warning("event line ignored: not a known event")
+                    continue
+                self.events.put(event)
+            self.events.put(("eof", None))
+        thread = threading.Thread(target=read, name="gatepay-events", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, stop_at_eof: bool = False) -> int:
+        """The device/event loop; returns the exit code."""
+        self.start_devices()
+        self.start_sync()
+        pollers = [d for d in self.devices.values() if hasattr(d, "poll")]
+        log.info("terminal running: scene=%s registered=%s", self.config.scene, self.client is not None)
+        try:
+            while not self.stop_event.is_set():
+                for device in pollers:
+                    for event in self._poll(device):
+                        self.core.handle_event(event)
+                try:
+                    event = self.events.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if isinstance(event, tuple) and event[0] == "eof":
+                    if stop_at_eof:
+                        break
+                    continue
+                if isinstance(event, tuple) and event[0] == "key_in":
+                    self.core.key_in_amount(event[1])
+                    continue
+                self.core.handle_event(event)
+        finally:
+            self.close()
+        return 0
+
+    def _poll(self, device) -> list:  # noqa: ANN001
+        """A device that went away (unplugged) is reopened every few seconds instead of ending
+        the terminal; payments by its other means go on meanwhile."""
+        name = getattr(device, "name", "?")
+        retry_at = self._reopen_at.get(name)
+        try:
+            if retry_at is not None:
+                if self.clock.monotonic() < retry_at:
+                    return []
+                device.close()
+                device.open()
+                self._reopen_at.pop(name)
+                log.warning("device %s is back", name)
+            return device.poll(0.0)
+        except DeviceError as exc:
+            if retry_at is None:
+                log.error("device %s failed, reopening every %ss: %s", name, REOPEN_EVERY_S, exc)
+            self._reopen_at[name] = self.clock.monotonic() + REOPEN_EVERY_S
+            return []
+
+    def close(self) -> None:
+        if self.face is not None:
+            self.face.stop()
+        if self.lane is not None:
+            self.lane.stop()
+        if self.sync_thread is not None:
+            self.sync_thread.stop()
+        for device in self.devices.values():
+            try:
+                device.close()
+            except Exception:  # noqa: BLE001
+                log.exception("device did not close cleanly")
+        if self.client is not None:
+            self.client.close()
+        self.store.close()
+        log.info("terminal stopped")
+
+
+def run_headless(config: TerminalConfig, events_path: str | None = None, stop_at_eof: bool = False) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runner = Runner(config)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        runner.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if events_path:
+        runner.feed(sys.stdin if events_path == "-" else Path(events_path).open(encoding="utf-8"))
+    return runner.run(stop_at_eof=stop_at_eof)
+
+
+def run_with_kiosk(config: TerminalConfig, config_path: Path | None) -> int:
+    """The kiosk: the Qt screen on the main thread, the device/event loop on another."""
+    from ui.kiosk import run_kiosk   # Qt is imported only when a screen is wanted
+
+    from terminal.enrol import register
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    runner = Runner(config)
+    loop = threading.Thread(target=runner.run, name="gatepay-core", daemon=True)
+    loop.start()
+    try:
+        return run_kiosk(runner.core, config, config_path=config_path, frames=runner.preview_frames(),
+                         register=lambda url, code: register(runner.store, url, code))
+    finally:
+        runner.stop_event.set()
+        loop.join(10)

@@ -1,0 +1,157 @@
+"""What the terminal core shows, and what a screen may ask of it.
+
+The UI (ui/) and the headless runner only read these immutable views and call the methods of
+`TerminalPort`; they never touch the store, the devices or the network. The core publishes a new
+view whenever something a person would see changes. Money is integer fen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Literal, Protocol
+
+OutcomeStatus = Literal["approved", "declined", "already_paid"]
+
+
+@dataclass(frozen=True)
+class MealPeriodView:
+    code: str
+    name_zh: str
+    name_en: str
+    price_fen: int | None          # None: the amount is keyed in at the window
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """The answer a diner or driver sees (and hears) after one payment decision."""
+    payment_id: str
+    status: OutcomeStatus
+    amount_fen: int
+    method: str                     # face | card | paycode | plate
+    at: datetime
+    subsidy_fen: int = 0            # part paid from subsidies
+    own_fen: int = 0                # part paid from the own account / bank card / channel
+    masked_name: str | None = None  # 张*三 — never the full name
+    wallet_balance_fen: int | None = None
+    subsidy_balance_fen: int | None = None
+    reason: str | None = None       # machine code of a decline
+    message_zh: str = ""            # what the screen says, plain words, says what to do
+    message_en: str = ""
+    offline: bool = False           # decided offline, queued for the backend
+    paid_at: datetime | None = None # for already_paid: when the earlier payment was made
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool
+    offline_since: datetime | None = None
+    queue_depth: int = 0
+    last_push: datetime | None = None
+    last_pull: datetime | None = None
+    clock_skew_s: float | None = None      # backend minus terminal; warn above 30 s
+    declined_after_fact: int = 0           # offline payments the backend later refused
+    last_error: str | None = None          # plain words, for the admin screen
+
+
+@dataclass(frozen=True)
+class CanteenView:
+    phase: Literal["idle", "recognising", "paid", "declined", "already_paid", "closed"]
+    meal_period: MealPeriodView | None
+    sync: SyncStatus
+    prompt: str | None = None              # e.g. "blink" while liveness runs
+    outcome: PaymentOutcome | None = None
+    keyed_amount_fen: int | None = None    # amount keyed in at the window, if any
+
+
+@dataclass(frozen=True)
+class ParkingView:
+    phase: Literal["idle", "entry_open", "entry_refused", "exit_quote", "exit_paid", "exit_free",
+                   "exit_refused", "barrier_opening"]
+    lane_id: int | None
+    direction: Literal["entry", "exit"]
+    sync: SyncStatus
+    plate: str | None = None
+    plate_colour: str | None = None
+    image_ref: str | None = None
+    entered_at: datetime | None = None
+    duration_s: int | None = None
+    fee_fen: int | None = None
+    qr_text: str | None = None             # exit order QR when payment is needed
+    pay_kind: str | None = None            # member | contactless | qr | paycode | free_by_attendant
+    outcome: PaymentOutcome | None = None
+    message_zh: str = ""
+    message_en: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """A row of the admin screen's list of today's payments."""
+    payment_id: str
+    at: datetime
+    amount_fen: int
+    method: str
+    masked_name: str | None
+    status: str                            # queued | booked | declined_after_fact | refunded | voided
+    offline: bool
+    refunded_fen: int = 0
+
+
+@dataclass(frozen=True)
+class ShiftTotals:
+    opened_at: datetime
+    closed_at: datetime
+    count_by_method: dict[str, int] = field(default_factory=dict)
+    fen_by_method: dict[str, int] = field(default_factory=dict)
+    refunds_count: int = 0
+    refunds_fen: int = 0
+    queued: int = 0                        # still waiting to be pushed
+    # The backend's comparison of this shift with what it booked (POST /terminal/shift-close).
+    backend_checked: bool = False          # False: not compared (offline, or no backend configured)
+    differences: list["ShiftDifferenceRow"] = field(default_factory=list)   # empty + checked: balanced
+    pushed_for_check: int = 0              # payments pushed because the backend asked for them
+    backend_note_zh: str = ""              # plain words when the check could not run, says what to do
+    backend_note_en: str = ""
+
+
+@dataclass(frozen=True)
+class ShiftDifferenceRow:
+    """One difference the backend found at shift close, in the backend's plain words."""
+    kind: str                              # not_booked | unknown_to_terminal | amount_differs | totals_differ | push_needed
+    message_zh: str
+    message_en: str
+    payment_id: str | None = None
+    method: str | None = None
+    terminal_fen: int | None = None
+    backend_fen: int | None = None
+
+
+class TerminalPort(Protocol):
+    """The calls a screen or the headless runner may make. Implemented by terminal/app.py."""
+
+    def subscribe(self, callback: Callable[[object], None]) -> None:
+        """callback(view) with a CanteenView/ParkingView/SyncStatus on every visible change.
+        Called from the core's worker thread: the UI must hop to its own thread (Qt signal)."""
+
+    def current_view(self) -> object: ...
+
+    def key_in_amount(self, amount_fen: int) -> None:
+        """Cashier keys in the amount for the next canteen payment (price_fen None periods)."""
+
+    def verify_pin(self, pin: str) -> bool: ...
+
+    def list_payments(self, day: str | None = None, query: str = "") -> list[PaymentRow]: ...
+
+    def refund(self, payment_id: str, amount_fen: int, reason: str, pin: str) -> PaymentOutcome: ...
+
+    def void(self, payment_id: str, reason: str, pin: str) -> PaymentOutcome: ...
+
+    def sync_now(self) -> SyncStatus: ...
+
+    def offline_queue(self) -> list[PaymentRow]: ...
+
+    def declined_after_fact(self) -> list[PaymentRow]: ...
+
+    def close_shift(self, pin: str) -> ShiftTotals: ...
+
+    def recheck_shift(self, pin: str) -> ShiftTotals:
+        """Compare the last closed shift with the backend again (after it was offline)."""

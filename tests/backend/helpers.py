@@ -1,0 +1,81 @@
+"""Test utilities for backend tests: a real app on a real database, operators, a merchant with
+a site and lane, and a terminal registered through the real enrolment-code and register endpoints.
+
+    app = make_app(db_url)
+    with TestClient(app) as client:
+        ids = make_merchant_site(app)
+        terminal_id, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"])
+        client.get("/api/v1/terminal/time", auth=TerminalAuth(key, terminal_id))
+"""
+from __future__ import annotations
+
+import base64
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+
+from backend.app import create_app
+from backend.config import BackendSettings
+from backend.services.merchants import apply_merchant, approve
+from backend.services.operators import create_operator
+from backend.services.sites import create_lane, create_site
+from sync.signing import new_private_key, public_key_text
+
+# Fixed, obviously-test keys (32 bytes each), so hashes are reproducible across a test.
+TEST_KEYS = {name: base64.b64encode(bytes([n]) * 32).decode()
+             for n, name in enumerate(("data_key", "hash_key", "card_hash_key"), start=1)}
+
+
+def make_app(db_url: str, **settings: object) -> FastAPI:
+    """The real backend app on an already migrated database (fixtures sqlite_url / pg_url / db_url)."""
+    return create_app(BackendSettings(database_url=db_url, **TEST_KEYS, **settings))
+
+
+def operator_token(app: FastAPI, role: str = "operator", merchant_id: int | None = None,
+                   name: str | None = None) -> str:
+    """A new operator with `role` (a merchant admin needs merchant_id); returns its bearer token."""
+    with app.state.sessions() as session:
+        new = create_operator(session, app.state.settings.keys["hash"], name=name or f"test {role}",
+                              role=role, merchant_id=merchant_id)
+        session.commit()
+        return new.token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_merchant_site(app: FastAPI, kind: str = "canteen", name: str | None = None) -> dict[str, int]:
+    """An approved merchant of `kind` (canteen | parking) with one site and one lane."""
+    with app.state.sessions() as session:
+        merchant = apply_merchant(session, name=name or f"test {kind}", kind=kind,
+                                  settlement_account_no="6222000011112222", settlement_bank_name="test bank")
+        approve(session, merchant)
+        site = create_site(session, merchant, name=f"{merchant.name} site",
+                           kind="canteen" if kind == "canteen" else "car_park")
+        lane = create_lane(session, site, name="lane 1", direction="both" if kind == "canteen" else "exit")
+        session.commit()
+        return {"merchant_id": merchant.id, "site_id": site.id, "lane_id": lane.id}
+
+
+def enrolment_code(client, app: FastAPI, merchant_id: int, site_id: int, lane_id: int | None = None,  # noqa: ANN001
+                   scene: str = "canteen", name: str = "test terminal") -> str:
+    token = operator_token(app)
+    response = client.post("/api/v1/enrolment-codes", headers=bearer(token),
+                           json={"site_id": site_id, "lane_id": lane_id, "name": name, "scene": scene})
+    assert response.status_code == 201, response.text
+    assert response.json()["merchant_id"] == merchant_id
+    return response.json()["code"]
+
+
+def register_terminal(client, app: FastAPI, merchant_id: int, site_id: int, lane_id: int | None = None,  # noqa: ANN001
+                      scene: str = "canteen") -> tuple[int, Ed25519PrivateKey]:
+    """Register a terminal through the real endpoints (sync client: starlette TestClient or
+    httpx.Client). Sign later calls with `auth=TerminalAuth(key, terminal_id)`."""
+    code = enrolment_code(client, app, merchant_id, site_id, lane_id, scene)
+    key = new_private_key()
+    response = client.post("/api/v1/terminals/register",
+                           json={"enrolment_code": code, "public_key": public_key_text(key),
+                                 "hardware_id": "test-hw"})
+    assert response.status_code == 201, response.text
+    return response.json()["terminal_id"], key

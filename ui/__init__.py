@@ -1,0 +1,1 @@
+"""PySide6 kiosk screens and the installer wizard. Observes terminal/, never decides."""

@@ -1,0 +1,232 @@
+"""Render every screen at 800×480 and 1920×1080 to PNG (offscreen, no display needed).
+
+    python -m ui.screenshots --out docs/screenshots [--sizes 800x480,1920x1080] [--data tests/data/ui]
+
+The pictures in the camera preview and the plate photo come from --data when present (sample
+photos kept with the tests); without them the screens show their empty states.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from ui import showcase, theme  # noqa: E402
+from ui.bridge import CoreBridge  # noqa: E402
+from ui.i18n import Translator  # noqa: E402
+from ui.kiosk import KioskWindow  # noqa: E402
+from ui.setup_flow import DoctorLine, LiveTestResult, check_backend  # noqa: E402
+from ui.wizard import InstallerWizard, SetupServices  # noqa: E402
+
+SIZES = ((800, 480), (1920, 1080))
+MAX_COLOURS = 128
+
+
+def _settle(app: QApplication) -> None:
+    loop = QEventLoop()
+    for _ in range(3):
+        loop.processEvents()
+
+
+def _save(widget: QWidget, path: Path) -> None:
+    """PNG with a 128-colour palette and no dithering: flat UI colours stay exact, photos stay
+    recognisable, and files are a fraction of full colour (Pillow does the quantising)."""
+    from PIL import Image
+
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    raw = bytes(image.constBits())[: image.bytesPerLine() * image.height()]
+    picture = Image.frombuffer("RGB", (image.width(), image.height()), raw, "raw", "RGB",
+                               image.bytesPerLine(), 1)
+    picture.quantize(colors=MAX_COLOURS, method=Image.Quantize.MEDIANCUT,
+                     dither=Image.Dither.NONE).save(path, optimize=True)
+
+
+def _kiosk(scene: str, port: showcase.ShowcasePort, tr: Translator) -> KioskWindow:
+    bridge = CoreBridge(port)
+    window = KioskWindow(bridge, tr, scene, setup=None)
+    bridge.attach()
+    loop = QEventLoop()
+    while not bridge.idle():          # the first view arrives before the shots are set up
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    return window
+
+
+def scene_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
+    face = QImage(str(data / "face-480p.jpg"))
+    plate = data / "plate-wan-A195K9.jpg"
+    for language in ("zh_CN", "en"):
+        tr = Translator(language)
+        suffix = "" if language == "zh_CN" else "-en"
+        port = showcase.ShowcasePort()
+        window = _kiosk("canteen", port, tr)
+        window.resize(*size)
+        window.show()
+        if not face.isNull():
+            window.screen_widget.preview.set_frame(face)
+        views = showcase.canteen_views()
+        names = list(views) if language == "zh_CN" else ["idle", "paid_face", "declined"]
+        for name in names:
+            port.publish(views[name])            # as the core does: screen, banner, header follow
+            _settle(app)
+            yield f"canteen-{name}{suffix}", window
+        if language == "zh_CN":
+            port.publish(views["idle_keyed"])
+            window.open_amount()
+            for key in "12.5":
+                window.amount.press(key)
+            _settle(app)
+            yield "canteen-amount_pad", window
+        window.close()
+        port = showcase.ShowcasePort(showcase.parking_views()["idle"])
+        window = _kiosk("parking", port, tr)
+        window.resize(*size)
+        window.show()
+        views = showcase.parking_views(str(plate) if plate.exists() else None)
+        names = list(views) if language == "zh_CN" else ["exit_quote"]
+        for name in names:
+            port.publish(views[name])
+            _settle(app)
+            yield f"parking-{name}{suffix}", window
+        window.close()
+
+
+def admin_shots(app: QApplication, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
+    tr = Translator()
+    window = _kiosk("canteen", showcase.ShowcasePort(), tr)
+    window.resize(*size)
+    window.show()
+    window.open_admin()
+    for key in "12":
+        window.pin.press(key)
+    _settle(app)
+    yield "admin-pin", window
+    window.pin.error.setText(tr.t("pin.wrong"))
+    window.pin.dots.setText("")
+    _settle(app)
+    yield "admin-pin-wrong", window
+    admin = window.admin
+    window.stack.setCurrentWidget(admin)
+    admin.payments.show_rows(showcase.payment_rows())
+    admin.payments.selectRow(0)
+    admin.reason.setText("菜品有误 / wrong dish")
+    admin.result.setText(tr.t("admin.refunded", amount=tr.money(1200)))
+    admin.queue.show_rows([r for r in showcase.payment_rows() if r.status == "queued"])
+    admin.declined.show_rows([r for r in showcase.payment_rows() if r.status == "declined_after_fact"])
+    admin.show_sync(showcase.OFFLINE)
+    admin._show_shift(showcase.shift_totals())   # noqa: SLF001 - what the screen shows after close
+    for index, name in enumerate(("payments", "sync", "queue", "shift")):
+        admin.tabs.setCurrentIndex(index)
+        _settle(app)
+        yield f"admin-{name}", window
+    window.close()
+
+
+def _static_services(data: Path) -> SetupServices:
+    """The real discovery and device models, fed one USB-serial adapter as if it were plugged in;
+    nothing is opened, registered or saved."""
+    from hardware.discovery import Candidate, suggest
+    from ui import setup_services as real
+
+    adapter = [Candidate("serial", "/dev/ttyUSB0", "CH340 USB-Serial", 0x1A86, 0x7523)]
+    return SetupServices(
+        register=lambda url, code: None,
+        discover=lambda: real.discover_devices("canteen", found_ports=lambda: suggest(adapter),
+                                               cameras=lambda: [], camera_files=[str(data / "face-480p.jpg")]),
+        models_for=real.models_for, live_test=lambda kind, config: LiveTestResult(True, "", ""),
+        validate=lambda config: {}, save=lambda config: "/etc/gatepay/terminal.yaml",
+        doctor=lambda config: [])
+
+
+def wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
+    from ui import setup_services as real
+
+    tr = Translator()
+    wizard = InstallerWizard(tr, _static_services(data))
+    wizard.resize(*size)
+    wizard.show()
+    theme.apply(wizard)
+    wizard.scene_page.buttons["canteen"].setChecked(True)
+    _settle(app)
+    yield "wizard-scene", wizard
+    wizard.go_to(wizard.backend_page)
+    wizard.backend_page.url.setText("ftp//pay.example")
+    wizard.backend_page.code.setText("12")
+    wizard.backend_page.show_errors(check_backend("ftp//pay.example", "12"))
+    _settle(app)
+    yield "wizard-backend-errors", wizard
+    wizard.go_to(wizard.discover_page)
+    wizard.discover_page.show_found(wizard.services.discover())
+    _settle(app)
+    yield "wizard-discover", wizard
+    wizard._make_device_pages()   # noqa: SLF001 - as Next does after discovery
+    camera_page = next(p for p in wizard.device_pages if p.found.kind == "camera")
+    wizard.go_to(camera_page)
+    photo = QImage(str(data / "face-480p.jpg"))
+    if not photo.isNull():
+        import cv2
+
+        frame = cv2.imread(str(data / "face-480p.jpg"))
+        boxes = tuple(real.face_boxes(frame))
+        camera_page._tested(camera_page.config()[0], LiveTestResult(True, f"看到 {len(boxes)} 张人脸",   # noqa: SLF001
+                                                                    "face seen", frame, boxes))
+    _settle(app)
+    yield "wizard-camera-test", wizard
+    gate_page = next(p for p in wizard.device_pages if p.found.kind == "gate")
+    wizard.go_to(gate_page)
+    gate_page.form.inputs["simulated"].setChecked(False)
+    gate_page.config()
+    _settle(app)
+    yield "wizard-gate-errors", wizard
+    wizard.go_to(wizard.doctor_page)
+    wizard.doctor_page.show_lines([
+        DoctorLine("backend", True, "后台正常", "backend answers"),
+        DoctorLine("camera", True, "摄像头有画面", "camera delivers pictures"),
+        DoctorLine("scanner", True, "扫码器正常", "scanner answers"),
+        DoctorLine("gate", False, "闸机没有应答", "the gate does not answer",
+                   "请检查 RS-485 接线和从站地址", "check the RS-485 wiring and the unit id")])
+    _settle(app)
+    yield "wizard-doctor", wizard
+    wizard.close()
+
+
+def render_all(out: Path, data: Path, sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.install_font(app)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for size in sizes:
+        shots: list[Callable[[], Iterator[tuple[str, QWidget]]]] = [
+            lambda: scene_shots(app, data, size), lambda: admin_shots(app, size),
+            lambda: wizard_shots(app, data, size)]
+        for make in shots:
+            for name, widget in make():
+                path = out / f"{name}-{size[0]}x{size[1]}.png"
+                _save(widget, path)
+                written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--data", type=Path, default=Path("tests/data/ui"),
+                        help="folder with face-480p.jpg and plate-wan-A195K9.jpg")
+    parser.add_argument("--sizes", default="800x480,1920x1080")
+    args = parser.parse_args(argv)
+    sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
+    written = render_all(args.out, args.data, sizes)  # type: ignore[arg-type]
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

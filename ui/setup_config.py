@@ -1,0 +1,144 @@
+"""The end of the installer wizard: turn what was entered into the terminal's one config model
+(terminal.config.TerminalConfig), check it field by field, save it atomically, and run doctor.
+
+The wizard's plain data: {"scene", "backend_url", "language", "devices": [...], "admin_pin",
+"admin_pin_again", "registration"}. Everything else in an existing config (data directory, meal
+periods, time zone, ...) is kept as it was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, ValidationError
+
+from ui.setup_flow import DoctorLine, Errors, FieldError, pydantic_errors
+
+PIN_DIGITS = (4, 12)
+# TerminalConfig field -> the wizard field its error is shown at
+FIELD_OF = {"backend_url": "url", "admin_pin_hash": "pin"}
+
+
+def registry_types() -> set[str]:
+    from hardware.registry import DeviceConfig
+
+    union = typing.get_args(DeviceConfig)[0]
+    return {str(typing.get_args(m.model_fields["type"].annotation)[0]) for m in typing.get_args(union)}
+
+
+def split_devices(devices: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(devices the terminal config can hold, devices it cannot yet: e.g. cameras while the
+    device registry has no camera type)."""
+    known = registry_types()
+    return ([d for d in devices if d.get("type") in known], [d for d in devices if d.get("type") not in known])
+
+
+def check_pin_fields(pin: str, again: str, required: bool) -> Errors:
+    if not pin and not again and not required:
+        return {}
+    if not (pin.isdigit() and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
+        return {"pin": FieldError("err.pin_format", {"min": PIN_DIGITS[0], "max": PIN_DIGITS[1]})}
+    if pin != again:
+        return {"pin_again": FieldError("err.pin_mismatch")}
+    return {}
+
+
+def terminal_config(wizard: dict[str, Any], base: dict[str, Any]) -> tuple[BaseModel | None, Errors]:
+    """The TerminalConfig the wizard made (on top of `base`, the config it started from)."""
+    from terminal.config import TerminalConfig, hash_pin
+
+    if wizard.get("scene") not in ("canteen", "parking"):
+        return None, {"scene": FieldError("err.scene_required")}
+    if not wizard.get("registration") and not base.get("admin_pin_hash"):
+        return None, {"registration": FieldError("err.not_registered")}
+    errors = check_pin_fields(wizard.get("admin_pin", ""), wizard.get("admin_pin_again", ""),
+                              required=not base.get("admin_pin_hash"))
+    if errors:
+        return None, errors
+    known, _unsupported = split_devices(wizard.get("devices", []))
+    data = {key: value for key, value in base.items() if key in TerminalConfig.model_fields}
+    data.update(scene=wizard["scene"], backend_url=wizard.get("backend_url", ""),
+                language=wizard.get("language", "zh_CN"), devices=known)
+    if wizard.get("admin_pin"):
+        data["admin_pin_hash"] = hash_pin(wizard["admin_pin"])
+    if wizard["scene"] == "parking":
+        data["parking"] = parking_block(wizard, base)
+    else:
+        data.pop("parking", None)
+    try:
+        return TerminalConfig.model_validate(data), {}
+    except ValidationError as exc:
+        return None, {FIELD_OF.get(name, name): error for name, error in pydantic_errors(exc).items()}
+
+
+def parking_block(wizard: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The lane's direction as the installer chose it and its id as the backend registered it
+    (or as the config already had it); the rest of an existing parking block is kept."""
+    block = dict(base.get("parking") or {})
+    block["direction"] = wizard.get("lane_direction") or block.get("direction")
+    lane_id = getattr(wizard.get("registration"), "lane_id", None)
+    if lane_id is not None:
+        block["lane_id"] = lane_id
+    return block
+
+
+def validator(base: dict[str, Any]) -> Callable[[dict[str, Any]], Errors]:
+    return lambda wizard: terminal_config(wizard, base)[1]
+
+
+def saver(path: Path, base: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
+    """Write the config (YAML or JSON by the file's suffix) atomically: write, fsync, rename."""
+    def save(wizard: dict[str, Any]) -> str:
+        config, errors = terminal_config(wizard, base)
+        if config is None:
+            raise ValueError("; ".join(f"{k}: {e.en or e.key}" for k, e in errors.items()))
+        data = config.model_dump(mode="json")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        else:
+            text = json.dumps(data, ensure_ascii=False, indent=2)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return str(path)
+    return save
+
+
+def doctor(wizard: dict[str, Any], card_key: bytes | None = None) -> list[DoctorLine]:
+    """The backend answers, then every device's self-test (hardware.doctor), cameras included."""
+    import httpx
+
+    from hardware.doctor import check_devices
+    from hardware.registry import parse_devices
+    from ui.setup_services import camera_test, guarded
+
+    lines: list[DoctorLine] = []
+    url = str(wizard.get("backend_url") or "").rstrip("/")
+    try:
+        ok = httpx.get(f"{url}/health", timeout=3.0).status_code == 200
+        lines.append(DoctorLine("backend", ok, "后台正常" if ok else "后台回答异常",
+                                "backend answers" if ok else "backend answered with an error",
+                                "" if ok else "请联系银行技术支持", "" if ok else "call the bank's support"))
+    except (httpx.HTTPError, ValueError):
+        lines.append(DoctorLine("backend", False, "连不上后台", "cannot reach the backend",
+                                "请检查网线和后台地址", "check the network cable and the address"))
+    known, others = split_devices(wizard.get("devices", []))
+    for check in check_devices(parse_devices(known), card_key=card_key):
+        lines.append(DoctorLine(check.device, check.ok, check.zh, check.en, check.fix_zh, check.fix_en))
+    for device in others:
+        if str(device.get("type", "")).endswith("_camera"):
+            from hardware.camera import OpenCVCameraConfig, SimulatedCameraConfig
+
+            model = SimulatedCameraConfig if device["type"] == "simulated_camera" else OpenCVCameraConfig
+            result = guarded(lambda m=model, d=device: camera_test(m.model_validate(d), need_face=False))
+            lines.append(DoctorLine(str(device.get("name")), result.ok, result.zh, result.en))
+    return lines

@@ -1,0 +1,213 @@
+"""The real work behind the installer wizard: find devices, test one live, check, save.
+
+These functions block (they open ports, probe cameras, wait for a card tap): the wizard runs them
+on its thread pool. They use only the hardware Protocols and the registry, never a driver's
+internals, so a new device kind shows up here by being added to hardware.registry.
+"""
+from __future__ import annotations
+
+import os
+import time
+import typing
+import uuid
+from typing import Any, Callable
+
+from pydantic import BaseModel
+
+from ui.setup_flow import FoundDevice, LiveTestResult
+
+KINDS = ("camera", "scanner", "card_reader", "gate", "voice", "display")
+CAMERA_PROBE_INDEXES = range(4)
+LIVE_WAIT_S = 10.0          # how long a live test waits for a scan or a card tap
+
+
+def camera_indexes() -> list[int]:
+    """USB camera indexes that deliver a frame (OpenCV probing; slow, run off the UI thread)."""
+    import cv2
+
+    found = []
+    for index in CAMERA_PROBE_INDEXES:
+        capture = cv2.VideoCapture(index)
+        try:
+            if capture.isOpened() and capture.read()[0]:
+                found.append(index)
+        finally:
+            capture.release()
+    return found
+
+
+def kind_of_type(device_type: str) -> str:
+    """A config `type` -> the wizard's device kind: "modbus_gate" -> "gate", "hid_scanner" ->
+    "scanner" (types are named "<how>_<kind>" or just "<kind>")."""
+    for kind in KINDS:
+        if device_type == kind or device_type.endswith("_" + kind):
+            return kind
+    return device_type
+
+
+def suggestions() -> list[Any]:
+    """hardware.discovery's (type, path) suggestions for serial ports and keyboard devices."""
+    from hardware.discovery import suggest
+
+    return suggest()
+
+
+def discover_devices(scene: str | None = None, simulators: bool = True,
+                     camera_files: list[str] | None = None,
+                     found_ports: Callable[[], list[Any]] = suggestions,
+                     cameras: Callable[[], list[int]] = camera_indexes) -> list[FoundDevice]:
+    """Everything the wizard can offer: real ports and cameras first, then the simulators.
+    A port that could be several kinds is one row; the installer says which it is."""
+    found: list[FoundDevice] = []
+    for index in cameras():
+        found.append(FoundDevice("camera", f"USB {index}", {"type": "opencv_camera", "name": "camera",
+                                                            "source": str(index)}))
+    by_path: dict[str, list[Any]] = {}
+    for suggestion in found_ports():
+        by_path.setdefault(suggestion.path, []).append(suggestion)
+    for path, options in by_path.items():
+        options.sort(key=lambda o: (not o.likely, KINDS.index(kind_of_type(o.type))
+                                    if kind_of_type(o.type) in KINDS else len(KINDS)))
+        kinds = tuple(dict.fromkeys(kind_of_type(o.type) for o in options))
+        best = options[0]
+        label = f"{path} ({best.description})" if best.description else path
+        field = "device" if best.type == "hid_scanner" else "port"
+        found.append(FoundDevice(kind_of_type(best.type), label, {"type": best.type, field: path},
+                                 kinds=kinds if len(kinds) > 1 else (), checked=best.likely))
+    if simulators:
+        sim = "模拟器 / simulator"
+        if camera_files and not any(f.kind == "camera" for f in found):
+            found.append(FoundDevice("camera", sim, {"type": "simulated_camera", "name": "camera",
+                                                     "files": list(camera_files)}))
+        found.append(FoundDevice("scanner", sim, {"type": "serial_scanner", "simulated": True}))
+        if scene != "parking":
+            found.append(FoundDevice("card_reader", sim, {"type": "serial_card_reader", "simulated": True}))
+        found.append(FoundDevice("gate", sim, {"type": "modbus_gate", "simulated": True}))
+        found.append(FoundDevice("voice", sim, {"type": "voice", "player": "sink", "simulated": True}))
+    return found
+
+
+def _registry_models() -> list[type[BaseModel]]:
+    from hardware.registry import DeviceConfig
+
+    union = typing.get_args(DeviceConfig)[0]
+    return list(typing.get_args(union))
+
+
+def _camera_models() -> list[type[BaseModel]]:
+    from hardware.camera import OpenCVCameraConfig, SimulatedCameraConfig
+
+    return [OpenCVCameraConfig, SimulatedCameraConfig]
+
+
+def models_for(kind: str) -> list[type[BaseModel]]:
+    """The config models (drivers) offered for a kind: the hardware module named like the kind."""
+    if kind == "camera":
+        return _camera_models()
+    return [m for m in _registry_models() if kind_of_type(_model_type(m)) == kind]
+
+
+def _model_type(model: type[BaseModel]) -> str:
+    return str(typing.get_args(model.model_fields["type"].annotation)[0])
+
+
+def camera_test(config: BaseModel, need_face: bool = True) -> LiveTestResult:
+    """Open the camera, take one frame, and (for the face camera) find the faces in it."""
+    from hardware.camera import build_camera
+
+    camera = build_camera(config)  # type: ignore[arg-type]
+    camera.open()
+    try:
+        frame = None
+        deadline = time.monotonic() + 5.0
+        while frame is None and time.monotonic() < deadline:
+            frame = camera.read()
+    finally:
+        camera.close()
+    if frame is None:
+        return LiveTestResult(False, "摄像头没有画面，请检查连线和编号", "No picture from the camera: check the cable and index")
+    if not need_face:
+        return LiveTestResult(True, "摄像头有画面", "camera delivers pictures", frame.image)
+    boxes = face_boxes(frame.image)
+    if not boxes:
+        return LiveTestResult(False, "有画面，但没有看到人脸，请站到摄像头前", "Picture is fine but no face seen: stand in front of it",
+                              frame.image)
+    return LiveTestResult(True, f"看到 {len(boxes)} 张人脸", f"{len(boxes)} face(s) seen", frame.image, tuple(boxes))
+
+
+def face_boxes(image: Any) -> list[tuple[int, int, int, int]]:
+    """Faces in a BGR frame as (top, right, bottom, left), found on a downscaled copy."""
+    import cv2
+    import face_recognition
+
+    scale = min(1.0, 320 / max(image.shape[:2]))
+    small = cv2.resize(image, None, fx=scale, fy=scale) if scale < 1 else image
+    rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+    return [tuple(round(v / scale) for v in box) for box in face_recognition.face_locations(rgb)]
+
+
+# What a simulator does when its live test runs: nobody stands at a simulated scanner, so the
+# test scans (taps) for the installer. Real devices wait for a person.
+SAMPLE_PAYCODE = "134567890123456789"     # WeChat-style 18-digit pay code (not a real one)
+SAMPLE_CARD = "3912345678"
+
+
+def _wait_for_event(device: Any, wait_s: float) -> list[Any]:
+    simulator = getattr(device, "simulator", None)
+    if hasattr(simulator, "scan"):
+        simulator.scan(SAMPLE_PAYCODE)
+    elif hasattr(simulator, "tap"):
+        simulator.tap(SAMPLE_CARD)
+    deadline = time.monotonic() + wait_s
+    while True:
+        events = device.poll(0.1)
+        if events or time.monotonic() >= deadline:
+            return events
+
+
+def _device_action(kind: str, device: Any, wait_s: float) -> LiveTestResult:
+    if kind in ("scanner", "card_reader"):
+        events = _wait_for_event(device, wait_s)
+        if not events:
+            return LiveTestResult(False, f"{int(wait_s)} 秒内没有读到，请再试一次", f"Nothing read in {int(wait_s)} s: try again")
+        if kind == "card_reader":
+            return LiveTestResult(True, "读到一张卡", "read a card")
+        code_kind = getattr(events[0], "kind", "")
+        return LiveTestResult(True, f"读到付款码（{code_kind}）", f"read a {code_kind} code")
+    if kind == "gate" and hasattr(device, "open_barrier"):
+        result = device.open_barrier(str(uuid.uuid4()))   # a fresh id: the test really pulses
+        return LiveTestResult(result.opened, result.zh, result.en)
+    check = device.self_test()                            # voice: says its welcome prompt
+    return LiveTestResult(check.ok, check.zh, check.en)
+
+
+def live_test(kind: str, config: BaseModel, card_key: bytes | None = None,
+              wait_s: float = LIVE_WAIT_S) -> LiveTestResult:
+    """Open the device and have it do its job once: a frame with a face, a scan, a tap, a gate
+    pulse, a voice prompt. A DeviceError gives its own words and what to do."""
+    if kind == "camera":
+        return guarded(lambda: camera_test(config, need_face=True))
+    from hardware.registry import build_device
+
+    def run() -> LiveTestResult:
+        device = build_device(config, card_key=card_key or os.urandom(32))  # type: ignore[arg-type]
+        device.open()
+        try:
+            return _device_action(kind, device, wait_s)
+        finally:
+            device.close()
+
+    return guarded(run)
+
+
+def guarded(test: Callable[[], LiveTestResult]) -> LiveTestResult:
+    """Run a device test; a device failure becomes a failed result in the device's own words."""
+    from hardware.base import DeviceError
+
+    try:
+        return test()
+    except (DeviceError, ValueError, OSError) as exc:
+        zh = getattr(exc, "zh", "") or str(exc)
+        en = getattr(exc, "en", "") or str(exc)
+        fix_zh, fix_en = getattr(exc, "fix_zh", ""), getattr(exc, "fix_en", "")
+        return LiveTestResult(False, f"{zh} {fix_zh}".strip(), f"{en} {fix_en}".strip())

@@ -1,0 +1,272 @@
+"""The installer wizard: scene -> backend and one-time code -> find devices -> one page per device
+(configure, test live) -> save -> doctor. Reachable later from the admin screens (behind the PIN).
+
+Everything that touches the network or a device is a function in `SetupServices`, given to the
+constructor: the real ones by default (ui.setup_services), so tests pass the real registration
+call against a real backend, and simulators for the devices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+
+from ui import theme
+from ui.bridge import BackgroundCalls
+from ui.i18n import Translator
+from ui.setup_flow import DoctorLine, Errors, FieldError, FoundDevice, LiveTestResult
+from ui.widgets import follow_language, label
+from ui.wizard_pages import BackendPage, DevicePage, DiscoverPage, Page, ScenePage
+
+
+@dataclass
+class SetupServices:
+    register: Callable[[str, str], Any]
+    discover: Callable[[], list[FoundDevice]]
+    models_for: Callable[[str], list[type[BaseModel]]]
+    live_test: Callable[[str, BaseModel], LiveTestResult]
+    validate: Callable[[dict[str, Any]], Errors]
+    save: Callable[[dict[str, Any]], str]
+    doctor: Callable[[dict[str, Any]], list[DoctorLine]]
+    initial: dict[str, Any] = field(default_factory=dict)    # the current config, when re-run
+
+
+class SavePage(Page):
+    """A summary, the admin PIN (twice), and Save: the whole config is checked field by field."""
+
+    title_key = "wiz.save"
+
+    def __init__(self, tr: Translator, calls: BackgroundCalls, services: SetupServices,
+                 gather: Callable[[], dict[str, Any]]):
+        super().__init__(tr)
+        self._calls, self._services, self._gather = calls, services, gather
+        self.summary = label(role="big", align=Qt.AlignmentFlag.AlignLeft)
+        self.pin_title = label(align=Qt.AlignmentFlag.AlignLeft)
+        self.pin_again_title = label(align=Qt.AlignmentFlag.AlignLeft)
+        self.pin, self.pin_again = QLineEdit(), QLineEdit()
+        self.inputs = {"pin": self.pin, "pin_again": self.pin_again}
+        for edit in (self.pin, self.pin_again):
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self.status = label(role="ok_text")
+        self.saved_path: str | None = None
+        column = QVBoxLayout(self)
+        column.addWidget(self.summary, 1)
+        for widget in (self.pin_title, self.pin, self._error_label("pin"), self.pin_again_title,
+                       self.pin_again, self._error_label("pin_again"), self._error_label(""), self.status):
+            column.addWidget(widget)
+
+    def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().showEvent(event)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t = self._tr
+        config = self._gather()
+        lines = [f"{t.t('wiz.scene')}: {t.t('wiz.scene_' + str(config.get('scene')))}",
+                 f"{t.t('wiz.url')}: {config.get('backend_url', '')}"]
+        for device in config.get("devices", []):
+            lines.append(f"· {device.get('name')} ({device.get('type')})")
+        self.summary.setText("\n".join(lines))
+        keep = self._services.initial.get("admin_pin_hash")
+        self.pin_title.setText(t.t("wiz.pin") + (f"  ({t.t('wiz.pin_keep')})" if keep else ""))
+        self.pin_again_title.setText(t.t("wiz.pin_again"))
+        if self.saved_path:
+            self.status.setText(t.t("wiz.saved", path=self.saved_path))
+        super().retranslate()
+
+    def pins(self) -> dict[str, str]:
+        return {"admin_pin": self.pin.text().strip(), "admin_pin_again": self.pin_again.text().strip()}
+
+    def submit(self, go_on: Callable[[], None]) -> None:
+        config = self._gather()
+        errors = self._services.validate(config)
+        shown = {k: e for k, e in errors.items() if k in ("pin", "pin_again")}
+        others = [e for k, e in errors.items() if k not in shown]
+        self.show_errors({**shown, **({"": others[0]} if others else {})})
+        if errors:
+            return
+
+        def saved(path: str) -> None:
+            self.saved_path = str(path)
+            self.pin.clear()
+            self.pin_again.clear()
+            self.retranslate()
+            go_on()
+
+        self._calls.call(self._services.save, config, done=saved,
+                         failed=lambda exc: self.show_errors({"": FieldError("err.save_failed", {"error": str(exc)})}))
+
+
+class DoctorPage(Page):
+    title_key = "wiz.doctor"
+
+    def __init__(self, tr: Translator, calls: BackgroundCalls, services: SetupServices,
+                 gather: Callable[[], dict[str, Any]]):
+        super().__init__(tr)
+        self._calls, self._services, self._gather = calls, services, gather
+        self.lines: list[DoctorLine] | None = None
+        self.run_button = QPushButton()
+        self.run_button.clicked.connect(self.run)
+        self.verdict = label(role="title")
+        self.report = label(role="big", align=Qt.AlignmentFlag.AlignLeft)
+        column = QVBoxLayout(self)
+        column.addWidget(self.verdict)
+        column.addWidget(self.report, 1)
+        column.addWidget(self.run_button)
+        self.retranslate()
+
+    def run(self) -> None:
+        self.run_button.setEnabled(False)
+        self.verdict.setText(self._tr.t("admin.working"))
+        self._calls.call(self._services.doctor, self._gather(), done=self.show_lines,
+                         failed=lambda exc: self.show_lines([DoctorLine("doctor", False, str(exc), str(exc))]))
+
+    def show_lines(self, lines: list[DoctorLine]) -> None:
+        self.run_button.setEnabled(True)
+        self.lines = list(lines)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        t = self._tr
+        self.run_button.setText(t.t("wiz.doctor_run"))
+        if self.lines is None:
+            return
+        bad = [line for line in self.lines if not line.ok]
+        self.verdict.setText(t.t("wiz.doctor_bad", n=len(bad)) if bad else t.t("wiz.doctor_ok"))
+        rows = []
+        for line in self.lines:
+            mark = "✔" if line.ok else "✘"
+            text = f"{mark} {line.name}: {t.pick(line.zh, line.en)}"
+            fix = t.pick(line.fix_zh, line.fix_en)
+            rows.append(f"{text}\n    → {fix}" if fix and not line.ok else text)
+        self.report.setText("\n".join(rows))
+
+
+class InstallerWizard(QWidget):
+    """A stacked flow of pages with Back/Next; `finished(config)` after the last step."""
+
+    finished = Signal(dict)
+    cancelled = Signal()
+
+    def __init__(self, tr: Translator, services: SetupServices, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._tr, self.services = tr, services
+        self.calls = BackgroundCalls(parent=self)
+        initial = services.initial
+        self.scene_page = ScenePage(tr, initial.get("scene"), (initial.get("parking") or {}).get("direction"))
+        self.backend_page = BackendPage(tr, self.calls, services.register, initial.get("backend_url", ""),
+                                        already_registered=bool(initial.get("admin_pin_hash")))
+        self.discover_page = DiscoverPage(tr, self.calls, services.discover)
+        self.save_page = SavePage(tr, self.calls, services, self.config)
+        self.doctor_page = DoctorPage(tr, self.calls, services, self.config)
+        self.device_pages: list[DevicePage] = []
+        self.stack = QStackedWidget()
+        self.pages: list[Page] = []
+        self._scrolls: dict[Page, QScrollArea] = {}
+        self.heading = label(role="title", align=Qt.AlignmentFlag.AlignLeft)
+        self.step = label(role="muted", align=Qt.AlignmentFlag.AlignRight)
+        self.back_button, self.next_button = QPushButton(), QPushButton()
+        self.back_button.clicked.connect(self.back)
+        self.next_button.clicked.connect(self.next)
+        self.backend_page.busy.connect(lambda busy: self.next_button.setEnabled(not busy))
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.step)
+        nav = QHBoxLayout()
+        nav.addWidget(self.back_button)
+        nav.addStretch(1)
+        nav.addWidget(self.next_button)
+        column = QVBoxLayout(self)
+        column.addLayout(top)
+        column.addWidget(self.stack, 1)
+        column.addLayout(nav)
+        self._set_pages([self.scene_page, self.backend_page, self.discover_page, self.save_page,
+                         self.doctor_page])
+        follow_language(self, tr, self.retranslate)
+        self.retranslate()
+
+    def _set_pages(self, pages: list[Page]) -> None:
+        """Each page sits in a scroll area, so long device forms still fit 800×480."""
+        for page in pages:
+            if page not in self._scrolls:
+                scroll = QScrollArea()
+                scroll.setWidgetResizable(True)
+                scroll.setFrameShape(QFrame.Shape.NoFrame)
+                scroll.setWidget(page)
+                self._scrolls[page] = scroll
+                self.stack.addWidget(scroll)
+        self.pages = pages
+
+    def current(self) -> Page:
+        scroll = self.stack.currentWidget()
+        return next(page for page, holder in self._scrolls.items() if holder is scroll)
+
+    def retranslate(self) -> None:
+        t = self._tr
+        for page in self.pages:
+            page.retranslate()
+        index = self.pages.index(self.current())
+        self.heading.setText(self.current().title())
+        self.step.setText(t.t("wiz.step", i=index + 1, n=len(self.pages)))
+        self.back_button.setText(t.t("wiz.back") if index else t.t("pin.back"))
+        self.next_button.setText(t.t("wiz.finish") if self.current() is self.doctor_page else t.t("wiz.next"))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        super().resizeEvent(event)
+        if self.parentWidget() is None:
+            theme.apply(self)
+
+    def go_to(self, page: Page) -> None:
+        self.stack.setCurrentWidget(self._scrolls[page])
+        self.retranslate()
+
+    def back(self) -> None:
+        index = self.pages.index(self.current())
+        if index == 0:
+            self.cancelled.emit()
+        else:
+            self.go_to(self.pages[index - 1])
+
+    def next(self) -> None:
+        page = self.current()
+        page.submit(lambda: self._advance(page))
+
+    def _advance(self, page: Page) -> None:
+        if page is self.discover_page:
+            self._make_device_pages()
+        if page is self.doctor_page:
+            self.finished.emit(self.config())
+            return
+        self.go_to(self.pages[self.pages.index(page) + 1])
+
+    def _make_device_pages(self) -> None:
+        """One page per chosen device; pages for devices still chosen keep what was entered."""
+        keep = {(p.found.label, p.found.kind, p.found.config.get("name")): p for p in self.device_pages}
+        pages = []
+        for found in self.discover_page.chosen():
+            page = keep.get((found.label, found.kind, found.config.get("name")))
+            if page is None:
+                page = DevicePage(self._tr, self.calls, found, self.services.models_for(found.kind),
+                                  self.services.live_test)
+                page.busy.connect(lambda busy: self.next_button.setEnabled(not busy))
+            pages.append(page)
+        self.device_pages = pages
+        self._set_pages([self.scene_page, self.backend_page, self.discover_page, *pages,
+                         self.save_page, self.doctor_page])
+
+    def config(self) -> dict[str, Any]:
+        """What the wizard made so far, as the terminal config's plain data."""
+        config: dict[str, Any] = {"scene": self.scene_page.scene(), "lane_direction": self.scene_page.direction(),
+                                  "backend_url": self.backend_page.url.text().strip(),
+                                  "language": self._tr.language}
+        registration = self.backend_page.registration
+        if registration is not None:
+            config["registration"] = registration
+        config["devices"] = [page.passed_config.model_dump(mode="json")
+                             for page in self.device_pages if page.passed_config is not None]
+        config.update(self.save_page.pins() if hasattr(self, "save_page") else {})
+        return config
