@@ -22,6 +22,9 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
           port: int = typer.Option(None, help="Port to listen on"),
           migrate_first: bool = typer.Option(True, "--migrate/--no-migrate",
                                              help="Upgrade the schema before serving"),
+          jobs: bool = typer.Option(True, "--jobs/--no-jobs",
+                                    help="Run the periodic jobs (bank outcome resolution, subsidy expiry) in "
+                                         "this service; turn off where another instance runs them"),
           workers: int = typer.Option(1, "--workers", min=1, max=64,
                                       help="Worker processes; booking is CPU-bound Python, so about one "
                                            "per core (each builds its app from the same GATEPAY_* settings)")) -> None:
@@ -37,9 +40,15 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
         upgrade(settings.database_url)
     where = dict(host=host or settings.host, port=port or settings.port, log_level="warning")
     if workers == 1:
+        settings.run_jobs = jobs
         uvicorn.run(create_app(settings), **where)
-    else:   # uvicorn starts each worker from an import string
-        uvicorn.run("backend.app:create_app", factory=True, workers=workers, **where)
+    else:   # a socket per worker: see backend/workers.py for why not uvicorn's --workers
+        from backend.workers import serve_workers
+
+        if not where["port"]:
+            raise typer.BadParameter("--workers needs a fixed --port (each worker binds it)")
+        settings.keys   # made here once if missing, not by every worker at the same moment
+        serve_workers(**where, workers=workers, jobs=jobs)
 
 
 @app.command("create-operator")

@@ -27,6 +27,10 @@ class BackendSettings(BaseSettings):
     face_duplicate_distance: float = Field(0.42, ge=0.0, le=2.0, title="Duplicate face distance",
                                            description="A new face template closer than this (Euclidean, 128-d) "
                                                        "to another signed person's is refused")
+    run_jobs: bool = Field(False, description="Run the periodic jobs (backend/jobs.py) in this process; "
+                                              "`gatepay backend serve` turns it on in one worker")
+    resolve_bank_every_s: float = Field(120, ge=0, description="Bank outcome resolution interval (0: off)")
+    expire_subsidies_every_s: float = Field(300, ge=0, description="Subsidy expiry interval (0: off)")
     host: str = "127.0.0.1"
     port: int = Field(8700, ge=1, le=65535)
     log_json: bool = True
@@ -46,8 +50,35 @@ class BackendSettings(BaseSettings):
                 stored[name] = key_to_text(new_key())
                 changed = True
         if changed:
-            self.key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(stored, f)
+            self._store_keys(stored, replace=self.key_file.exists())
+            stored = json.loads(self.key_file.read_text())   # a racing first start may have won
         return {k: key_from_text(given[k] or stored[k]) for k in given}
+
+    def _store_keys(self, keys: dict[str, str], *, replace: bool) -> None:
+        """Write the key file whole and durably, 0600. A new file is linked into place only if
+        none exists yet, so processes starting together (backend workers) all keep the first
+        one's keys instead of each sealing data under its own; a key lost to a power cut would
+        make every sealed field unreadable, hence the fsyncs."""
+        folder = self.key_file.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / f".{self.key_file.name}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(keys, f)
+                f.flush()
+                os.fsync(f.fileno())
+            if replace:
+                os.replace(temp, self.key_file)
+            else:
+                try:
+                    os.link(temp, self.key_file)
+                except FileExistsError:
+                    pass
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            temp.unlink(missing_ok=True)

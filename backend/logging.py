@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
+
+
+def _add_pid(_logger, _method: str, event: dict) -> dict:  # noqa: ANN001
+    """Which worker process wrote the line (`backend serve --workers N` runs several)."""
+    event["pid"] = os.getpid()
+    return event
 
 
 def configure_logging(json_lines: bool = True, level: int = logging.INFO) -> None:
@@ -14,6 +21,7 @@ def configure_logging(json_lines: bool = True, level: int = logging.INFO) -> Non
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _add_pid,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],

@@ -4,16 +4,24 @@ concurrent clients, on SQLite and on PostgreSQL. Prints payments/s and p50/p99 l
     .venv/bin/python bench/bench_payments.py                       # SQLite and PostgreSQL (if reachable)
     .venv/bin/python bench/bench_payments.py --db sqlite --clients 8 --payments 400 --workers 2
 
-Each client is a thread with its own HTTP connection and its own registered terminal, signing
-every request (sync.auth.TerminalAuth) and paying from its own diners' wallets (face credential),
-so the figures include signature checks, the nonce insert, the split, the ledger posting and the
-change-feed row of each payment. PostgreSQL: GATEPAY_TEST_DATABASE_URL (a scratch database is
-created and dropped).
+Each client has its own HTTP connection and its own registered terminal, signs every request
+(sync.signing) and pays from its own diners' wallets (face credential), so the figures include
+signature checks, the nonce insert, the split, the ledger posting and the change-feed row of each
+payment. PostgreSQL: GATEPAY_TEST_DATABASE_URL (a scratch database is created and dropped).
+
+Two client kinds (--client):
+  presigned  (default) every request is signed before the clock starts and sent over a raw
+             keep-alive socket by asyncio: in the field each client is a terminal with its own
+             CPU, so on one shared 2-core box the clients should take as little of it as they can;
+  httpx      a thread per client signing with sync.auth.TerminalAuth through httpx, as the
+             terminal's own SyncClient does (the clients then take ~2-3 ms CPU a request).
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
+import json
 import os
 import statistics
 import subprocess
@@ -37,7 +45,7 @@ from backend.services import customers, merchants, sites, terminals  # noqa: E40
 from backend.services.signings import sign_face  # noqa: E402
 from backend.services.vault import vault_of  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
-from sync.signing import new_private_key, public_key_text  # noqa: E402
+from sync.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
 from terminal.crypto import key_to_text, new_key  # noqa: E402
 
 DINERS_PER_CLIENT = 4
@@ -95,9 +103,9 @@ class Server:
         env = {**os.environ, "GATEPAY_DATABASE_URL": url, "GATEPAY_LOG_JSON": "true",
                **{f"GATEPAY_{k.upper()}": v for k, v in keys.items()}}
         self.log = open(workdir / f"uvicorn-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "backend.app:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        self.proc = subprocess.Popen(   # the product's own launch path (backend/workers.py)
+            [sys.executable, "-m", "terminal.cli", "backend", "serve", "--no-migrate", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -177,6 +185,77 @@ def run(server_url: str, seeded, clients: int, payments: int) -> tuple[float, li
     return time.perf_counter() - started, latencies, declined[0]
 
 
+PAY_PATH = "/api/v1/terminal/payments"
+
+
+def presigned_requests(seeded_client, count: int) -> list[bytes]:  # noqa: ANN001
+    """`count` complete HTTP/1.1 payment requests of one terminal, signed now."""
+    terminal_id, key, diners = seeded_client
+    out = []
+    for n in range(count):
+        body = json.dumps({"payment_id": str(uuid.uuid4()), "amount_fen": 1 + n % 900,
+                           "credential": {"kind": "face", "customer_id": diners[n % len(diners)]},
+                           "occurred_at": datetime.now(timezone.utc).isoformat(),
+                           "meal_period": "lunch"}).encode()
+        headers = sign_headers(key, terminal_id, "POST", PAY_PATH, body)
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        out.append(f"POST {PAY_PATH} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n{head}\r\n".encode() + body)
+    return out
+
+
+async def _send_all(host: str, port: int, requests: list[bytes], start: asyncio.Event,
+                    latencies: list[float], declined: list[int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    await start.wait()
+    for raw in requests:
+        t0 = time.perf_counter()
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        body = await reader.readexactly(length)
+        latencies.append(time.perf_counter() - t0)
+        if head[9:12] != b"200" or b'"status":"approved"' not in body:
+            declined[0] += 1
+    writer.close()
+
+
+def run_presigned(server_url: str, seeded, clients: int, payments: int) -> tuple[float, list[float], int]:  # noqa: ANN001
+    per_client = max(1, payments // clients)
+    batches = [presigned_requests(seeded[i], per_client) for i in range(clients)]
+    host, port = server_url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    declined = [0]
+
+    async def main() -> float:
+        start = asyncio.Event()
+        tasks = [asyncio.create_task(_send_all(host, int(port), b, start, latencies, declined)) for b in batches]
+        await asyncio.sleep(0.2)             # every connection open before the clock starts
+        started = time.perf_counter()
+        start.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - started
+
+    return asyncio.run(main()), latencies, declined[0]
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine (Linux /proc), including
+    connection processes that have exited (their time is added to the postmaster's children
+    time). Every database on the server counts, so it means something only on an idle server."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / ticks   # utime stime cutime cstime
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
@@ -204,13 +283,16 @@ def main() -> None:
     parser.add_argument("--clients", default="1,8,32", help="comma-separated client counts")
     parser.add_argument("--payments", type=int, default=600, help="payments per run")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--client", choices=["presigned", "httpx"], default="presigned",
+                        help="how the clients send (see the module text)")
     args = parser.parse_args()
+    send = run_presigned if args.client == "presigned" else run
     counts = [int(c) for c in args.clients.split(",")]
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     keys = {"data_key": key_to_text(new_key()), "hash_key": key_to_text(new_key()),
             "card_hash_key": key_to_text(new_key())}
     print(f"{'db':9} {'workers':>7} {'clients':>7} {'payments':>8} {'pay/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'declined':>8} {'server cpu ms/pay':>17} {'load avg':>8}")
+          f"{'declined':>8} {'server cpu ms/pay':>17} {'pg cpu ms/pay':>13} {'load avg':>8}")
     for kind in kinds:
         with tempfile.TemporaryDirectory() as tmp:
             url, drop = database(kind, Path(tmp))
@@ -219,13 +301,14 @@ def main() -> None:
                 seeded = seed(url, keys, max(counts))
                 server = Server(url, keys, args.workers, Path(tmp))
                 try:
-                    run(server.url, seeded, 1, 20)   # warm-up: connections, caches
+                    send(server.url, seeded, max(counts), 4 * max(counts))   # warm-up: connections, caches
                     for clients in counts:
-                        cpu_before = server.cpu_seconds()
-                        elapsed, lat, declined = run(server.url, seeded, clients, args.payments)
+                        cpu_before, pg_before = server.cpu_seconds(), postgres_cpu_seconds()
+                        elapsed, lat, declined = send(server.url, seeded, clients, args.payments)
                         cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / len(lat)
+                        pg_ms = (postgres_cpu_seconds() - pg_before) * 1000 / len(lat) if kind == "postgres" else 0
                         print(f"{kind:9} {args.workers:>7} {clients:>7} {len(lat):>8} {len(lat) / elapsed:>8.0f} "
-                              f"{pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f} {declined:>8} {cpu_ms:>17.1f} "
+                              f"{pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f} {declined:>8} {cpu_ms:>17.1f} {pg_ms:>13.1f} "
                               f"{os.getloadavg()[0]:>8.1f}", flush=True)   # a shared box: say how busy
                 finally:
                     server.stop()

@@ -1,0 +1,119 @@
+"""`gatepay backend serve --workers N`: connections are spread over the worker processes, a
+worker that dies is replaced, SIGTERM stops them all, and first start makes one set of keys."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backend.config import BackendSettings
+from tests.backend_process import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker_pids(log: Path) -> set[int]:
+    """The pids that wrote access-log lines for /health (every log line names its pid)."""
+    pids = set()
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == "request" and entry.get("path") == "/health":
+            pids.add(entry["pid"])
+    return pids
+
+
+def _health_on_new_connections(url: str, count: int) -> None:
+    for _ in range(count):
+        with httpx.Client(base_url=url, timeout=5) as client:   # a new connection, a new source port
+            assert client.get("/health").json()["status"] == "ok"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+
+
+@pytest.fixture
+def served(tmp_path, sqlite_url):  # noqa: ANN001
+    port = free_port()
+    log = tmp_path / "backend.log"
+    env = {**os.environ, "GATEPAY_DATABASE_URL": sqlite_url, "GATEPAY_KEY_FILE": str(tmp_path / "keys.json")}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "backend", "serve", "--port", str(port),
+                                 "--workers", "2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"backend did not start:\n{log.read_text()[-3000:]}")
+    yield proc, url, log
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def test_connections_are_spread_over_the_workers(served):  # noqa: ANN001
+    _proc, url, log = served
+    _health_on_new_connections(url, 40)
+    time.sleep(0.5)                                   # the log lines are written after the answer
+    assert len(_worker_pids(log)) == 2                # 40 connections all on one socket: 2**-39
+
+
+def test_a_dead_worker_is_replaced_and_sigterm_stops_all(served):  # noqa: ANN001
+    proc, url, log = served
+    _health_on_new_connections(url, 40)
+    time.sleep(0.5)
+    first = _worker_pids(log)
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)                   # a worker crashes
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_worker_pids(log) - first) == 0:
+        _health_on_new_connections(url, 10)           # the survivor keeps answering meanwhile
+        time.sleep(0.3)
+    assert _worker_pids(log) - first, "no new worker answered after one was killed"
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert not any(_alive(pid) for pid in _worker_pids(log))
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health", timeout=1)
+
+
+def test_processes_starting_together_share_one_set_of_keys(tmp_path):  # noqa: ANN001
+    key_file = tmp_path / "var" / "keys.json"
+    seen: list[dict[str, bytes]] = []
+    start = threading.Barrier(8)
+
+    def first_start() -> None:
+        start.wait()
+        seen.append(BackendSettings(key_file=key_file).keys)
+
+    threads = [threading.Thread(target=first_start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 8 and all(keys == seen[0] for keys in seen)
+    assert BackendSettings(key_file=key_file).keys == seen[0]          # and they are the stored ones
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in key_file.parent.iterdir()] == ["keys.json"]   # no temporary file left
