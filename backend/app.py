@@ -1,6 +1,8 @@
 """The FastAPI application factory. Routers are listed in one place: `_routers()`."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -27,11 +29,27 @@ def _routers():  # noqa: ANN202
             settlement.router, reconciliation.router, reports.router, pages.router]
 
 
+@asynccontextmanager
+async def _jobs_while_serving(app: FastAPI):  # noqa: ANN201
+    """The periodic jobs run while the app serves, if this process is the one that runs them."""
+    runner = None
+    if app.state.settings.run_jobs:
+        from backend.jobs import JobRunner, backend_jobs
+
+        runner = JobRunner(app.state.sessions, backend_jobs(app.state))
+        runner.start()
+    try:
+        yield
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
 def create_app(settings: BackendSettings | None = None) -> FastAPI:
     settings = settings or BackendSettings()
     configure_logging(json_lines=settings.log_json)
     engine = make_engine(settings.database_url)
-    app = FastAPI(title="gatepay backend", version="0.1.0",
+    app = FastAPI(title="gatepay backend", version="0.1.0", lifespan=_jobs_while_serving,
                   description="Merchants, terminals, customers, signings, subsidies and payments "
                               "on a double-entry ledger. Money is integer fen.")
     app.state.settings = settings
