@@ -190,6 +190,7 @@ ChangeKind = Literal[
     # parking: tariff key site_id, data ParkingTariffData; member key "site_id:PLATE", data
     # MemberData; parking_session key session_id, data ParkingSessionData;
     "parking_blacklist",  # key "site_id:PLATE"; data ParkingBlacklistData
+    "merchant_status",  # key merchant_id; data MerchantStatusData (only that merchant's terminals)
 ]
 
 
@@ -264,6 +265,14 @@ class SubsidyProgramData(Wire):
     per_day_cap_fen: int | None = None
     valid_until: datetime | None = None
     status: Literal["active", "closed"] = "active"
+
+
+class MerchantStatusData(Wire):
+    """The terminal's merchant as the bank sees it: a suspended merchant's terminals stop taking
+    payments offline too (online the backend already refuses them)."""
+    merchant_id: int
+    status: Literal["applied", "approved", "suspended"]
+    reason: str | None = Field(None, max_length=500)
 
 
 class OfflineLimits(Wire):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceSigningData, MealPeriodsData,
+from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceSigningData, MealPeriodsData, MerchantStatusData,
                        OfflineLimits, PlateSigningData, SubsidyProgramData)
 from terminal.clock import from_iso, to_iso
 
@@ -27,7 +27,7 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "face_signing": FaceSigningData, "card_signing": CardSigningData,
     "plate_signing": PlateSigningData, "balance": BalanceSnapshot,
     "subsidy_program": SubsidyProgramData, "meal_periods": MealPeriodsData,
-    "offline_limits": OfflineLimits,
+    "offline_limits": OfflineLimits, "merchant_status": MerchantStatusData,
 }
 
 
@@ -210,6 +210,11 @@ class Cache:
     def offline_limits(self) -> OfflineLimits | None:
         found = self.items("offline_limits")
         return OfflineLimits.model_validate(next(iter(found.values()))) if found else None
+
+    def merchant_status(self, merchant_id: int) -> MerchantStatusData | None:
+        """The last status the backend sent for this merchant (None: never changed since approval)."""
+        found = self.item("merchant_status", str(merchant_id))
+        return MerchantStatusData.model_validate(found) if found else None
 
     def counts(self) -> dict[str, int]:
         with self._s.lock:

@@ -54,6 +54,9 @@ def decide_offline(store: Store, credential: Credential, amount_fen: int, *, mer
     limits = store.cache.offline_limits()
     if limits is None:
         return _declined("offline_not_allowed")
+    merchant = store.cache.merchant_status(merchant_id)
+    if merchant is not None and merchant.status != "approved":
+        return _declined("merchant_suspended")
     last_pull = store.last_pull_at()
     if last_pull is None or (now - last_pull).total_seconds() > limits.max_cache_age_s:
         return _declined("stale_cache")

@@ -30,6 +30,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "closed": ("当前不在售餐时间", "Not serving now: see the meal times"),
     "amount_needed": ("请窗口先输入金额", "The cashier must key in the amount first"),
     "meal_limit": ("本餐次已用餐，不能重复消费", "You already had this meal"),
+    "merchant_suspended": ("商户已暂停服务，请到其他窗口支付", "This merchant is suspended: pay at another counter"),
     "not_this_merchant": ("您的支付不能在本商户使用", "Your payment cannot be used at this merchant"),
     "interrupted": ("交易中断，未扣款，请重试", "The payment was interrupted and not taken: please try again"),
     "not_registered": ("终端未注册，请联系安装人员", "This terminal is not registered: call the installer"),

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.base import utcnow
 from backend.models.merchants import Merchant, MerchantFee
+from backend.services.changes import record_change
+from sync.wire import MerchantStatusData
 
 
 def get_merchant(session: Session, merchant_id: int, *, for_update: bool = False) -> Merchant:
@@ -54,7 +56,7 @@ def approve(session: Session, merchant: Merchant) -> Merchant:
         raise api_error(409, "settlement_account_missing", "请先登记商户结算账户，再审核通过",
                         "Record the merchant's settlement account before approving it")
     merchant.status, merchant.approved_at, merchant.status_reason = "approved", utcnow(), None
-    session.flush()
+    _publish_status(session, merchant)
     return merchant
 
 
@@ -62,7 +64,7 @@ def suspend(session: Session, merchant: Merchant, reason: str) -> Merchant:
     if merchant.status != "approved":
         raise _wrong_state(merchant, "暂停", "suspended", "approved")
     merchant.status, merchant.suspended_at, merchant.status_reason = "suspended", utcnow(), reason
-    session.flush()
+    _publish_status(session, merchant)
     return merchant
 
 
@@ -70,8 +72,15 @@ def reinstate(session: Session, merchant: Merchant) -> Merchant:
     if merchant.status != "suspended":
         raise _wrong_state(merchant, "恢复", "reinstated", "suspended")
     merchant.status, merchant.suspended_at, merchant.status_reason = "approved", None, None
-    session.flush()
+    _publish_status(session, merchant)
     return merchant
+
+
+def _publish_status(session: Session, merchant: Merchant) -> None:
+    """Tell the merchant's terminals (only theirs): a suspension stops offline approvals too."""
+    session.flush()
+    data = MerchantStatusData(merchant_id=merchant.id, status=merchant.status, reason=merchant.status_reason)
+    record_change(session, "merchant_status", merchant.id, data.model_dump(mode="json"), merchant_id=merchant.id)
 
 
 def set_settlement_account(session: Session, merchant: Merchant, account_no: str, bank_name: str) -> Merchant:

@@ -136,3 +136,19 @@ def test_a_change_recorded_in_a_rolled_back_savepoint_is_dropped(world) -> None:
     with app.state.sessions() as s:
         rows = changes_since(s, a["cursor"], 10, merchant_id=a["merchant_id"], site_id=a["site_id"])
         assert _keys(rows) == ["kept", "released"]
+
+
+def test_a_merchant_status_change_goes_to_that_merchants_terminals_only(world) -> None:  # noqa: ANN001
+    from backend.services.merchants import get_merchant, reinstate, suspend
+
+    app, a, b = world
+    with app.state.sessions() as s:
+        suspend(s, get_merchant(s, a["merchant_id"]), "contract ended")
+        s.commit()
+        reinstate(s, get_merchant(s, a["merchant_id"]))
+        s.commit()
+    with app.state.sessions() as s:
+        mine = changes_since(s, a["cursor"], 100, merchant_id=a["merchant_id"], site_id=a["site_id"])
+        assert [(r.kind, r.data["status"], r.data["reason"]) for r in mine] == [
+            ("merchant_status", "suspended", "contract ended"), ("merchant_status", "approved", None)]
+        assert changes_since(s, b["cursor"], 100, merchant_id=b["merchant_id"], site_id=b["site_id"]) == []
