@@ -7,21 +7,25 @@ The test seam is the httpx transport; this class is always the real one.
 """
 from __future__ import annotations
 
+import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import Callable, TypeVar, get_args
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from sync.auth import TerminalAuth
-from sync.wire import (PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
+from sync.wire import (ChangeKind, PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
                        RefundRequest, RefundResult, RegisterRequest, RegisterResponse, ServerTime,
                        ShiftCloseRequest, ShiftCloseResult)
 
 API = "/api/v1"
 T = TypeVar("T", bound=BaseModel)
+CHANGE_KINDS = frozenset(get_args(ChangeKind))
+log = logging.getLogger("gatepay.sync")
 
 # reason code -> (zh, en) for the admin screen and the doctor
 FAILURE_WORDS: dict[str, tuple[str, str]] = {
@@ -98,7 +102,11 @@ class SyncClient:
         return self._call("POST", "/terminal/sync/push", PushResponse, body=req, timeout_s=timeout_s)
 
     def pull(self, cursor: int, limit: int) -> PullResponse:
-        return self._call("GET", f"/terminal/sync/pull?cursor={int(cursor)}&limit={int(limit)}", PullResponse)
+        """Changes since `cursor`. Kinds this terminal does not know (a backend upgraded before
+        its terminals) are skipped and logged: refusing the page would also hold back the
+        revocations in it, while the cursor still moves past what the backend sent."""
+        return self._call("GET", f"/terminal/sync/pull?cursor={int(cursor)}&limit={int(limit)}", PullResponse,
+                          prepare=_known_changes_only)
 
     def close_shift(self, req: ShiftCloseRequest, timeout_s: float | None = None) -> ShiftCloseResult:
         """Compare a shift with what the backend booked (safe to repeat: it re-compares)."""
@@ -116,7 +124,8 @@ class SyncClient:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, model: type[T], *, body: BaseModel | None = None,
-              signed: bool = True, timeout_s: float | None = None) -> T:
+              signed: bool = True, timeout_s: float | None = None,
+              prepare: Callable[[object], object] | None = None) -> T:
         if signed and self._auth is None:
             raise SyncFailure("unauthorised", "terminal is not registered", maybe_sent=False)
         content = body.model_dump_json().encode() if body is not None else b""
@@ -131,10 +140,22 @@ class SyncClient:
             raise SyncFailure("timeout", type(exc).__name__, maybe_sent=True) from None
         except httpx.HTTPError as exc:  # reset mid-answer, protocol errors: the request may have landed
             raise SyncFailure("unreachable", type(exc).__name__, maybe_sent=True) from None
-        return _parse(response, model)
+        return _parse(response, model, prepare)
 
 
-def _parse(response: httpx.Response, model: type[T]) -> T:
+def _known_changes_only(answer: object) -> object:
+    changes = answer.get("changes") if isinstance(answer, dict) else None
+    if not isinstance(changes, list):
+        return answer
+    known = [c for c in changes if not isinstance(c, dict) or c.get("kind") in CHANGE_KINDS]
+    if len(known) != len(changes):
+        skipped = sorted({str(c.get("kind"))[:40] for c in changes if c not in known})
+        log.warning("pull: skipped %d change(s) of kinds this terminal does not know: %s",
+                    len(changes) - len(known), ", ".join(skipped))
+    return {**answer, "changes": known}
+
+
+def _parse(response: httpx.Response, model: type[T], prepare: Callable[[object], object] | None = None) -> T:
     code = response.status_code
     if code >= 500:
         raise SyncFailure("server_error", f"HTTP {code}", maybe_sent=True, status_code=code)
@@ -143,8 +164,13 @@ def _parse(response: httpx.Response, model: type[T]) -> T:
     if code >= 400:
         raise SyncFailure("refused", _detail(response), maybe_sent=False, status_code=code)
     try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
+        if prepare is None:
+            return model.model_validate_json(response.content)
+        # back through JSON: the same (JSON-mode) validation rules as every other answer
+        return model.model_validate_json(json.dumps(prepare(json.loads(response.content))))
+    except ValueError as exc:   # pydantic's ValidationError and json's JSONDecodeError
+        if not isinstance(exc, ValidationError):
+            raise SyncFailure("bad_answer", f"{model.__name__}: not JSON", maybe_sent=True, status_code=code) from None
         raise SyncFailure("bad_answer", f"{model.__name__}: {exc.error_count()} errors",
                           maybe_sent=True, status_code=code) from None
 

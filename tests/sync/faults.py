@@ -14,7 +14,7 @@ import time
 
 import httpx
 
-FAULTS = ("500", "refuse", "lose_answer", "slow", "half", "twice", "garbage", "resend")
+FAULTS = ("500", "refuse", "lose_answer", "slow", "half", "twice", "garbage", "resend", "newer_backend")
 
 
 class FaultTransport(httpx.BaseTransport):
@@ -67,6 +67,9 @@ class FaultTransport(httpx.BaseTransport):
         if fault == "garbage":
             return httpx.Response(200, content=b'{"results": [{"seq": "x"', request=request)
         body = json.loads(answer.content)
+        if fault == "newer_backend":                # a pull answer with a change kind from a later release
+            future = {"id": body["cursor"], "kind": "queue_music", "key": "1", "deleted": False, "data": {"x": 1}}
+            body["changes"] = [future, *body["changes"]]
         if fault == "half":
             body["results"] = body["results"][: len(body["results"]) // 2]
         elif fault == "twice":

@@ -104,3 +104,19 @@ def test_garbage_pull_answer_keeps_the_cache(site, term, faults):
     assert term.store.pull_cursor() == cursor
     assert "无法识别" in term.tracker.snapshot().last_error
     assert site.ledger_problems() == []
+
+
+def test_a_change_kind_from_a_newer_backend_is_skipped_not_fatal(site, tmp_path):
+    """Backends are upgraded before their terminals: a change kind this terminal does not know
+    is skipped (and logged), the rest of the page applied and the cursor moved past it — a
+    refused page would also hold back the revocations in it."""
+    faults = FaultTransport()
+    term = site.terminal(tmp_path, transport=faults)
+    cid = site.diner(wallet_fen=5_000)
+    faults.plan("/sync/pull", "newer_backend")
+    report = term.engine.cycle()
+    assert report.failure is None and report.bad_change is None, report
+    assert term.store.cache.face_signing(cid) is not None          # the known changes were applied
+    assert term.store.cache.items("queue_music") == {}
+    assert term.pay(cid, 300).status == "approved"
+    term.close()
