@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, Literal
 from uuid import UUID
 
@@ -49,6 +49,8 @@ from terminal.plates import PlateError, normalise_plate
 from terminal.state import ParkingView, PaymentOutcome
 from terminal.store import Store
 from terminal.tariff import SiteTariffs
+
+PRUNE_EVERY = timedelta(hours=1)   # finished stays and answered events (ParkingStore.prune)
 
 log = logging.getLogger("gatepay.parking")
 
@@ -83,6 +85,7 @@ class ParkingScene(ExitPayments, AttendantActions):
         self.pin_check = pin_check
         self.pending: PendingExit | None = None
         self.barrier_commanded_at: float | None = None    # monotonic, for the bench
+        self._pruned_at: datetime | None = None
         self._recent: dict[str, tuple[float, ParkingView, str | None]] = {}
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[object], None]] = []
@@ -326,9 +329,12 @@ class ParkingScene(ExitPayments, AttendantActions):
 
     def flush_events(self) -> int:
         """Send queued lane events (best effort; the queue keeps them until the backend answers)."""
+        now = self.decider.clock.now()
+        if self._pruned_at is None or now - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = now
+            self.parking.prune(now)
         if self.client is None:
             return 0
-        now = self.decider.clock.now()
         if not self.decider.tracker.should_try_online(now):
             return 0
         sent = 0

@@ -9,7 +9,7 @@ Stays pulled from the backend (other lanes' entries) are read from the core's sy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync.wire import ParkingEvent, ParkingEventResult, ParkingSessionData
@@ -32,6 +32,11 @@ _SCHEMA = [
     """CREATE INDEX IF NOT EXISTS cache_parking_plate ON cache (json_extract(data, '$.plate'))
        WHERE kind = 'parking_session'""",
 ]
+
+
+# Finished stays and answered lane events are kept this long, then pruned: a busy car park's lanes
+# otherwise keep every stay of every lane forever (thousands a day) in the cache and the queue.
+KEEP_FINISHED = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,28 @@ class ParkingStore:
             sql, args = sql + " WHERE status = ?", [status]
         return [(ParkingEvent.model_validate_json(r["body"]), r["status"]) for r in self._rows(sql + " ORDER BY seq",
                                                                                                args)]
+
+    def prune(self, now: datetime, keep: timedelta = KEEP_FINISHED) -> int:
+        """Forget stays that ended (exited or replaced) and lane events the backend answered, older
+        than `keep`. Open stays, flagged stays (the review queue) and queued events are kept."""
+        cutoff = to_iso(now - keep)
+        s = self.store
+        finished = ("FROM cache WHERE kind = 'parking_session' AND updated_at < ? "
+                    "AND json_extract(data, '$.status') != 'inside' AND NOT coalesce(json_extract(data, '$.flagged'), 0)")
+        # A stay this lane opened and another lane closed is closed here only when looked up
+        # (local_inside); close it now, before the synced record that says so is forgotten.
+        for row in self._rows("SELECT data " + finished, [cutoff]):
+            synced = ParkingSessionData.model_validate_json(row["data"])
+            mine = self.local(str(synced.session_id))
+            if mine is not None and mine.status == "inside":
+                self.save_stay_and_event(_stay_from_wire(synced), None)
+        with s.lock, s.db.atomic():
+            gone = s.db.execute("DELETE " + finished, [cutoff]).rowcount
+            gone += s.db.execute("DELETE FROM parking_stays WHERE status != 'inside' AND flagged = 0 "
+                                 "AND updated_at < ?", [cutoff]).rowcount
+            gone += s.db.execute("DELETE FROM parking_events_out WHERE status != 'queued' AND created_at < ?",
+                                 [cutoff]).rowcount
+        return gone
 
     def flagged(self) -> list[Stay]:
         return [_stay_from_row(r) for r in self._rows("SELECT * FROM parking_stays WHERE flagged = 1 "
