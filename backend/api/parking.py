@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -20,12 +19,13 @@ from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.logging import log
 from backend.models.parking import ParkingOrder, ParkingSession
+from backend.services import counter_renewals as counter_svc
 from backend.services import parking as sessions_svc
 from backend.services import parking_orders as orders_svc
 from backend.services import parking_rules as rules_svc
 from backend.services.parking_rules import ParkingRuleError
 from backend.services.sites import get_site
-from sync.wire import (MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
+from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
 from terminal.crypto import FieldCipher
 from terminal.members import PassPlan
@@ -238,22 +238,27 @@ class RenewalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     renewal_id: UUID = Field(description="made once by the caller per payment: the idempotency key")
     plan: str = Field(min_length=1, max_length=16)
-    amount_fen: int = Field(ge=0, le=1_000_000, description="what was paid at the counter")
+    amount_fen: int = Field(ge=0, le=MAX_AMOUNT_FEN, strict=True,
+                            description="what was paid at the counter: the plan's price, or 0 for a free renewal")
 
 
 @router.post("/sites/{site_id}/parking/members/{plate}/renewals", response_model=MemberData)
 def renew_member(site_id: IdPath, plate: PlatePath, body: RenewalIn, request: Request,
                  principal: OperatorPrincipal = Depends(MANAGERS), session: Session = Depends(get_session)) -> MemberData:
-    """A renewal paid at the counter (会员缴费续期); a renewal paid by QR is booked when the order is paid."""
-    site = _car_park_of(session, principal, site_id)
+    """A renewal paid at the counter (会员缴费续期, cash or card at the car park's office), booked on
+    the ledger as money the merchant holds itself; a renewal paid by QR is booked when the order is paid.
+    The same renewal_id again answers the pass and books nothing more; with another body: 409."""
+    from backend.api.payments import commit_once    # here: that module imports this one's channel()
+
+    _car_park_of(session, principal, site_id)
     plate = _plate(plate)
-    today = request_now(request).astimezone(ZoneInfo(site.timezone)).date()
+    now = request_now(request)
     try:
-        m = rules_svc.renew_member(session, site_id, plate, body.plan, str(body.renewal_id), today, "operator",
-                                   amount_fen=body.amount_fen)
+        m = commit_once(session, lambda: counter_svc.renew_at_counter(session, site_id, plate, body.plan,
+                                                                      str(body.renewal_id), body.amount_fen, now))
     except ParkingRuleError as exc:
-        raise _rule_error(exc) from None
-    session.commit()
+        session.rollback()
+        raise _rule_error(exc, 409 if exc.code == "renewal_id_reused" else 422) from None
     return rules_svc.member_data(m)
 
 

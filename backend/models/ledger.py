@@ -2,7 +2,7 @@
 
 Every account's balance is credits minus debits of its entries. Customer accounts (wallet,
 subsidy) hold money the bank owes the customer and never go below zero; the counterpart
-accounts (funders, clearing, merchants) carry the other side. `balance_fen` is a cache that
+accounts (funders, clearing, merchants, merchants' own cash) carry the other side. `balance_fen` is a cache that
 `gatepay backend check-ledger` proves equal to the sum of the entries.
 """
 from __future__ import annotations
@@ -14,8 +14,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, fen_column, utcnow
 
+# merchant_cash: money a merchant took itself (cash or card at its own counter); settlement clears
+# it against the merchant's payable instead of paying it out (migration 0006).
 ACCOUNT_KINDS = ("wallet", "subsidy", "subsidy_funding", "merchant", "deposit_clearing",
-                 "bank_clearing", "bank_pending")
+                 "bank_clearing", "bank_pending", "merchant_cash")
 CUSTOMER_KINDS = ("wallet", "subsidy")
 
 

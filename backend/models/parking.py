@@ -56,8 +56,12 @@ class MemberRenewal(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("parking_members.id"), index=True)
     plan: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = fen_column()
-    paid_via: Mapped[str] = mapped_column(String(16), doc="qr order | operator")
+    paid_via: Mapped[str] = mapped_column(String(16), doc="qr (an order) | operator (at the counter)")
     order_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    business_date: Mapped[str | None] = mapped_column(String(10), default=None,
+                                                      doc="counter: the merchant's business day it was paid")
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_postings.id"), default=None,
+                                                   doc="counter money on the ledger (a QR one is a payment)")
     valid_to_before: Mapped[date | None] = mapped_column(Date, default=None)
     valid_to_after: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -124,6 +124,9 @@ def _sales(session: Session, p: Params) -> Iterator[tuple]:
 
 
 def _parking(session: Session, p: Params) -> Iterator[tuple]:
+    """revenue_fen: exit fees of the month's exits; then member renewals by how they were paid:
+    through the channel (QR), or at the counter (cash or card the car park took itself, which
+    settlement reports but does not pay out)."""
     start, end = p.instants()
     yield from _stream(session, """
         SELECT st.id, st.name, st.merchant_id,
@@ -133,7 +136,14 @@ def _parking(session: Session, p: Params) -> Iterator[tuple]:
                   AND s.exited_at < :end),
                (SELECT COALESCE(SUM(s.paid_fen), 0) FROM parking_sessions s WHERE s.site_id = st.id
                   AND s.exited_at >= :start AND s.exited_at < :end),
-               (SELECT COUNT(*) FROM parking_sessions s WHERE s.site_id = st.id AND s.status = 'inside')
+               (SELECT COUNT(*) FROM parking_sessions s WHERE s.site_id = st.id AND s.status = 'inside'),
+               (SELECT COALESCE(SUM(r.amount_fen), 0) FROM parking_member_renewals r
+                  JOIN parking_members pm ON pm.id = r.member_id
+                  WHERE pm.site_id = st.id AND r.paid_via = 'qr' AND r.created_at >= :start AND r.created_at < :end),
+               (SELECT COALESCE(SUM(r.amount_fen), 0) FROM parking_member_renewals r
+                  JOIN parking_members pm ON pm.id = r.member_id
+                  WHERE pm.site_id = st.id AND r.paid_via = 'operator' AND r.created_at >= :start
+                    AND r.created_at < :end)
         FROM sites st WHERE st.kind = 'car_park' AND (:all OR st.merchant_id = :m) ORDER BY st.id""",
                        {**_month_dates(p), "start": start, "end": end})
 
@@ -170,7 +180,8 @@ REPORTS = {r.name: r for r in (
            ("merchant_id", "business_date", "meal_period", "method", "payments", "amount_fen", "refunded_fen",
             "net_fen"), _sales, True),
     Report("parking", "停车收入与占用", "Parking revenue and occupancy per car park",
-           ("site_id", "car_park", "merchant_id", "entries", "exits", "revenue_fen", "inside_now"), _parking, True),
+           ("site_id", "car_park", "merchant_id", "entries", "exits", "revenue_fen", "inside_now",
+            "renewals_qr_fen", "renewals_counter_fen"), _parking, True),
     Report("terminal-health", "终端健康", "Terminal health",
            ("terminal_id", "name", "merchant_id", "status", "online", "last_seen_at", "last_push_at",
             "queue_at_last_shift_close", "last_shift"), _terminal_health, True),
@@ -191,7 +202,8 @@ COLUMN_ZH = {
     "name_masked": "姓名", "merchant_id": "商户编号", "merchant": "商户", "payment_lines": "笔数",
     "business_date": "营业日", "meal_period": "餐次", "method": "方式", "payments": "笔数", "amount_fen": "金额",
     "refunded_fen": "已退款", "net_fen": "净额", "site_id": "场所编号", "car_park": "停车场", "entries": "入场",
-    "exits": "出场", "revenue_fen": "收入", "inside_now": "在场车辆", "terminal_id": "终端编号", "name": "名称",
+    "exits": "出场", "revenue_fen": "收入", "inside_now": "在场车辆",
+    "renewals_qr_fen": "会员续费（扫码）", "renewals_counter_fen": "会员续费（柜台自收）", "terminal_id": "终端编号", "name": "名称",
     "status": "状态", "online": "在线", "last_seen_at": "最后在线", "last_push_at": "最后上传",
     "queue_at_last_shift_close": "上次交班时队列", "last_shift": "上次交班",
 }

@@ -103,15 +103,35 @@ def plan_of(rules: ParkingRules | None, code: str) -> PassPlan:
 def renew_member(session: Session, site_id: int, plate: str, plan_code: str, renewal_id: str, today: date,
                  paid_via: str, order_id: str | None = None, amount_fen: int | None = None) -> ParkingMember:
     """One paid renewal (会员缴费续期), at most once per renewal_id."""
+    return record_renewal(session, site_id, plate, plan_code, renewal_id, today, paid_via, order_id, amount_fen)[0]
+
+
+def record_renewal(session: Session, site_id: int, plate: str, plan_code: str, renewal_id: str, today: date,
+                   paid_via: str, order_id: str | None = None,
+                   amount_fen: int | None = None) -> tuple[ParkingMember, MemberRenewal, bool]:
+    """(member, renewal, fresh): the pass extended once per renewal_id; a repeat of the same renewal
+    returns the first (fresh False), the same id for another plate, plan, amount or way of paying is
+    refused. amount_fen 0 is a free renewal, only at the counter ("operator"): the pass is extended,
+    nothing was paid. Money is the caller's to book (QR: the order's payment; counter: counter_renewals)."""
     site = car_park(session, site_id)
-    m = find_member(session, site_id, plate)
+    # Locked (PostgreSQL): two renewals of one pass at once must extend it twice, not once.
+    m = session.scalar(select(ParkingMember).where(ParkingMember.site_id == site_id, ParkingMember.plate == plate)
+                       .with_for_update())
     done = session.scalar(select(MemberRenewal).where(MemberRenewal.renewal_id == renewal_id))
     if done is not None:
+        same = (m is not None and done.member_id == m.id and done.plan == plan_code and done.paid_via == paid_via
+                and (amount_fen is None or done.amount_fen == amount_fen))
+        if not same:
+            raise ParkingRuleError("renewal_id_reused", "该续费编号已用于另一笔续费（车牌、套餐或金额不同），请用新编号",
+                                   "This renewal id was used for another renewal (plate, plan or amount differ); "
+                                   "use a new id")
         assert m is not None
-        return m
+        return m, done, False
     plan = plan_of(session.get(ParkingRules, site_id), plan_code)
-    if amount_fen is not None and amount_fen != plan.price_fen:
-        raise ParkingRuleError("wrong_amount", "缴费金额与套餐价格不符", "The amount paid is not the plan's price")
+    free = amount_fen == 0 and paid_via == "operator"
+    if amount_fen is not None and amount_fen != plan.price_fen and not free:
+        raise ParkingRuleError("wrong_amount", "缴费金额与套餐价格不符（免费续期请填 0）",
+                               "The amount paid is not the plan's price (0 for a free renewal)")
     current = None if m is None else MemberPass(site_id, plate, m.plan, m.valid_from, m.valid_to)
     renewed = renew(current, plan, today, site_id, plate)
     before = m.valid_to if m else None
@@ -121,11 +141,12 @@ def renew_member(session: Session, site_id: int, plate: str, plan_code: str, ren
         session.add(m)
     m.plan, m.valid_from, m.valid_to, m.updated_at = plan.code, renewed.valid_from, renewed.valid_to, utcnow()
     session.flush()
-    session.add(MemberRenewal(renewal_id=renewal_id, member_id=m.id, plan=plan.code, amount_fen=plan.price_fen,
-                              paid_via=paid_via, order_id=order_id, valid_to_before=before,
-                              valid_to_after=m.valid_to))
+    renewal = MemberRenewal(renewal_id=renewal_id, member_id=m.id, plan=plan.code,
+                            amount_fen=0 if free else plan.price_fen, paid_via=paid_via, order_id=order_id,
+                            valid_to_before=before, valid_to_after=m.valid_to)
+    session.add(renewal)
     _publish_member(session, site, m)
-    return m
+    return m, renewal, True
 
 
 def set_blacklisted(session: Session, site_id: int, plate: str, reason: str | None) -> None:

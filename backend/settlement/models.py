@@ -1,7 +1,7 @@
 """Settlement tables: one closed row per merchant and business day, and what went into it.
 
 A row exists only once its day is closed; it is never updated after. `SettlementItem` records
-each payment or refund a day took in (unique per item), so nothing is settled twice, and a late
+each payment, refund or counter renewal a day took in (unique per item), so nothing is settled twice, and a late
 item lands in the next day as an adjustment that names its original business date.
 """
 from __future__ import annotations
@@ -28,6 +28,8 @@ class SettlementDay(Base):
     wallet_fen: Mapped[int] = fen_column(default=0, doc="paid from diners' own accounts")
     bank_card_fen: Mapped[int] = fen_column(default=0)
     channel_fen: Mapped[int] = fen_column(default=0)
+    counter_fen: Mapped[int] = fen_column(default=0, server_default="0",
+                                          doc="taken at the merchant's own counter: reported, never paid out")
     subsidy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, doc="{program_id: fen}")
     fees: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, doc="{method: fen}")
     fees_fen: Mapped[int] = fen_column(default=0)
@@ -45,8 +47,8 @@ class SettlementItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement_days.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8), doc="payment | refund")
-    ref_id: Mapped[int] = mapped_column(Integer, doc="payments.id or refunds.id")
+    kind: Mapped[str] = mapped_column(String(8), doc="payment | refund | counter")
+    ref_id: Mapped[int] = mapped_column(Integer, doc="payments.id, refunds.id or parking_member_renewals.id")
     amount_fen: Mapped[int] = fen_column(doc="payments positive, refunds negative")
     fee_fen: Mapped[int] = fen_column(default=0)
     original_date: Mapped[str] = mapped_column(String(10))

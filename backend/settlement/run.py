@@ -3,10 +3,14 @@
 For day D and each merchant M whose D has ended (its cut-off, in its time zone, has passed):
   1. a SettlementDay row is made (the day is closed from here on, never rewritten);
   2. one INSERT ... SELECT claims every approved payment with business_date <= D not yet settled,
-     and one every refund made before D's cut-off not yet settled, into settlement_items (unique
-     per item: nothing is settled twice). Items from an earlier day are adjustments naming it;
-  3. totals, the funding split and the fees per method are summed per day with GROUP BY;
-  4. each day's net is booked on the ledger: merchant payable -> payout clearing, fees -> fee income.
+     every refund made before D's cut-off not yet settled, and every counter renewal (money the
+     merchant took at its own counter) with business_date <= D not yet settled, into
+     settlement_items (unique per item: nothing is settled twice). Items from an earlier day are
+     adjustments naming it;
+  3. totals, the funding split and the fees per method are summed per day with GROUP BY; counter
+     money is summed apart (counter_fen): it is reported, never in gross or net;
+  4. each day's net is booked on the ledger: merchant payable -> payout clearing, fees -> fee income,
+     and the counter money the merchant already holds: merchant payable -> merchant_cash.
 All of it is one transaction: a crash leaves either the whole run or nothing.
 
 Late items are looked for LOOKBACK_DAYS back: offline terminals stop approving once their data is
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import api_error
 from backend.models.merchants import Merchant
+from backend.services.counter_renewals import COUNTER, merchant_cash_account_id
 from backend.services.ledger import Leg, account_id, book, merchant_account_id
 from backend.settlement.models import SettlementDay
 
@@ -69,13 +74,13 @@ def _claim_items(session: Session, ids: list[int], business_date: str) -> None:
     """Pick the unsettled items into a temporary table first, then insert them: an INSERT whose
     own SELECT anti-joins the table it writes makes PostgreSQL rescan the growing heap per row."""
     dialect = session.get_bind().dialect.name
-    flag = "CASE WHEN p.business_date < sd.business_date THEN {} ELSE {} END".format(
+    flag = "CASE WHEN {{}}.business_date < sd.business_date THEN {} ELSE {} END".format(
         *(("1", "0") if dialect == "sqlite" else ("TRUE", "FALSE")))
     since = (date.fromisoformat(business_date) - timedelta(days=LOOKBACK_DAYS)).isoformat()
     session.execute(_ids(f"""
         CREATE TEMPORARY TABLE settlement_claim AS
         SELECT sd.id AS settlement_id, 'payment' AS kind, p.id AS ref_id, p.amount_fen AS amount_fen,
-               {_fee_sql(dialect)} AS fee_fen, p.business_date AS original_date, {flag} AS adjustment
+               {_fee_sql(dialect)} AS fee_fen, p.business_date AS original_date, {flag.format("p")} AS adjustment
         FROM settlement_days sd
         JOIN payments p ON p.merchant_id = sd.merchant_id AND p.business_date <= sd.business_date
                        AND p.business_date >= :since
@@ -83,13 +88,22 @@ def _claim_items(session: Session, ids: list[int], business_date: str) -> None:
         WHERE sd.id IN :ids AND p.status = 'approved'
           AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'payment' AND s.ref_id = p.id)
         UNION ALL
-        SELECT sd.id, 'refund', r.id, -r.amount_fen, 0, p.business_date, {flag}
+        SELECT sd.id, 'refund', r.id, -r.amount_fen, 0, p.business_date, {flag.format("p")}
         FROM settlement_days sd
         JOIN payments p ON p.merchant_id = sd.merchant_id AND p.business_date >= :since
         JOIN refunds r ON r.payment_id = p.id
         WHERE sd.id IN :ids AND r.status = 'refunded' AND r.created_at < sd.day_end_at
-          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'refund' AND s.ref_id = r.id)"""),
-                    {"ids": ids, "since": since})
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'refund' AND s.ref_id = r.id)
+        UNION ALL
+        SELECT sd.id, 'counter', c.id, c.amount_fen, 0, c.business_date, {flag.format("c")}
+        FROM settlement_days sd
+        JOIN sites st ON st.merchant_id = sd.merchant_id
+        JOIN parking_members pm ON pm.site_id = st.id
+        JOIN parking_member_renewals c ON c.member_id = pm.id
+        WHERE sd.id IN :ids AND c.paid_via = :counter AND c.posting_id IS NOT NULL
+          AND c.business_date <= sd.business_date AND c.business_date >= :since
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'counter' AND s.ref_id = c.id)"""),
+                    {"ids": ids, "since": since, "counter": COUNTER})
     session.execute(text("""
         INSERT INTO settlement_items (settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment)
         SELECT settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment FROM settlement_claim"""))
@@ -102,6 +116,9 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
             SELECT settlement_id, kind, adjustment, COUNT(*), SUM(amount_fen), SUM(fee_fen) FROM settlement_items
             WHERE settlement_id IN :ids GROUP BY settlement_id, kind, adjustment"""), ids):
         day = days[sid]
+        if kind == "counter":        # the merchant holds it already: reported, not paid out
+            day.counter_fen += int(amount)
+            continue
         if adjustment:
             day.adjustments_fen += int(amount) - int(fee)
         elif kind == "payment":
@@ -131,7 +148,8 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
     listed: dict[int, list] = {sid: [] for sid in days}
     for sid, kind, ref, original, amount, fee in session.execute(_ids("""
             SELECT settlement_id, kind, ref_id, original_date, amount_fen, fee_fen FROM settlement_items
-            WHERE settlement_id IN :ids AND adjustment = :yes ORDER BY settlement_id, kind, ref_id"""),
+            WHERE settlement_id IN :ids AND adjustment = :yes AND kind != 'counter'
+            ORDER BY settlement_id, kind, ref_id"""),
                                                                  {**ids, "yes": True}):
         if len(listed[sid]) < MAX_LISTED_ADJUSTMENTS:
             listed[sid].append({"kind": kind, "ref_id": int(ref), "original_date": original,
@@ -141,12 +159,15 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
 
 
 def _book_settlement(session: Session, day: SettlementDay) -> None:
-    """Merchant payable pays out the net (to payout clearing) and the fees (to fee income)."""
-    payable = day.net_fen + day.fees_fen
+    """Merchant payable pays out the net (to payout clearing) and the fees (to fee income); the
+    counter money it took itself is set off against merchant_cash (nothing leaves the bank for it)."""
+    payable = day.net_fen + day.fees_fen + day.counter_fen
     legs = [Leg(merchant_account_id(session, day.merchant_id), "D" if payable > 0 else "C", abs(payable)),
             Leg(account_id(session, PAYOUT_CLEARING, "bank_clearing"), "C" if day.net_fen > 0 else "D",
                 abs(day.net_fen)),
             Leg(account_id(session, FEE_INCOME, "bank_clearing"), "C", day.fees_fen)]
+    if day.counter_fen:
+        legs.append(Leg(merchant_cash_account_id(session, day.merchant_id), "C", day.counter_fen))
     legs = [leg for leg in legs if leg.amount_fen]
     if legs:
         posting = book(session, f"settlement:{day.merchant_id}:{day.business_date}", "settlement", legs,
@@ -183,7 +204,7 @@ def settle_day(session: Session, business_date: str, now: datetime, merchant_ids
             continue
         day = SettlementDay(merchant_id=merchant.id, business_date=business_date, subsidy={}, fees={},
                             adjustments=[], day_end_at=end, closed_at=now, payments=0, gross_fen=0,
-                            refunds_fen=0, wallet_fen=0, bank_card_fen=0, channel_fen=0, fees_fen=0,
+                            refunds_fen=0, wallet_fen=0, bank_card_fen=0, channel_fen=0, counter_fen=0, fees_fen=0,
                             adjustments_fen=0, net_fen=0)
         session.add(day)
         fresh[merchant.id] = day

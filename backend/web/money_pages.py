@@ -47,10 +47,10 @@ def _settlement_page(request: Request, session: Session, who, notice: str = ""):
                       {"title": "已结算营业日 Closed business days",
                        "columns": ["营业日 Day", "商户 Merchant", "笔数 Payments", "交易额 Gross", "退款 Refunds",
                                    "补贴 Subsidy", "个人账户 Wallet", "银行卡 Card", "手续费 Fees", "调整 Adjustments",
-                                   "应付净额 Net payable"],
+                                   "应付净额 Net payable", "柜台自收（不划付） Counter, kept"],
                        "rows": [(d.business_date, d.merchant_id, d.payments, fen(d.gross_fen), fen(d.refunds_fen),
                                  fen(sum(d.subsidy.values())), fen(d.wallet_fen), fen(d.bank_card_fen), fen(d.fees_fen),
-                                 fen(d.adjustments_fen), fen(d.net_fen)) for d in days]}])
+                                 fen(d.adjustments_fen), fen(d.net_fen), fen(d.counter_fen)) for d in days]}])
 
 
 @router.get("/settlement")
