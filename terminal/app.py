@@ -264,8 +264,8 @@ class TerminalCore:
         return self.refund(payment_id, left, reason or "void", pin, void=True)
 
     def sync_now(self) -> SyncStatus:
-        if self.engine is not None:
-            self.engine.cycle()
+        if self.engine is not None and self.engine.cycle().failure is None:
+            self.recheck_pending_shift()
         status = self.sync_status()
         self._publish(status)
         return status
@@ -300,6 +300,26 @@ class TerminalCore:
         if opened is None or closed is None:
             raise AdminError("还没有交过班，无需核对", "No shift has been closed yet: nothing to check")
         self.store.audit.record("cashier", "recheck_shift", opened_at=to_iso(opened))
+        return self._check_with_backend(self._local_totals(opened, closed))
+
+    def after_sync(self, report) -> None:  # noqa: ANN001 - sync.loops.CycleReport
+        """Called by the background sync after each cycle: new status for the screens, and a shift
+        closed offline is compared as soon as the backend answers again."""
+        self.publish_status()
+        if report.failure is None:
+            self.recheck_pending_shift()
+
+    def recheck_pending_shift(self) -> ShiftTotals | None:
+        """After a sync that reached the backend: if the last shift closed while it could not be
+        compared, compare it now, so the cashier need not remember to press "check again". The
+        result is published like any view (the admin screen shows it). None: nothing pending."""
+        if self.store.get_meta("shift_check_pending") != "1":
+            return None
+        opened = from_iso(self.store.get_meta("last_shift_opened_at"))
+        closed = from_iso(self.store.get_meta("last_shift_closed_at"))
+        if opened is None or closed is None:
+            return None
+        self.store.audit.record("system", "auto_recheck_shift", opened_at=to_iso(opened))
         return self._check_with_backend(self._local_totals(opened, closed))
 
     def _local_totals(self, opened: datetime, closed: datetime) -> ShiftTotals:
@@ -339,19 +359,27 @@ class TerminalCore:
             log.warning("shift check with the backend failed: %s", getattr(failure, "reason", "bad_request"))
             zh, en = failure.words if isinstance(failure, SyncFailure) else \
                 ("终端时间不正确，请先校准时间", "the terminal's clock is wrong: set the time first")
-            return replace(totals, queued=self.store.outbox.queue_depth(),
-                           backend_note_zh=f"后台核对未完成（{zh}）。本班已在终端结账；联网后请点“重新核对”",
-                           backend_note_en=f"Not checked with the backend ({en}). The shift is closed on the "
-                                           f"terminal; when online, press \"Check again\"")
+            self.store.set_meta(shift_check_pending="1")    # re-run by itself after the next good sync
+            pending = replace(totals, queued=self.store.outbox.queue_depth(),
+                              backend_note_zh=f"后台核对未完成（{zh}）。本班已在终端结账；联网后将自动核对，"
+                                              f"也可点“重新核对”",
+                              backend_note_en=f"Not checked with the backend ({en}). The shift is closed on the "
+                                              f"terminal; it is checked by itself once online, or press "
+                                              f"\"Check again\"")
+            self._publish(pending)
+            return pending
         rows = [ShiftDifferenceRow(kind=d.kind, message_zh=d.message_zh, message_en=d.message_en,
                                    payment_id=str(d.payment_id) if d.payment_id else None, method=d.method,
                                    terminal_fen=d.terminal_fen, backend_fen=d.backend_fen)
                 for d in result.differences]
         self.store.audit.record("cashier", "shift_checked", shift_id=result.shift_id, status=result.status,
                                 differences=len(rows), pushed=pushed + pushed_before)
+        self.store.set_meta(shift_check_pending="")
         self._publish(self.sync_status())
-        return replace(totals, queued=self.store.outbox.queue_depth(), backend_checked=True, differences=rows,
-                       pushed_for_check=pushed)
+        checked = replace(totals, queued=self.store.outbox.queue_depth(), backend_checked=True, differences=rows,
+                          pushed_for_check=pushed)
+        self._publish(checked)
+        return checked
 
     def shift_request(self, opened: datetime, closed: datetime) -> ShiftCloseRequest:
         """The shift id is the opening time, so checking the same shift again re-compares it."""

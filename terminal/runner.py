@@ -155,7 +155,7 @@ class Runner:
     def _synced(self, report) -> None:  # noqa: ANN001 - sync.loops.CycleReport
         if self.face is not None and report.pulled:
             self.face.reload_gallery()          # signings changed: the camera must know
-        self.core.publish_status()
+        self.core.after_sync(report)
 
     def start_devices(self) -> None:
         parking = self.core.parking

@@ -83,6 +83,7 @@ class AdminScreen(QWidget):
         column = QVBoxLayout(self)
         column.addWidget(self.tabs, 1)
         bridge.sync.connect(self.show_sync)
+        bridge.shift.connect(self._show_shift)    # e.g. the automatic check of a shift closed offline
         follow_language(self, tr, self.retranslate)
         self.retranslate()
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from terminal.state import CanteenView, ParkingView, SyncStatus, TerminalPort
+from terminal.state import CanteenView, ParkingView, ShiftTotals, SyncStatus, TerminalPort
 
 
 class _Call(QRunnable):
@@ -68,6 +68,7 @@ class CoreBridge(QObject):
     canteen = Signal(object)     # CanteenView
     parking = Signal(object)     # ParkingView
     sync = Signal(object)        # SyncStatus (also sent inside every scene view)
+    shift = Signal(object)       # ShiftTotals: a shift close or its check with the backend (also automatic)
     _incoming = Signal(object)   # from the core's thread; queued to ours
 
     def __init__(self, core: TerminalPort, pool: QThreadPool | None = None,
@@ -100,6 +101,8 @@ class CoreBridge(QObject):
             self.sync.emit(view.sync)
         elif isinstance(view, SyncStatus):
             self.sync.emit(view)
+        elif isinstance(view, ShiftTotals):
+            self.shift.emit(view)
 
     def call(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None] | None = None,
              failed: Callable[[Exception], None] | None = None) -> None:

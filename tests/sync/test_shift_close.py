@@ -74,3 +74,26 @@ def test_a_shift_the_backend_cannot_take_closes_locally_and_says_why(canteen, tm
     assert "set the time" in totals.backend_note_en
     term.close()
 
+
+
+def test_the_background_sync_checks_a_shift_closed_offline(canteen, tmp_path):
+    """The runner's sync thread hands every cycle's report to core.after_sync (terminal/runner.py)."""
+    from sync.loops import CycleReport
+
+    cid = canteen.diner()
+    term = canteen.terminal(tmp_path / "t4")
+    core = canteen.core(term)
+    seen = []
+    core.subscribe(seen.append)
+    canteen.backend.stop()
+    try:
+        assert term.pay(cid, 300).offline
+        assert not core.close_shift(PIN).backend_checked
+    finally:
+        canteen.backend.start()
+    core.after_sync(term.engine.cycle())
+    checked = [v for v in seen if getattr(v, "backend_checked", False)]
+    assert len(checked) == 1 and checked[0].differences == [] and checked[0].count_by_method == {"face": 1}
+    core.after_sync(CycleReport())                      # nothing pending any more: no second check
+    assert len([v for v in seen if getattr(v, "backend_checked", False)]) == 1
+    term.close()

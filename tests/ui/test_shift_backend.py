@@ -83,3 +83,32 @@ def test_a_shift_with_many_differences_still_fits_the_screen(qtbot, tr, size) ->
         qtbot.wait(1)
         assert more in window.admin.shift_text.text()
         assert clipped_labels(window) == [], language
+
+
+def test_a_shift_closed_offline_is_checked_by_itself_once_the_backend_answers(qtbot, tr, tmp_path,
+                                                                              canteen) -> None:  # noqa: ANN001
+    cid = canteen.diner()
+    term = canteen.terminal(tmp_path / "t")
+    core = canteen.core(term)
+    kiosk = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
+    kiosk.bridge.attach()
+    admin = kiosk.admin
+    try:
+        canteen.backend.stop()
+        try:
+            assert term.pay(cid, 480).offline
+            unlock(qtbot, kiosk)
+            admin.tabs.setCurrentIndex(3)
+            admin.shift_button.click()
+            qtbot.waitUntil(lambda: "后台核对未完成" in admin.shift_text.text(), timeout=15000)
+            assert "自动核对" in admin.shift_text.text()
+            assert core.recheck_pending_shift() is not None and admin.recheck_button.isVisible()   # still offline
+        finally:
+            canteen.backend.start()
+        core.sync_now()                 # what the background sync does after a good cycle: nobody presses anything
+        qtbot.waitUntil(lambda: "后台核对：一致" in admin.shift_text.text(), timeout=15000)
+        assert "¥4.80" in admin.shift_text.text() and not admin.recheck_button.isVisible()
+        assert core.recheck_pending_shift() is None                          # checked once, not again and again
+        assert [e.action for e in term.store.audit.entries()].count("auto_recheck_shift") == 2
+    finally:
+        kiosk.close()
