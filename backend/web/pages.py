@@ -22,8 +22,8 @@ from backend.services.terminals import create_enrolment_code
 from backend.services.vault import vault_of
 from backend.web import money_pages
 from backend.web.render import ANY_ROLE, BANK_READERS, HERE, fen, page, render
-from backend.web.session import (TOKEN_COOKIE, PageUser, admin_roles, check_csrf, operator_for_token,
-                                 set_cookie, to_login)
+from backend.web.session import (ADMIN_SESSION_S, TOKEN_COOKIE, PageUser, admin_roles, check_csrf,
+                                 new_session, operator_for_token, set_cookie, to_login)
 
 org_pages = APIRouter(prefix="/admin", include_in_schema=False)
 router = APIRouter(include_in_schema=False)     # what app._routers() includes: both page routers
@@ -57,7 +57,7 @@ def login(request: Request, token: str = Form(""), csrf: str = Form(""), session
         return render(request, None, "login.html", status=401, title_zh="登录", title_en="Log in",
                       notice="令牌无效或已停用，请向管理员申请新令牌。The token is not valid or was deactivated.")
     response = RedirectResponse("/admin/settlement", status_code=303)
-    set_cookie(response, request, TOKEN_COOKIE, token.strip())
+    set_cookie(response, request, TOKEN_COOKIE, new_session(request, session, who), max_age=ADMIN_SESSION_S)
     return response
 
 

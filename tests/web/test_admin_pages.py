@@ -117,3 +117,39 @@ def test_enrolment_code_is_shown_once_and_statement_errors_are_explained(shop) -
     bad = client.post("/admin/reconciliation/statement", data={"csrf": csrf_of(page)},
                       files={"file": ("s.csv", b"GPSTMT1,bank_card,2026-03-10\nref,kind,amount_fen,settled_at,txn_id\n")})
     assert bad.status_code == 200 and "对账文件无法读取" in bad.text
+
+
+def test_the_session_cookie_holds_no_token_and_dies_at_expiry_or_with_the_operator(shop) -> None:  # noqa: ANN001
+    import time
+
+    from sqlalchemy import update
+
+    from backend.models.operators import Operator
+    from backend.web.session import ADMIN_SESSION_S, TOKEN_COOKIE
+
+    token = operator_token(shop.app, "auditor")
+    client = browser(shop, token)
+    cookie = client.cookies.get(TOKEN_COOKIE)
+    assert token not in cookie and token.split("_")[-1] not in cookie      # a stolen cookie is not the token
+    assert client.get("/admin/merchants").status_code == 200
+
+    forged = cookie.split(".")
+    forged[0] = str(int(forged[0]) + 1)                                    # another operator's id, same tag
+    intruder = TestClient(shop.app, base_url="http://127.0.0.1", cookies={TOKEN_COOKIE: ".".join(forged)})
+    assert intruder.get("/admin/merchants", follow_redirects=False).status_code == 401
+    longer = cookie.split(".")
+    longer[2] = str(int(longer[2]) + 3600)                                 # a longer life, same tag
+    intruder.cookies.set(TOKEN_COOKIE, ".".join(longer))
+    assert intruder.get("/admin/merchants", follow_redirects=False).status_code == 401
+
+    shop.app.state.clock = lambda: time.time() + ADMIN_SESSION_S + 1      # a working day later
+    try:
+        assert client.get("/admin/merchants", follow_redirects=False).status_code == 401
+    finally:
+        del shop.app.state.clock
+    assert client.get("/admin/merchants").status_code == 200
+
+    with shop.app.state.sessions() as s:                                  # the operator is deactivated
+        s.execute(update(Operator).where(Operator.role == "auditor").values(active=False))
+        s.commit()
+    assert client.get("/admin/merchants", follow_redirects=False).status_code == 401
