@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict
@@ -35,7 +36,8 @@ def _fresh(out: Path) -> None:
 
 def run_demo(out: Path, console: Console | None = None, windows: bool | None = None) -> dict:
     """The whole demo; with `windows` (default: when $DISPLAY is set) kiosk windows follow it live."""
-    console = console or Console()
+    # Not on a terminal (CI logs, a pipe): rich would wrap the summary at 80 columns.
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     started = time.monotonic()
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
