@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from hardware.base import NAME_PATTERN
 from hardware.face.config import FaceConfig
@@ -80,7 +80,7 @@ class TerminalConfig(BaseModel):
         None, title="Gate of this lane / 本通道闸机",
         description="Name of the gate device an approved payment opens; empty: the only gate configured. "
                     "Other gates on the box are never opened by this terminal's payments.",
-        pattern=NAME_PATTERN)
+        pattern=NAME_PATTERN, validate_default=True)
     language: Literal["zh_CN", "en"] = Field(
         "zh_CN", title="Language / 语言", description="First language of the screens and voice.")
     data_dir: Path = Field(
@@ -119,16 +119,21 @@ class TerminalConfig(BaseModel):
         check_unique_names(devices)
         return devices
 
-    @model_validator(mode="after")
-    def _one_gate_for_this_lane(self) -> TerminalConfig:
-        gates = [d.name for d in self.devices if isinstance(d, GateConfigBase)]
-        if self.gate is not None and self.gate not in gates:
-            raise ValueError(f"gate {self.gate!r} is not one of the configured gates {gates} / "
-                             f"闸机 {self.gate!r} 不在已配置的闸机中")
-        if self.gate is None and len(gates) > 1:
+    @field_validator("gate")
+    @classmethod
+    def _one_gate_for_this_lane(cls, gate: str | None, info: ValidationInfo) -> str | None:
+        # A field check (not a model check), so the error names `gate`: the installer wizard
+        # shows it at its gate choice, and a config file's error says which field to fix.
+        if "devices" not in info.data:        # the devices are wrong: that error says enough
+            return gate
+        gates = [d.name for d in info.data["devices"] if isinstance(d, GateConfigBase)]
+        if gate is not None and gate not in gates:
+            raise ValueError(f"gate {gate!r} is not one of the configured gates {gates} / "
+                             f"闸机 {gate!r} 不在已配置的闸机中")
+        if gate is None and len(gates) > 1:
             raise ValueError(f"several gates {gates}: set `gate` to the one this lane opens / "
                              "有多个闸机，请在 gate 中填写本通道要开的那一个")
-        return self
+        return gate
 
     @property
     def lane_gate(self) -> str | None:

@@ -1,25 +1,30 @@
 """A form built from a device's pydantic config model (Frigate's idea: title and description are
 enough to ask for a field), with an error line under each field in the person's language.
 
-Fields the installer does not need to touch on site (nested rule sets, lists other than file
-lists) keep their defaults and are not shown.
+A list of small blocks (the plate cameras a push endpoint allows) is a list of sub-forms, one
+per block, built the same way, with Add and Remove. Fields the installer does not need to touch
+on site (nested rule sets, other lists) keep their defaults and are not shown.
 """
 from __future__ import annotations
 
+import ipaddress
 import types
 import typing
 from pathlib import Path
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, IPvAnyAddress, SecretStr
 from pydantic.fields import FieldInfo
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
-from ui.i18n import Translator
+from ui.i18n import STRINGS, Translator
 from ui.setup_flow import Errors, FieldError
 from ui.widgets import label
 
 HIDDEN = {"type"}
+# typed in as text: an address is checked by the model, a secret is typed into the camera too
+TEXT_TYPES = (bool, int, float, str, Path, SecretStr, IPvAnyAddress, ipaddress.IPv4Address, ipaddress.IPv6Address)
 
 
 def _plain(annotation: Any) -> tuple[Any, bool]:
@@ -33,9 +38,22 @@ def _plain(annotation: Any) -> tuple[Any, bool]:
 
 def _editable(annotation: Any) -> bool:
     kind, _ = _plain(annotation)
-    if typing.get_origin(kind) is Literal or kind in (bool, int, float, str, Path):
+    if typing.get_origin(kind) is Literal or kind in TEXT_TYPES:
         return True
-    return typing.get_origin(kind) is list and typing.get_args(kind) == (str,)
+    return typing.get_origin(kind) is list and (typing.get_args(kind) == (str,) or _block_of(kind) is not None)
+
+
+def _block_of(kind: Any) -> type[BaseModel] | None:
+    """The block model of a `list[Block]` whose fields are all simple inputs, else None."""
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) is not list or len(args) != 1:
+        return None
+    block = args[0]
+    if not (isinstance(block, type) and issubclass(block, BaseModel)):
+        return None
+    simple = all(_editable(f.annotation) and typing.get_origin(_plain(f.annotation)[0]) is not list
+                 for f in block.model_fields.values())
+    return block if simple else None
 
 
 def field_text(tr: Translator, info: FieldInfo, name: str) -> str:
@@ -61,6 +79,12 @@ def error_text(tr: Translator, error: FieldError) -> str:
     return tr.t(error.key, **error.values)
 
 
+def choice_text(tr: Translator, name: str, value: Any) -> str:
+    """A list choice in words where the table has them ("choice.direction.out" -> 出口), else as is."""
+    key = f"choice.{name}.{value}"
+    return tr.t(key) if key in STRINGS else str(value)
+
+
 class DeviceForm(QWidget):
     """Inputs for one config model; `values()` gives the dict to validate with it."""
 
@@ -75,7 +99,9 @@ class DeviceForm(QWidget):
         for name, info in model.model_fields.items():
             if name in HIDDEN or not _editable(info.annotation):
                 continue
-            widget = self._input(info, initial.get(name, self._default(info)))
+            block = _block_of(_plain(info.annotation)[0])
+            value = initial.get(name, self._default(info))
+            widget = BlockList(tr, block, value or []) if block else self._input(info, value)
             widget.setToolTip(info.description or "")
             self.inputs[name] = widget
             title = QLabel()
@@ -110,6 +136,8 @@ class DeviceForm(QWidget):
                 combo.setCurrentIndex(max(0, combo.findData(value)))
             return combo
         edit = QLineEdit()
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if isinstance(value, list):
             edit.setText("; ".join(str(v) for v in value))
         elif value is not None:
@@ -119,6 +147,12 @@ class DeviceForm(QWidget):
     def retranslate(self) -> None:
         for name, title in self._titles.items():
             title.setText(field_text(self._tr, self.model.model_fields[name], name))
+        for name, widget in self.inputs.items():
+            if isinstance(widget, QComboBox):
+                for index in range(widget.count()):
+                    widget.setItemText(index, choice_text(self._tr, name, widget.itemData(index)))
+            elif isinstance(widget, BlockList):
+                widget.retranslate()
 
     def values(self) -> dict[str, Any]:
         """What was entered, as pydantic input: empty optional fields are None, empty required
@@ -133,6 +167,8 @@ class DeviceForm(QWidget):
                 out[name] = widget.isChecked()
             elif isinstance(widget, QComboBox):
                 out[name] = widget.currentData()
+            elif isinstance(widget, BlockList):
+                out[name] = widget.values()
             else:
                 text = widget.text().strip()
                 if typing.get_origin(kind) is list:
@@ -144,12 +180,113 @@ class DeviceForm(QWidget):
         return out
 
     def show_errors(self, errors: Errors) -> None:
+        """Errors by field name; "cameras.1.address" is shown at that row of the list."""
         for name, error_label in self.errors.items():
             error = errors.get(name)
+            widget = self.inputs[name]
+            if isinstance(widget, BlockList):
+                prefix = name + "."
+                rows = {k[len(prefix):]: e for k, e in errors.items() if k.startswith(prefix)}
+                widget.show_errors(rows)
+                error = None if rows else error     # the row says it where it is wrong
+            else:
+                mark_invalid(widget, error is not None)
             error_label.setText(error_text(self._tr, error) if error else "")
             error_label.setVisible(error is not None)
-            mark_invalid(self.inputs[name], error is not None)
 
     def error_of(self, name: str) -> str:
+        """The error shown at a field, or at a row's field: "cameras.0.address"."""
+        head, _, rest = name.partition(".")
+        widget = self.inputs.get(head)
+        if rest and isinstance(widget, BlockList):
+            return widget.error_of(rest)
         error_label = self.errors.get(name)
         return error_label.text() if error_label is not None and error_label.isVisibleTo(self) else ""
+
+    def learn(self, found: dict[str, tuple[dict[str, Any], ...]]) -> None:
+        """Fill in rows a live test found (a camera heard pushing that is not listed yet)."""
+        for name, rows in found.items():
+            widget = self.inputs.get(name)
+            if isinstance(widget, BlockList):
+                for row in rows:
+                    widget.learn(row)
+
+
+class BlockList(QWidget):
+    """A list of blocks of one small model, each a DeviceForm in a panel with a Remove button."""
+
+    def __init__(self, tr: Translator, model: type[BaseModel], initial: list[Any],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self._tr, self.model = tr, model
+        self.rows: list[tuple[QFrame, DeviceForm, QPushButton]] = []
+        self._column = QVBoxLayout()
+        self._column.setContentsMargins(0, 0, 0, 0)
+        self.add_button = QPushButton()
+        self.add_button.clicked.connect(lambda: self.add({}))
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self._column)
+        outer.addWidget(self.add_button)
+        for item in initial:
+            self.add(item.model_dump(mode="json") if isinstance(item, BaseModel) else dict(item))
+        self.retranslate()
+
+    def add(self, values: dict[str, Any]) -> DeviceForm:
+        panel = QFrame()
+        panel.setObjectName("panel")
+        form = DeviceForm(self._tr, self.model, values)
+        remove = QPushButton(self._tr.t("form.remove"))
+        remove.clicked.connect(lambda: self.remove(panel))
+        column = QVBoxLayout(panel)
+        column.addWidget(form)
+        line = QHBoxLayout()
+        line.addStretch(1)
+        line.addWidget(remove)
+        column.addLayout(line)
+        self.rows.append((panel, form, remove))
+        self._column.addWidget(panel)
+        return form
+
+    def remove(self, panel: QFrame) -> None:
+        self.rows = [row for row in self.rows if row[0] is not panel]
+        panel.deleteLater()
+
+    def retranslate(self) -> None:
+        self.add_button.setText(self._tr.t("form.add"))
+        for _panel, form, remove in self.rows:
+            remove.setText(self._tr.t("form.remove"))
+            form.retranslate()
+
+    def values(self) -> list[dict[str, Any]]:
+        return [form.values() for _panel, form, _remove in self.rows]
+
+    def show_errors(self, errors: Errors) -> None:
+        """Errors keyed "index.field" ("0.address")."""
+        for index, (_panel, form, _remove) in enumerate(self.rows):
+            prefix = f"{index}."
+            form.show_errors({k[len(prefix):]: e for k, e in errors.items() if k.startswith(prefix)})
+
+    def error_of(self, name: str) -> str:
+        index, _, field = name.partition(".")
+        return self.rows[int(index)][1].error_of(field)
+
+    def learn(self, found: dict[str, Any]) -> None:
+        """Put what a test found into the row it belongs to: the row with the same value in one
+        of its fields (the serial number is right, the address was mistyped), else an empty row,
+        else a new row."""
+        def matches(form: DeviceForm) -> bool:
+            values = form.values()
+            return any(values.get(k) not in (None, "") and str(values.get(k)) == str(v) for k, v in found.items())
+
+        def blank(form: DeviceForm) -> bool:
+            return all(form.values().get(k) in (None, "") for k in found)
+
+        forms = [form for _panel, form, _remove in self.rows]
+        form = next((f for f in forms if matches(f)), None) or next((f for f in forms if blank(f)), None)
+        if form is None:
+            form = self.add({})
+        for key, value in found.items():
+            widget = form.inputs.get(key)
+            if isinstance(widget, QLineEdit):
+                widget.setText(str(value))

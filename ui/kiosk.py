@@ -169,8 +169,9 @@ def default_setup(config: Any, register: Callable[[str, str], Any] | None,
     if register is None:
         return None
     from ui.setup_app import services_for
+    from ui.setup_flow import plain_data
 
-    base = config.model_dump(mode="json") if hasattr(config, "model_dump") else dict(config or {})
+    base = plain_data(config) if hasattr(config, "model_dump") else dict(config or {})   # secrets kept
     return services_for(config_path or Path("gatepay-terminal.yaml"), register, base)
 
 

@@ -1,6 +1,7 @@
 """Render every screen at 800×480 and 1920×1080 to PNG (offscreen, no display needed).
 
     python -m ui.screenshots --out docs/screenshots [--sizes 800x480,1920x1080] [--data tests/data/ui]
+                             [--only wizard]      # one group: scene, admin or wizard
 
 The pictures in the camera preview and the plate photo come from --data when present (sample
 photos kept with the tests); without them the screens show their empty states.
@@ -23,7 +24,7 @@ from ui import showcase, theme  # noqa: E402
 from ui.bridge import CoreBridge  # noqa: E402
 from ui.i18n import Translator  # noqa: E402
 from ui.kiosk import KioskWindow  # noqa: E402
-from ui.setup_flow import DoctorLine, LiveTestResult, check_backend  # noqa: E402
+from ui.setup_flow import DoctorLine, FieldError, FoundDevice, LiveTestResult, check_backend  # noqa: E402
 from ui.wizard import InstallerWizard, SetupServices  # noqa: E402
 
 SIZES = ((800, 480), (1920, 1080))
@@ -138,8 +139,9 @@ def _static_services(data: Path) -> SetupServices:
     adapter = [Candidate("serial", "/dev/ttyUSB0", "CH340 USB-Serial", 0x1A86, 0x7523)]
     return SetupServices(
         register=lambda url, code: None,
-        discover=lambda: real.discover_devices("canteen", found_ports=lambda: suggest(adapter),
-                                               cameras=lambda: [], camera_files=[str(data / "face-480p.jpg")]),
+        discover=lambda scene, direction: real.discover_devices(
+            scene or "canteen", found_ports=lambda: suggest(adapter), cameras=lambda: [],
+            camera_files=[str(data / "face-480p.jpg")], direction=direction, data_dir="/var/lib/gatepay"),
         models_for=real.models_for, live_test=lambda kind, config: LiveTestResult(True, "", ""),
         validate=lambda config: {}, save=lambda config: "/etc/gatepay/terminal.yaml",
         doctor=lambda config: [])
@@ -163,7 +165,7 @@ def wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterat
     _settle(app)
     yield "wizard-backend-errors", wizard
     wizard.go_to(wizard.discover_page)
-    wizard.discover_page.show_found(wizard.services.discover())
+    wizard.discover_page.show_found(wizard.services.discover("canteen", None))
     _settle(app)
     yield "wizard-discover", wizard
     wizard._make_device_pages()   # noqa: SLF001 - as Next does after discovery
@@ -195,18 +197,79 @@ def wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterat
     _settle(app)
     yield "wizard-doctor", wizard
     wizard.close()
+    yield from parking_wizard_shots(app, data, size)
 
 
-def render_all(out: Path, data: Path, sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
+def _passed(page, detail: str = "", frame=None) -> None:  # noqa: ANN001 - a DevicePage
+    page._tested(page.config()[0], LiveTestResult(True, detail, detail, frame))   # noqa: SLF001
+
+
+def parking_wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
+    """An exit lane: its plate camera (allow-list, secret, a pushed photo, wrong entries) and a
+    box with two gates, where the installer says which one this lane opens."""
+    services = _static_services(data)
+    real_discover = services.discover
+    second = FoundDevice("gate", "/dev/ttyUSB1 (CH340)", {"type": "modbus_gate", "port": "/dev/ttyUSB1"})
+    services.discover = lambda scene, direction: [*real_discover(scene, direction), second]
+    tr = Translator()
+    wizard = InstallerWizard(tr, services)
+    wizard.resize(*size)
+    wizard.show()
+    theme.apply(wizard)
+    wizard.scene_page.buttons["parking"].setChecked(True)
+    wizard.scene_page.directions["exit"].setChecked(True)
+    wizard.discover_page.show_found(services.discover("parking", "exit"))
+    wizard._make_device_pages()   # noqa: SLF001 - as Next does after discovery
+    plate = next(p for p in wizard.device_pages if p.found.kind == "plate_camera")
+    wizard.go_to(plate)
+    form = plate.form
+    form.inputs["secret"].setText("k7Rq2vXe9LmT4wPa")
+    cameras = form.inputs["cameras"]
+    row = cameras.rows[0][1]
+    row.inputs["serialno"].setText("fe71e106-57263272")
+    row.inputs["address"].setText("192.168.1.64")
+    photo = data / "plate-wan-A195K9.jpg"
+    frame = None
+    if photo.exists():
+        import cv2
+
+        frame = cv2.imread(str(photo))
+    _passed(plate, "收到相机 exit-1 推送的车牌 皖A195K9", frame)
+    _settle(app)
+    yield "wizard-plate-camera", wizard
+    cameras.add({"name": "exit-1", "serialno": "", "address": "192.168.1.300", "direction": "out"})
+    plate.config()
+    _settle(app)
+    wizard._scrolls[plate].ensureWidgetVisible(cameras.rows[1][0])   # noqa: SLF001
+    _settle(app)
+    yield "wizard-plate-camera-errors", wizard
+    cameras.remove(cameras.rows[1][0])
+    _passed(plate, "收到相机 exit-1 推送的车牌 皖A195K9", frame)
+    for page in wizard.device_pages:
+        if page.found.kind == "gate":
+            _passed(page)
+    wizard.go_to(wizard.save_page)
+    wizard.save_page.show_errors({"gate": FieldError("err.gate_choose")})
+    _settle(app)
+    wizard._scrolls[wizard.save_page].ensureWidgetVisible(wizard.save_page.barrier_title)   # noqa: SLF001
+    _settle(app)
+    yield "wizard-lane-gate", wizard
+    wizard.close()
+
+
+def render_all(out: Path, data: Path, sizes: tuple[tuple[int, int], ...] = SIZES,
+               only: tuple[str, ...] = ()) -> list[Path]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.install_font(app)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for size in sizes:
-        shots: list[Callable[[], Iterator[tuple[str, QWidget]]]] = [
-            lambda: scene_shots(app, data, size), lambda: admin_shots(app, size),
-            lambda: wizard_shots(app, data, size)]
-        for make in shots:
+        shots: dict[str, Callable[[], Iterator[tuple[str, QWidget]]]] = {
+            "scene": lambda: scene_shots(app, data, size), "admin": lambda: admin_shots(app, size),
+            "wizard": lambda: wizard_shots(app, data, size)}
+        for group, make in shots.items():
+            if only and group not in only:
+                continue
             for name, widget in make():
                 path = out / f"{name}-{size[0]}x{size[1]}.png"
                 _save(widget, path)
@@ -220,9 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("tests/data/ui"),
                         help="folder with face-480p.jpg and plate-wan-A195K9.jpg")
     parser.add_argument("--sizes", default="800x480,1920x1080")
+    parser.add_argument("--only", default="", help="comma-separated groups: scene, admin, wizard")
     args = parser.parse_args(argv)
     sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-    written = render_all(args.out, args.data, sizes)  # type: ignore[arg-type]
+    only = tuple(g for g in args.only.split(",") if g)
+    written = render_all(args.out, args.data, sizes, only)  # type: ignore[arg-type]
     for path in written:
         print(path)
     return 0

@@ -20,11 +20,12 @@ from ui.wizard import SetupServices
 def existing_config(path: Path) -> dict[str, Any]:
     """The config to start from: the file's, when it is valid; otherwise nothing."""
     from terminal.config import ConfigError, load_config
+    from ui.setup_flow import plain_data
 
     if not path.exists():
         return {}
     try:
-        return load_config(path, environ={}).model_dump(mode="json")
+        return plain_data(load_config(path, environ={}))   # secrets as they are, to be saved again
     except ConfigError:
         return {}
 
@@ -32,11 +33,18 @@ def existing_config(path: Path) -> dict[str, Any]:
 def services_for(config_path: Path, register: Callable[[str, str], Any],
                  base: dict[str, Any]) -> Callable[[], SetupServices]:
     """The wizard's real services: `register` as given, devices found and tested for real, the
-    config checked and saved to `config_path` on top of `base` (the config it starts from)."""
+    config checked and saved to `config_path` on top of `base` (the config it starts from).
+    Discovery offers the base's devices again, so a re-run keeps what was set up."""
     from ui import setup_config, setup_services
 
+    def discover(scene: str | None = None, direction: str | None = None) -> list[Any]:
+        lane = base.get("parking") or {}
+        return setup_services.discover_devices(scene or base.get("scene"), current=base.get("devices"),
+                                               direction=direction or lane.get("direction"),
+                                               data_dir=base.get("data_dir"))
+
     return lambda: SetupServices(
-        register=register, discover=lambda: setup_services.discover_devices(base.get("scene")),
+        register=register, discover=discover,
         models_for=setup_services.models_for, live_test=setup_services.live_test,
         validate=setup_config.validator(base), save=setup_config.saver(config_path, base),
         doctor=setup_config.doctor, initial=base)

@@ -1,9 +1,10 @@
 """The end of the installer wizard: turn what was entered into the terminal's one config model
 (terminal.config.TerminalConfig), check it field by field, save it atomically, and run doctor.
 
-The wizard's plain data: {"scene", "backend_url", "language", "devices": [...], "admin_pin",
-"admin_pin_again", "registration"}. Everything else in an existing config (data directory, meal
-periods, time zone, ...) is kept as it was.
+The wizard's plain data: {"scene", "backend_url", "language", "devices": [...], "gate",
+"barrier_via" (parking), "lane_direction" (parking), "admin_pin", "admin_pin_again",
+"registration"}. Everything else in an existing config (data directory, meal periods, time zone,
+the parking block's tariffs and timeouts, ...) is kept as it was.
 """
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from ui.setup_flow import DoctorLine, Errors, FieldError, pydantic_errors
+from ui.setup_flow import DoctorLine, Errors, FieldError, plain_data, pydantic_errors
 
 PIN_DIGITS = (4, 12)
 # TerminalConfig field -> the wizard field its error is shown at
 FIELD_OF = {"backend_url": "url", "admin_pin_hash": "pin"}
+# ... and the wizard's own words for it, where the model's words speak of the config file
+WIZARD_WORDS = {"gate": FieldError("err.gate_choose")}
 
 
 def registry_types() -> set[str]:
@@ -60,18 +63,36 @@ def terminal_config(wizard: dict[str, Any], base: dict[str, Any]) -> tuple[BaseM
         return None, errors
     known, _unsupported = split_devices(wizard.get("devices", []))
     data = {key: value for key, value in base.items() if key in TerminalConfig.model_fields}
+    # the devices are the wizard's now, so is the choice among their gates (None: the only one)
     data.update(scene=wizard["scene"], backend_url=wizard.get("backend_url", ""),
-                language=wizard.get("language", "zh_CN"), devices=known)
+                language=wizard.get("language", "zh_CN"), devices=known, gate=wizard.get("gate"))
     if wizard.get("admin_pin"):
         data["admin_pin_hash"] = hash_pin(wizard["admin_pin"])
     if wizard["scene"] == "parking":
         data["parking"] = parking_block(wizard, base)
+        errors = check_barrier(wizard.get("barrier_via"), known)
+        if errors:
+            return None, errors
     else:
         data.pop("parking", None)
     try:
         return TerminalConfig.model_validate(data), {}
     except ValidationError as exc:
-        return None, {FIELD_OF.get(name, name): error for name, error in pydantic_errors(exc).items()}
+        return None, {FIELD_OF.get(name, name): WIZARD_WORDS.get(name, error)
+                      for name, error in pydantic_errors(exc).items()}
+
+
+def check_barrier(barrier_via: str | None, devices: list[dict[str, Any]]) -> Errors:
+    """A parking lane's barrier must have something to lift it: the gate relay it names, or a
+    plate camera whose answer drives its own barrier output."""
+    from ui.setup_services import kind_of_type
+
+    kinds = {kind_of_type(str(d.get("type", ""))) for d in devices}
+    if barrier_via == "gate" and "gate" not in kinds:
+        return {"barrier_via": FieldError("err.barrier_no_gate")}
+    if barrier_via == "camera" and "plate_camera" not in kinds:
+        return {"barrier_via": FieldError("err.barrier_no_camera")}
+    return {}
 
 
 def parking_block(wizard: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +100,8 @@ def parking_block(wizard: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
     (or as the config already had it); the rest of an existing parking block is kept."""
     block = dict(base.get("parking") or {})
     block["direction"] = wizard.get("lane_direction") or block.get("direction")
+    if wizard.get("barrier_via"):
+        block["barrier_via"] = wizard["barrier_via"]
     lane_id = getattr(wizard.get("registration"), "lane_id", None)
     if lane_id is not None:
         block["lane_id"] = lane_id
@@ -95,7 +118,7 @@ def saver(path: Path, base: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
         config, errors = terminal_config(wizard, base)
         if config is None:
             raise ValueError("; ".join(f"{k}: {e.en or e.key}" for k, e in errors.items()))
-        data = config.model_dump(mode="json")
+        data = plain_data(config)          # the plate cameras' secret as typed, not "**********"
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from sync.wire import RegisterRequest
 
@@ -116,39 +116,90 @@ PYDANTIC_WORDS: dict[str, tuple[str, str]] = {
     "literal_error": ("请从列表中选择", "Choose one from the list"),
     "enum": ("请从列表中选择", "Choose one from the list"),
     "extra_forbidden": ("不认识的设置项", "Unknown setting"),
+    "ip_any_address": ("不是有效的 IP 地址，例如 192.168.1.64", "Not a valid IP address, e.g. 192.168.1.64"),
+    "too_short": ("至少要有 {min_length} 项", "Add at least {min_length}"),
+    "too_long": ("最多 {max_length} 项", "At most {max_length}"),
 }
 
 
 def pydantic_errors(exc: ValidationError) -> Errors:
-    """A pydantic ValidationError as one error per top-level field, in both languages."""
+    """A pydantic ValidationError as one error per top-level field, in both languages. An error
+    inside a list of blocks (a camera of the allow-list) is also kept under "field.index.name"
+    ("cameras.0.address"), so a form shows it at that row's input."""
     errors: Errors = {}
     for item in exc.errors():
         loc = item.get("loc") or ("",)
-        name = str(loc[0])
-        if name in errors:
-            continue
-        words = PYDANTIC_WORDS.get(item.get("type", ""))
-        ctx = {k: v for k, v in (item.get("ctx") or {}).items() if isinstance(v, (int, float, str))}
-        if words:
-            try:
-                zh, en = words[0].format(**ctx), words[1].format(**ctx)
-            except (KeyError, IndexError):
-                zh, en = words
-        else:
-            # our models write value errors as "english / 中文"; others get a generic lead-in
-            message = str(item.get("msg", "")).removeprefix("Value error, ")
-            en, _, zh = message.partition(" / ")
-            zh = zh or f"设置有误：{message}"
-        errors[name] = FieldError("err.config_invalid", {"error": en}, zh, en)
+        error = _words(item)
+        if len(loc) >= 3 and isinstance(loc[1], int):
+            errors.setdefault(f"{loc[0]}.{loc[1]}.{loc[2]}", error)
+        errors.setdefault(str(loc[0]), error)
     return errors
 
 
+def _words(item: Any) -> FieldError:
+    """One pydantic error item in both languages."""
+    words = PYDANTIC_WORDS.get(item.get("type", ""))
+    ctx = {k: v for k, v in (item.get("ctx") or {}).items() if isinstance(v, (int, float, str))}
+    if words:
+        try:
+            zh, en = words[0].format(**ctx), words[1].format(**ctx)
+        except (KeyError, IndexError):
+            zh, en = words
+    else:
+        # our models write value errors as "english / 中文"; others get a generic lead-in
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        en, _, zh = message.partition(" / ")
+        zh = zh or f"设置有误：{message}"
+    return FieldError("err.config_invalid", {"error": en}, zh, en)
+
+
 def validate_model(model: type[BaseModel], values: dict[str, Any]) -> tuple[BaseModel | None, Errors]:
-    """Build one device's config; on failure, the errors per field."""
+    """Build one device's config; on failure, the errors per field. A name used twice in a
+    list of blocks is pointed at the row that repeats it (the model only says the list is wrong)."""
+    twice = names_twice(values)
     try:
-        return model.model_validate(values), {}
+        config, errors = model.model_validate(values), {}
     except ValidationError as exc:
-        return None, pydantic_errors(exc)
+        config, errors = None, pydantic_errors(exc)
+    if twice:
+        return None, {**errors, **twice}
+    return config, errors
+
+
+def names_twice(values: dict[str, Any]) -> Errors:
+    """"field.index.name" -> error, for every row of a list of blocks whose name an earlier row has."""
+    errors: Errors = {}
+    for key, rows in values.items():
+        if not isinstance(rows, list):
+            continue
+        seen: set[str] = set()
+        for index, row in enumerate(rows):
+            name = row.get("name") if isinstance(row, dict) else None
+            if name and name in seen:
+                errors[f"{key}.{index}.name"] = FieldError("err.name_twice", {"name": name})
+            seen.add(name or "")
+    return errors
+
+
+def plain_data(config: BaseModel) -> dict[str, Any]:
+    """A config as the plain data a file holds, secrets in clear: pydantic's JSON dump writes a
+    SecretStr as "**********", which saved would lock out the cameras that know the real one."""
+    data = config.model_dump(mode="json")
+    _reveal(config, data)
+    return data
+
+
+def _reveal(value: Any, data: Any) -> None:
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            inner = getattr(value, name)
+            if isinstance(inner, SecretStr):
+                data[name] = inner.get_secret_value()
+            else:
+                _reveal(inner, data.get(name))
+    elif isinstance(value, (list, tuple)) and isinstance(data, list):
+        for inner, dumped in zip(value, data):
+            _reveal(inner, dumped)
 
 
 @dataclass(frozen=True)
@@ -169,6 +220,8 @@ class LiveTestResult:
     en: str
     frame: Any = None                      # numpy BGR image for the preview
     boxes: tuple[tuple[int, int, int, int], ...] = ()   # (top, right, bottom, left)
+    learned: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)   # rows the test
+    # found for a list field ({"cameras": ({"serialno", "address"},)}): the form fills them in
 
 
 @dataclass(frozen=True)

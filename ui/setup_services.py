@@ -7,9 +7,11 @@ internals, so a new device kind shows up here by being added to hardware.registr
 from __future__ import annotations
 
 import os
+import secrets
 import time
 import typing
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel
@@ -17,8 +19,11 @@ from pydantic import BaseModel
 from ui.setup_flow import FoundDevice, LiveTestResult
 
 KINDS = ("camera", "scanner", "card_reader", "gate", "voice", "display")
+# config types whose kind is not in their name: the push endpoint is set up as "the plate camera"
+KIND_OF = {"plate_push": "plate_camera"}
 CAMERA_PROBE_INDEXES = range(4)
 LIVE_WAIT_S = 10.0          # how long a live test waits for a scan or a card tap
+PLATE_WAIT_S = 30.0         # ... for a plate: the installer walks to the lane and shows one
 
 
 def camera_indexes() -> list[int]:
@@ -39,6 +44,8 @@ def camera_indexes() -> list[int]:
 def kind_of_type(device_type: str) -> str:
     """A config `type` -> the wizard's device kind: "modbus_gate" -> "gate", "hid_scanner" ->
     "scanner" (types are named "<how>_<kind>" or just "<kind>")."""
+    if device_type in KIND_OF:
+        return KIND_OF[device_type]
     for kind in KINDS:
         if device_type == kind or device_type.endswith("_" + kind):
             return kind
@@ -55,10 +62,17 @@ def suggestions() -> list[Any]:
 def discover_devices(scene: str | None = None, simulators: bool = True,
                      camera_files: list[str] | None = None,
                      found_ports: Callable[[], list[Any]] = suggestions,
-                     cameras: Callable[[], list[int]] = camera_indexes) -> list[FoundDevice]:
-    """Everything the wizard can offer: real ports and cameras first, then the simulators.
+                     cameras: Callable[[], list[int]] = camera_indexes,
+                     current: list[dict[str, Any]] | None = None, direction: str | None = None,
+                     data_dir: str | None = None) -> list[FoundDevice]:
+    """Everything the wizard can offer: the devices of the current config first (so a re-run
+    keeps what was set up: a plate camera's allow-list and secret), then real ports and cameras,
+    then, for a parking lane, the plate camera's push endpoint, then the simulators.
     A port that could be several kinds is one row; the installer says which it is."""
-    found: list[FoundDevice] = []
+    found = [FoundDevice(kind_of_type(str(d.get("type", ""))), f"{d.get('name')} · 当前设置 / current", dict(d))
+             for d in current or [] if models_for(kind_of_type(str(d.get("type", ""))))]
+    in_use = {str(d.get(f)) for d in current or [] for f in ("port", "device") if d.get(f)}
+    kept = {f.kind for f in found}
     for index in cameras():
         found.append(FoundDevice("camera", f"USB {index}", {"type": "opencv_camera", "name": "camera",
                                                             "source": str(index)}))
@@ -66,6 +80,8 @@ def discover_devices(scene: str | None = None, simulators: bool = True,
     for suggestion in found_ports():
         by_path.setdefault(suggestion.path, []).append(suggestion)
     for path, options in by_path.items():
+        if path in in_use:
+            continue
         options.sort(key=lambda o: (not o.likely, KINDS.index(kind_of_type(o.type))
                                     if kind_of_type(o.type) in KINDS else len(KINDS)))
         kinds = tuple(dict.fromkeys(kind_of_type(o.type) for o in options))
@@ -74,17 +90,38 @@ def discover_devices(scene: str | None = None, simulators: bool = True,
         field = "device" if best.type == "hid_scanner" else "port"
         found.append(FoundDevice(kind_of_type(best.type), label, {"type": best.type, field: path},
                                  kinds=kinds if len(kinds) > 1 else (), checked=best.likely))
+    if scene == "parking" and "plate_camera" not in kept:
+        found.append(FoundDevice("plate_camera", "HTTP 推送 / HTTP push",
+                                 plate_push_start(direction, data_dir)))
     if simulators:
         sim = "模拟器 / simulator"
-        if camera_files and not any(f.kind == "camera" for f in found):
-            found.append(FoundDevice("camera", sim, {"type": "simulated_camera", "name": "camera",
-                                                     "files": list(camera_files)}))
-        found.append(FoundDevice("scanner", sim, {"type": "serial_scanner", "simulated": True}))
+        offers = []
+        if camera_files and scene != "parking" and not any(f.kind == "camera" for f in found):
+            offers.append(FoundDevice("camera", sim, {"type": "simulated_camera", "name": "camera",
+                                                      "files": list(camera_files)}))
+        offers.append(FoundDevice("scanner", sim, {"type": "serial_scanner", "simulated": True}))
         if scene != "parking":
-            found.append(FoundDevice("card_reader", sim, {"type": "serial_card_reader", "simulated": True}))
-        found.append(FoundDevice("gate", sim, {"type": "modbus_gate", "simulated": True}))
-        found.append(FoundDevice("voice", sim, {"type": "voice", "player": "sink", "simulated": True}))
+            offers.append(FoundDevice("card_reader", sim, {"type": "serial_card_reader", "simulated": True}))
+        offers.append(FoundDevice("gate", sim, {"type": "modbus_gate", "simulated": True}))
+        offers.append(FoundDevice("voice", sim, {"type": "voice", "player": "sink", "simulated": True}))
+        if scene == "parking":      # not ticked: it would take the real endpoint's port
+            offers.append(FoundDevice("plate_camera", sim, plate_push_start(direction, data_dir, simulated=True),
+                                      checked=False))
+        found.extend(f for f in offers if f.kind not in kept)   # the current config's device stays
     return found
+
+
+def plate_push_start(direction: str | None, data_dir: str | None, simulated: bool = False) -> dict[str, Any]:
+    """A new plate camera: the push endpoint with a fresh secret (the installer types it into the
+    camera's push URL) and one allow-list row named after the lane, serial and address to fill in
+    (a simulated camera: on this machine)."""
+    side = {"entry": "in", "exit": "out"}.get(direction or "", "unknown")
+    camera: dict[str, Any] = {"name": f"{direction or 'lane'}-1", "direction": side}
+    if simulated:
+        camera.update(serialno=f"SIM-{(direction or 'lane').upper()}-1", address="127.0.0.1")
+    return {"type": "plate_push", "name": "plates", "simulated": simulated,
+            "host": "127.0.0.1" if simulated else "0.0.0.0", "secret": secrets.token_urlsafe(12),
+            "image_dir": str(Path(data_dir or "var/terminal") / "plates"), "cameras": [camera]}
 
 
 def _registry_models() -> list[type[BaseModel]]:
@@ -182,11 +219,14 @@ def _device_action(kind: str, device: Any, wait_s: float) -> LiveTestResult:
 
 
 def live_test(kind: str, config: BaseModel, card_key: bytes | None = None,
-              wait_s: float = LIVE_WAIT_S) -> LiveTestResult:
+              wait_s: float | None = None) -> LiveTestResult:
     """Open the device and have it do its job once: a frame with a face, a scan, a tap, a gate
-    pulse, a voice prompt. A DeviceError gives its own words and what to do."""
+    pulse, a voice prompt, a pushed plate. A DeviceError gives its own words and what to do."""
     if kind == "camera":
         return guarded(lambda: camera_test(config, need_face=True))
+    if kind == "plate_camera":
+        return guarded(lambda: plate_push_test(config, PLATE_WAIT_S if wait_s is None else wait_s))
+    wait_s = LIVE_WAIT_S if wait_s is None else wait_s
     from hardware.registry import build_device
 
     def run() -> LiveTestResult:
@@ -198,6 +238,40 @@ def live_test(kind: str, config: BaseModel, card_key: bytes | None = None,
             device.close()
 
     return guarded(run)
+
+
+def plate_push_test(config: Any, wait_s: float) -> LiveTestResult:
+    """Run the push endpoint until a listed camera pushes a plate (its photo is the preview). A
+    camera heard that is not listed is named, and its serial and address go into the form."""
+    from hardware.plates.trial import listen_for_push
+
+    result = listen_for_push(config, wait_s, simulate=config.simulated)
+    if result.read is not None:
+        read = result.read
+        return LiveTestResult(True, f"收到相机 {read.camera} 推送的车牌 {read.plate}",
+                              f"plate {read.plate} pushed by camera {read.camera}", _photo(read.image_ref))
+    if result.strangers:
+        heard = result.strangers[0]
+        return LiveTestResult(
+            False, f"收到 {heard.address}（序列号 {heard.serialno}）的推送，但它不在允许列表中；"
+                   "已填入下方列表，请核对后再测一次",
+            f"{heard.address} (serial {heard.serialno}) pushed but is not on the allow-list; "
+            "it is filled in below: check it and test again",
+            learned={"cameras": ({"serialno": heard.serialno, "address": heard.address},)})
+    key = f"?key={config.secret.get_secret_value()}" if config.secret else ""
+    url = f"http://<本机IP>:{config.port}{config.path}{key}"
+    return LiveTestResult(False, f"{int(wait_s)} 秒内没有收到推送：请在相机的推送地址中填写 {url}，再触发一次识别",
+                          f"No push within {int(wait_s)} s: set the camera's push URL to "
+                          f"{url.replace('本机IP', 'this terminal IP')} and trigger a read")
+
+
+def _photo(path: str | None) -> Any:
+    """The pushed photo as a BGR frame for the preview (None when the camera sent none)."""
+    if not path:
+        return None
+    import cv2
+
+    return cv2.imread(path)
 
 
 def guarded(test: Callable[[], LiveTestResult]) -> LiveTestResult:

@@ -124,6 +124,7 @@ class CameraPreview(QWidget):
         self._image: QImage | None = None
         self._boxes: list[tuple[int, int, int, int]] = []   # (top, right, bottom, left) in frame px
         self.guide_colour = QColor("#63b3ed")
+        self.face_guide = True          # off for a plate camera's photo
 
     def set_frame(self, image: QImage | np.ndarray | None) -> None:
         self._image = qimage_from_bgr(image) if isinstance(image, np.ndarray) else image
@@ -159,6 +160,9 @@ class CameraPreview(QWidget):
             for top, right, bottom, left in self._boxes:
                 painter.drawRect(QRectF(ox + left * scale, oy + top * scale,
                                         (right - left) * scale, (bottom - top) * scale))
+        if not self.face_guide:
+            painter.end()
+            return
         # face frame guide: an upright oval where the face should be
         h = self.height() * 0.72
         w = min(self.width() * 0.8, h * 0.78)

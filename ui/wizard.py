@@ -12,12 +12,14 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QScrollArea, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLineEdit, QPushButton, QRadioButton, QScrollArea,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from ui import theme
 from ui.bridge import BackgroundCalls
 from ui.i18n import Translator
-from ui.setup_flow import DoctorLine, Errors, FieldError, FoundDevice, LiveTestResult
+from ui.setup_flow import DoctorLine, Errors, FieldError, FoundDevice, LiveTestResult, plain_data
+from ui.setup_services import kind_of_type
 from ui.widgets import follow_language, label
 from ui.wizard_pages import BackendPage, DevicePage, DiscoverPage, Page, ScenePage
 
@@ -25,7 +27,7 @@ from ui.wizard_pages import BackendPage, DevicePage, DiscoverPage, Page, ScenePa
 @dataclass
 class SetupServices:
     register: Callable[[str, str], Any]
-    discover: Callable[[], list[FoundDevice]]
+    discover: Callable[[str | None, str | None], list[FoundDevice]]   # (scene, lane direction)
     models_for: Callable[[str], list[type[BaseModel]]]
     live_test: Callable[[str, BaseModel], LiveTestResult]
     validate: Callable[[dict[str, Any]], Errors]
@@ -35,15 +37,32 @@ class SetupServices:
 
 
 class SavePage(Page):
-    """A summary, the admin PIN (twice), and Save: the whole config is checked field by field."""
+    """A summary, this lane's barrier (which gate a payment opens, when there are several; for a
+    parking lane, whether our gate or the plate camera lifts it), the admin PIN (twice), and
+    Save: the whole config is checked field by field."""
 
     title_key = "wiz.save"
+    BARRIERS = ("gate", "camera")           # terminal.parking.ParkingConfig.barrier_via
 
     def __init__(self, tr: Translator, calls: BackgroundCalls, services: SetupServices,
                  gather: Callable[[], dict[str, Any]]):
         super().__init__(tr)
         self._calls, self._services, self._gather = calls, services, gather
         self.summary = label(role="big", align=Qt.AlignmentFlag.AlignLeft)
+        self.gate_title = label(align=Qt.AlignmentFlag.AlignLeft)
+        self.gate_buttons: dict[str, QRadioButton] = {}
+        self._gate_group = QButtonGroup(self)
+        self._gate_list = QVBoxLayout()
+        self._gate_picked: str | None = services.initial.get("gate")
+        self.barrier_title = label(align=Qt.AlignmentFlag.AlignLeft)
+        self.barrier_buttons = {key: QRadioButton() for key in self.BARRIERS}
+        self._barrier_group = QButtonGroup(self)
+        for button in self.barrier_buttons.values():
+            self._barrier_group.addButton(button)
+            button.toggled.connect(self._barrier_picked)
+        self._barrier_start = (services.initial.get("parking") or {}).get("barrier_via")
+        self._barrier_by_installer = False      # until then it follows the devices set up
+        self._suggesting = False
         self.pin_title = label(align=Qt.AlignmentFlag.AlignLeft)
         self.pin_again_title = label(align=Qt.AlignmentFlag.AlignLeft)
         self.pin, self.pin_again = QLineEdit(), QLineEdit()
@@ -55,13 +74,70 @@ class SavePage(Page):
         self.saved_path: str | None = None
         column = QVBoxLayout(self)
         column.addWidget(self.summary, 1)
+        column.addWidget(self.gate_title)
+        column.addLayout(self._gate_list)
+        column.addWidget(self._error_label("gate"))
+        column.addWidget(self.barrier_title)
+        for button in self.barrier_buttons.values():
+            column.addWidget(button)
+        column.addWidget(self._error_label("barrier_via"))
         for widget in (self.pin_title, self.pin, self._error_label("pin"), self.pin_again_title,
                        self.pin_again, self._error_label("pin_again"), self._error_label(""), self.status):
             column.addWidget(widget)
+        self.show_choices()
 
     def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
         super().showEvent(event)
+        self.show_choices()
         self.retranslate()
+
+    def show_choices(self) -> None:
+        """The gates now configured (the device pages may have changed since the last visit); the
+        choice is kept by name. Shown only when there is something to choose."""
+        config = self._gather()
+        devices = config.get("devices", [])
+        gates = [d for d in devices if kind_of_type(str(d.get("type", ""))) == "gate"]
+        self._gate_picked = self.gate() or self._gate_picked
+        for button in self.gate_buttons.values():
+            self._gate_group.removeButton(button)
+            button.hide()
+            button.deleteLater()
+        self.gate_buttons = {}
+        for device in gates:
+            name = str(device.get("name"))
+            where = device.get("port") or device.get("device") or ("模拟器 / simulator" if device.get("simulated") else "")
+            button = QRadioButton(f"{name} · {where}" if where else name)
+            button.setChecked(name == self._gate_picked)
+            self._gate_group.addButton(button)
+            self._gate_list.addWidget(button)
+            self.gate_buttons[name] = button
+        several = len(gates) > 1
+        self.gate_title.setVisible(several)
+        for button in self.gate_buttons.values():
+            button.setVisible(several)
+        parking = config.get("scene") == "parking"
+        self.barrier_title.setVisible(parking)
+        for button in self.barrier_buttons.values():
+            button.setVisible(parking)
+        if parking and not self._barrier_by_installer:
+            plate_camera = any(kind_of_type(str(d.get("type", ""))) == "plate_camera" for d in devices)
+            start = self._barrier_start or ("camera" if plate_camera and not gates else "gate")
+            self._suggesting = True
+            self.barrier_buttons[start].setChecked(True)
+            self._suggesting = False
+
+    def _barrier_picked(self, checked: bool) -> None:
+        if checked and not self._suggesting:
+            self._barrier_by_installer = True
+
+    def gate(self) -> str | None:
+        """The gate a payment opens, when there are several to choose from (else None: the only one)."""
+        if len(self.gate_buttons) < 2:
+            return None
+        return next((name for name, button in self.gate_buttons.items() if button.isChecked()), None)
+
+    def barrier_via(self) -> str | None:
+        return next((key for key, button in self.barrier_buttons.items() if button.isChecked()), None)
 
     def retranslate(self) -> None:
         t = self._tr
@@ -71,6 +147,10 @@ class SavePage(Page):
         for device in config.get("devices", []):
             lines.append(f"· {device.get('name')} ({device.get('type')})")
         self.summary.setText("\n".join(lines))
+        self.gate_title.setText(t.t("wiz.lane_gate"))
+        self.barrier_title.setText(t.t("wiz.barrier_via"))
+        for key, button in self.barrier_buttons.items():
+            button.setText(t.t("wiz.barrier_via." + key))
         keep = self._services.initial.get("admin_pin_hash")
         self.pin_title.setText(t.t("wiz.pin") + (f"  ({t.t('wiz.pin_keep')})" if keep else ""))
         self.pin_again_title.setText(t.t("wiz.pin_again"))
@@ -84,7 +164,7 @@ class SavePage(Page):
     def submit(self, go_on: Callable[[], None]) -> None:
         config = self._gather()
         errors = self._services.validate(config)
-        shown = {k: e for k, e in errors.items() if k in ("pin", "pin_again")}
+        shown = {k: e for k, e in errors.items() if k in ("pin", "pin_again", "gate", "barrier_via")}
         others = [e for k, e in errors.items() if k not in shown]
         self.show_errors({**shown, **({"": others[0]} if others else {})})
         if errors:
@@ -160,10 +240,11 @@ class InstallerWizard(QWidget):
         self.scene_page = ScenePage(tr, initial.get("scene"), (initial.get("parking") or {}).get("direction"))
         self.backend_page = BackendPage(tr, self.calls, services.register, initial.get("backend_url", ""),
                                         already_registered=bool(initial.get("admin_pin_hash")))
-        self.discover_page = DiscoverPage(tr, self.calls, services.discover)
+        self.device_pages: list[DevicePage] = []
+        self.discover_page = DiscoverPage(tr, self.calls, services.discover,
+                                          lambda: (self.scene_page.scene(), self.scene_page.direction()))
         self.save_page = SavePage(tr, self.calls, services, self.config)
         self.doctor_page = DoctorPage(tr, self.calls, services, self.config)
-        self.device_pages: list[DevicePage] = []
         self.stack = QStackedWidget()
         self.pages: list[Page] = []
         self._scrolls: dict[Page, QScrollArea] = {}
@@ -252,6 +333,7 @@ class InstallerWizard(QWidget):
             if page is None:
                 page = DevicePage(self._tr, self.calls, found, self.services.models_for(found.kind),
                                   self.services.live_test)
+                page.other_names = lambda page=page: {p.name() for p in self.device_pages if p is not page}
                 page.busy.connect(lambda busy: self.next_button.setEnabled(not busy))
             pages.append(page)
         self.device_pages = pages
@@ -266,7 +348,10 @@ class InstallerWizard(QWidget):
         registration = self.backend_page.registration
         if registration is not None:
             config["registration"] = registration
-        config["devices"] = [page.passed_config.model_dump(mode="json")
+        config["devices"] = [plain_data(page.passed_config)
                              for page in self.device_pages if page.passed_config is not None]
-        config.update(self.save_page.pins() if hasattr(self, "save_page") else {})
+        if hasattr(self, "save_page"):      # (the save page itself asks while it is being built)
+            config.update(self.save_page.pins(), gate=self.save_page.gate())
+            if config["scene"] == "parking":
+                config["barrier_via"] = self.save_page.barrier_via()
         return config

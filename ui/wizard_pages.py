@@ -185,13 +185,17 @@ class BackendPage(Page):
 
 class DiscoverPage(Page):
     """Serial ports, cameras and simulators found; the installer ticks the ones to set up and
-    says what is on each serial port (a port cannot tell a scanner from a gate)."""
+    says what is on each serial port (a port cannot tell a scanner from a gate). What is offered
+    follows the scene and lane direction chosen on the first page (a parking lane: plate camera)."""
 
     title_key = "wiz.discover"
 
-    def __init__(self, tr: Translator, calls: BackgroundCalls, discover: Callable[[], list[FoundDevice]]):
+    def __init__(self, tr: Translator, calls: BackgroundCalls,
+                 discover: Callable[[str | None, str | None], list[FoundDevice]],
+                 lane: Callable[[], tuple[str | None, str | None]] = lambda: (None, None)):
         super().__init__(tr)
-        self._calls, self._discover = calls, discover
+        self._calls, self._discover, self._lane = calls, discover, lane
+        self._scanned_for: tuple[str | None, str | None] | None = None
         self.found: list[FoundDevice] = []
         self.rows: list[tuple[QCheckBox, QComboBox | None, QWidget]] = []
         self.summary = label(role="big")
@@ -227,12 +231,13 @@ class DiscoverPage(Page):
 
     def showEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override: scan when first shown
         super().showEvent(event)
-        if not self._scanned:
-            self.scan()
+        if not self._scanned or self._scanned_for != self._lane():
+            self.scan()          # first visit, or the installer went back and changed the scene
 
     def scan(self) -> None:
         self.rescan.setEnabled(False)
-        self._calls.call(self._discover, done=self.show_found,
+        self._scanned_for = self._lane()
+        self._calls.call(self._discover, *self._scanned_for, done=self.show_found,
                          failed=lambda exc: self.show_found([]))
 
     def show_found(self, found: list[FoundDevice]) -> None:
@@ -267,7 +272,9 @@ class DiscoverPage(Page):
             if not check.isChecked():
                 continue
             kind = combo.currentData() if combo is not None else found.kind
-            name = device_name(kind, taken)
+            name = found.config.get("name")      # the current config's name stays (a gate choice names it)
+            if not name or name in taken:
+                name = device_name(kind, taken)
             taken.add(name)
             chosen.append(replace(found, kind=kind, config={**found.config, "name": name}))
         return chosen
@@ -281,9 +288,11 @@ class DevicePage(Page):
     busy = Signal(bool)
 
     def __init__(self, tr: Translator, calls: BackgroundCalls, found: FoundDevice,
-                 models: list[type[BaseModel]], live_test: Callable[[str, BaseModel], LiveTestResult]):
+                 models: list[type[BaseModel]], live_test: Callable[[str, BaseModel], LiveTestResult],
+                 other_names: Callable[[], set[str]] = set):
         super().__init__(tr)
         self._calls, self.found, self._live_test = calls, found, live_test
+        self.other_names = other_names        # the names of the wizard's other devices
         self.models = {m.model_fields["type"].annotation.__args__[0]: m for m in models}
         self.driver = QComboBox()
         for key in self.models:
@@ -300,6 +309,7 @@ class DevicePage(Page):
         self.result = label(role="big")
         self.preview = CameraPreview()
         self.preview.setVisible(found.kind in ("camera", "plate_camera"))
+        self.preview.face_guide = found.kind == "camera"
         self.passed_config: BaseModel | None = None
         left = QVBoxLayout()
         left.addWidget(self.driver)
@@ -337,9 +347,14 @@ class DevicePage(Page):
             self.form.retranslate()
         super().retranslate()
 
+    def name(self) -> str:
+        return str(self.form.values().get("name", "")) if self.form is not None else ""
+
     def config(self) -> tuple[BaseModel | None, Errors]:
         assert self.form is not None
         config, errors = validate_model(self.form.model, self.form.values())
+        if self.name() in self.other_names():
+            config, errors = None, {**errors, "name": FieldError("err.name_taken", {"name": self.name()})}
         self.form.show_errors(errors)
         # errors of the whole model (e.g. "port needed unless simulated") go under the form
         self.show_errors({"": errors[""]} if "" in errors else {})
@@ -365,6 +380,8 @@ class DevicePage(Page):
         if result.frame is not None:
             self.preview.set_frame(result.frame)
             self.preview.set_face_boxes(result.boxes)
+        if result.learned and self.form is not None:
+            self.form.learn(result.learned)      # e.g. the camera heard pushing: test it again
         self.passed_config = config if result.ok else None
 
     def submit(self, go_on: Done) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, SecretStr, field_validator
 
 from hardware.base import DeviceConfigBase
 from hardware.events import PlateRead
@@ -51,51 +51,64 @@ FAULT = LaneAnswer(False, ("系统故障", "请联系管理员"), "系统故障�
 
 class PlateCameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(title="Name", description="The camera's name in events and logs.",
+    name: str = Field(title="Name / 名称", description="The camera's name in events and logs.",
                       min_length=1, max_length=40)
-    serialno: str = Field(title="Serial number", description="As the camera reports it "
+    serialno: str = Field(title="Serial number / 序列号", description="As the camera reports it "
                           "(Vzenith: AlarmInfoPlate.serialno).", min_length=1, max_length=64)
-    address: IPvAnyAddress = Field(title="IP address", description="Pushes from any other "
+    address: IPvAnyAddress = Field(title="IP address / IP 地址", description="Pushes from any other "
                                    "address are refused.")
-    lane: str | None = Field(None, title="Lane", description="Cameras on one lane share the "
+    lane: str | None = Field(None, title="Lane / 车道", description="Cameras on one lane share the "
                              "duplicate window; defaults to the camera's name.", max_length=40)
     direction: Literal["in", "out", "unknown"] = Field(
-        "unknown", title="Direction", description="Whether this camera watches an entry or an exit lane.")
+        "unknown", title="Direction / 方向", description="Whether this camera watches an entry or an exit lane.")
 
 
 class PlatePushServerConfig(DeviceConfigBase):
     """The `plate_push` device block: the endpoint LPR cameras push to, and its allow-list."""
     type: Literal["plate_push"] = Field("plate_push", title="Type", description="Device kind key.")
-    vendor: Literal["vzenith"] = Field("vzenith", title="Camera vendor",
+    vendor: Literal["vzenith"] = Field("vzenith", title="Camera vendor / 相机厂家",
                                        description="Which push format the cameras speak.")
-    host: str = Field("0.0.0.0", title="Listen address", description="Interface to listen on.",
+    host: str = Field("0.0.0.0", title="Listen address / 监听地址", description="Interface to listen on.",
                       min_length=1, max_length=64)
-    port: int = Field(8090, title="Port", description="TCP port; 0 picks a free one (tests).",
+    port: int = Field(8090, title="Port / 端口", description="TCP port; 0 picks a free one (tests).",
                       ge=0, le=65535)
-    path: str = Field("/plates/push", title="Push path", description="URL path the cameras post to.",
+    path: str = Field("/plates/push", title="Push path / 推送路径", description="URL path the cameras post to.",
                       pattern=r"^/[A-Za-z0-9/_.-]*$", max_length=100)
-    secret: SecretStr | None = Field(None, title="Shared secret", description="If set, the push "
+    secret: SecretStr | None = Field(None, title="Shared secret / 推送密钥", description="If set, the push "
                                      "URL must carry ?key=<secret> (put it in the camera's push URL).")
-    cameras: list[PlateCameraConfig] = Field(title="Cameras", description="The allow-list.",
+    cameras: list[PlateCameraConfig] = Field(title="Cameras / 允许推送的相机", description="The allow-list.",
                                              min_length=1, max_length=32)
-    image_dir: Path = Field(title="Image folder", description="Where pushed photos are saved.")
-    max_body_bytes: int = Field(4 * 1024 * 1024, title="Largest push", description="Bigger "
+    image_dir: Path = Field(title="Image folder / 图片目录", description="Where pushed photos are saved.")
+    max_body_bytes: int = Field(4 * 1024 * 1024, title="Largest push / 最大推送", description="Bigger "
                                 "bodies are refused with 413.", ge=1024, le=32 * 1024 * 1024)
-    duplicate_window_s: float = Field(15.0, title="Duplicate window (s)", description="The same "
+    duplicate_window_s: float = Field(15.0, title="Duplicate window (s) / 同车间隔（秒）", description="The same "
                                       "plate on the same lane within this time is one car.", ge=0, le=600)
-    answer_timeout_s: float = Field(0.8, title="Decision time limit (s)", description="Longest "
+    answer_timeout_s: float = Field(0.8, title="Decision time limit (s) / 决定时限（秒）", description="Longest "
                                     "the camera waits for the scene's decision.", gt=0, le=5)
-    late_after_s: float = Field(60.0, title="Late after (s)", description="A result the camera "
+    late_after_s: float = Field(60.0, title="Late after (s) / 迟到判定（秒）", description="A result the camera "
                                 "took longer than this to deliver never opens the barrier.", gt=0, le=3600)
-    read_timeout_s: float = Field(5.0, title="Read timeout (s)", description="A client that "
+    read_timeout_s: float = Field(5.0, title="Read timeout (s) / 读取超时（秒）", description="A client that "
                                   "sends its body slower than this is dropped.", gt=0, le=60)
-    serial_channel: int = Field(0, title="RS-485 channel", description="Camera serial port the "
+    serial_channel: int = Field(0, title="RS-485 channel / RS-485 通道", description="Camera serial port the "
                                 "LED/voice board hangs on.", ge=0, le=3)
-    board_address: int = Field(0, title="Board address", description="LED/voice board address.",
+    board_address: int = Field(0, title="Board address / 屏板地址", description="LED/voice board address.",
                                ge=0, le=255)
     voice_via: Literal["board", "camera"] = Field(
-        "board", title="Voice through", description="The LED/voice board on RS-485, or the "
+        "board", title="Voice through / 语音播放", description="The LED/voice board on RS-485, or the "
         "camera's own speaker (cameras with one).")
+
+    @field_validator("cameras")
+    @classmethod
+    def _one_entry_per_camera(cls, cameras: list[PlateCameraConfig]) -> list[PlateCameraConfig]:
+        # A serial twice would let one entry shadow the other; a name twice mixes their photos.
+        for key, words in (("name", ("camera name", "相机名称")), ("serialno", ("serial number", "序列号"))):
+            seen: set[str] = set()
+            for camera in cameras:
+                value = getattr(camera, key)
+                if value in seen:
+                    raise ValueError(f"{words[0]} {value!r} is used twice / {words[1]} {value!r} 重复")
+                seen.add(value)
+        return cameras
 
 
 def build_adapter(config: PlatePushServerConfig) -> PlatePushAdapter:
@@ -340,8 +353,8 @@ class PlatePushServer:
     """Runs a PlateEndpoint on a ThreadingHTTPServer in a background thread."""
 
     def __init__(self, config: PlatePushServerConfig, decide: Decide,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
-        self.endpoint = PlateEndpoint(config, decide, clock)
+                 clock: Callable[[], datetime] = _utcnow, endpoint: PlateEndpoint | None = None) -> None:
+        self.endpoint = endpoint or PlateEndpoint(config, decide, clock)   # trial.py brings its own
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

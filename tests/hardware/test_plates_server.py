@@ -307,3 +307,13 @@ def test_any_body_over_the_size_limit_gets_413_and_changes_nothing(small_limit, 
     assert status == 413 and len(scene.reads) == before
     camera = SimulatedVzenithCamera(server.url + f"?key={SECRET}", "fe71e106-57263272")
     assert camera.see("皖AMK620").opened and len(scene.reads) == before + 1   # within the limit: fine
+
+
+@pytest.mark.parametrize("second", [{"name": "exit-1", "serialno": "eff50e18-e3d3862b"},
+                                    {"name": "exit-2", "serialno": "fe71e106-57263272"}])
+def test_a_camera_listed_twice_is_refused(tmp_path, second):
+    from pydantic import ValidationError
+
+    first = {"name": "exit-1", "serialno": "fe71e106-57263272", "address": "127.0.0.1"}
+    with pytest.raises(ValidationError, match="used twice / .* 重复"):
+        make_config(tmp_path, cameras=[first, {**second, "address": "127.0.0.2"}])

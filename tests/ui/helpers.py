@@ -24,17 +24,22 @@ def show(qtbot, widget, size=(800, 480)):  # noqa: ANN001, ANN201
     return widget
 
 
-def services(tmp_path: Path, store, base: dict | None = None) -> SetupServices:  # noqa: ANN001
+def services(tmp_path: Path, store, base: dict | None = None, wait_s: float = 2.0) -> SetupServices:  # noqa: ANN001
     """The kiosk's real wizard services; only the list of plugged-in ports is given (one USB
     adapter that is not really there) and the simulated camera plays a real photo."""
     adapter = [Candidate("serial", "/dev/ttyUSB7", "CH340", 0x1A86, 0x7523)]
     base = base or {}
+
+    def discover(scene: str | None, direction: str | None) -> list:
+        return setup_services.discover_devices(scene or "canteen", found_ports=lambda: suggest(adapter),
+                                               cameras=lambda: [], camera_files=[FACE],
+                                               current=base.get("devices"), direction=direction,
+                                               data_dir=base.get("data_dir") or str(tmp_path / "data"))
+
     return SetupServices(
-        register=lambda url, code: register(store, url, code),
-        discover=lambda: setup_services.discover_devices("canteen", found_ports=lambda: suggest(adapter),
-                                                         cameras=lambda: [], camera_files=[FACE]),
+        register=lambda url, code: register(store, url, code), discover=discover,
         models_for=setup_services.models_for,
-        live_test=lambda kind, config: setup_services.live_test(kind, config, wait_s=2.0),
+        live_test=lambda kind, config: setup_services.live_test(kind, config, wait_s=wait_s),
         validate=setup_config.validator(base), save=setup_config.saver(tmp_path / "terminal.yaml", base),
         doctor=setup_config.doctor, initial=base)
 
