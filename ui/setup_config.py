@@ -127,7 +127,9 @@ def saver(path: Path, base: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
             text = json.dumps(data, ensure_ascii=False, indent=2)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
+        tmp.unlink(missing_ok=True)
+        # 0600: the config holds the admin PIN hash and plate cameras' shared secret.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -230,3 +230,20 @@ def test_a_parking_lane_is_saved_with_its_direction_and_registered_lane(tmp_path
     assert errors == {} and config.parking.direction == "exit" and config.parking.lane_id == 4
     config, errors = terminal_config({**wizard, "scene": "canteen"}, {"parking": {"direction": "exit"}})
     assert errors == {} and config.parking is None        # a canteen keeps no parking block
+
+
+def test_the_saved_config_is_readable_by_its_owner_only(tmp_path) -> None:  # noqa: ANN001
+    """It holds the admin PIN hash and the plate cameras' shared secret."""
+    from terminal.store import Identity
+    from ui.setup_config import saver
+
+    registered = Identity(terminal_id=9, merchant_id=1, site_id=2, lane_id=4, scene="parking", name="东门出口",
+                          registered_at=None)
+    wizard = {"scene": "parking", "lane_direction": "exit", "registration": registered, "devices": [],
+              "backend_url": "http://127.0.0.1:9", "admin_pin": "2468", "admin_pin_again": "2468"}
+    path = tmp_path / "etc" / "terminal.yaml"
+    for _ in range(2):                                   # a first save, then a re-run over it
+        saver(path, {"data_dir": str(tmp_path)})(wizard)
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert "2468" not in path.read_text() and "admin_pin_hash" in path.read_text()
+    assert [p.name for p in path.parent.iterdir()] == ["terminal.yaml"]
