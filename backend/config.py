@@ -30,6 +30,8 @@ class BackendSettings(BaseSettings):
     run_jobs: bool = Field(False, description="Run the periodic jobs (backend/jobs.py) in this process; "
                                               "`gatepay backend serve` turns it on in one worker")
     resolve_bank_every_s: float = Field(120, ge=0, description="Bank outcome resolution interval (0: off)")
+    bank_intent_grace_s: float = Field(60, ge=0, description="A bank debit no committed payment booked is "
+                                                               "given back once its intent is this old")
     expire_subsidies_every_s: float = Field(300, ge=0, description="Subsidy expiry interval (0: off)")
     host: str = "127.0.0.1"
     port: int = Field(8700, ge=1, le=65535)

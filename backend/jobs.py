@@ -1,7 +1,10 @@
 """The backend's periodic jobs, run on a thread of one backend process while it serves.
 
     resolve_bank      every settings.resolve_bank_every_s: ask the bank again about payments
-                      whose outcome it could not tell at payment time, and settle them
+                      whose outcome it could not tell at payment time, and settle them; and
+                      give back bank debits no committed payment booked (bank intents still
+                      'asked' after settings.bank_intent_grace_s: the process died or the
+                      commit failed between the bank's answer and the commit)
     expire_subsidies  every settings.expire_subsidies_every_s: lapse subsidy money whose time is
                       up (day end, month end, the program's date), booked on the ledger
 
@@ -37,7 +40,9 @@ def resolve_bank(app_state) -> Callable[[Session, datetime], dict]:  # noqa: ANN
     from backend.services.vault import vault_of
 
     def run(session: Session, now: datetime) -> dict:
-        return resolve_pending_payments(session, corebanking_of(app_state), vault_of(app_state.settings), now)
+        settings = app_state.settings
+        return resolve_pending_payments(session, corebanking_of(app_state), vault_of(settings), now,
+                                        settings.bank_intent_grace_s)
     return run
 
 

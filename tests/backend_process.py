@@ -4,6 +4,9 @@
         backend.url            # http://127.0.0.1:PORT
         backend.stop()         # a partition: the terminal sees connection refused
         backend.start()        # same port, same database
+
+`command` runs something else that serves the backend (it is given `--port PORT`), e.g. a launcher
+that installs a bank core living in the test process (tests/reliability/bank_core.py).
 """
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ def free_port() -> int:
 
 class BackendProcess:
     def __init__(self, database_url: str, workdir: Path, port: int | None = None,
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None, command: list[str] | None = None):
         self.database_url = database_url
+        self.command = command or [sys.executable, "-m", "terminal.cli", "backend", "serve"]
         self.workdir = Path(workdir)
         self.port = port or free_port()
         self.extra_env = extra_env or {}
@@ -43,7 +47,7 @@ class BackendProcess:
                "GATEPAY_KEY_FILE": str(self.workdir / "backend-keys.json"), **self.extra_env}
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "terminal.cli", "backend", "serve", "--port", str(self.port)],
+            [*self.command, "--port", str(self.port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -15,6 +15,8 @@ from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal,
 from backend.corebanking import corebanking_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
+from backend.services.bank_intents import RecordIntentFirst
+from backend.services.bank_intents import record as record_intent
 from backend.services.payments import Where, existing_payment, pay, resolve_pending_payments
 from backend.api.parking import channel as payment_channel
 from backend.services.channel_booking import pay_by_channel, refund_at_channel, wallet_code_kind
@@ -54,23 +56,35 @@ _SQLITE_WRITER = threading.Lock()
 
 def commit_once(session: Session, attempt: Callable[[], T]) -> T:
     """Run a booking and commit it. If an identical request won a race to the unique payment or
-    refund id, roll back and run again: the second run finds the winner and returns its answer."""
+    refund id, roll back and run again: the second run finds the winner and returns its answer.
+    If the booking is about to ask the bank for a debit not yet on record, roll back, commit the
+    bank intent on its own and run again (backend/services/bank_intents.py): on SQLite the
+    booking's transaction is the one writer, so the intent cannot be written beside it."""
     if session.get_bind().dialect.name == "sqlite":
         with _SQLITE_WRITER:
             return _commit_once(session, attempt)
     return _commit_once(session, attempt)
 
 
+_RUNS = 4     # an intent to record (twice if the amount moved), a race lost, then the run that books
+
+
 def _commit_once(session: Session, attempt: Callable[[], T]) -> T:
-    try:
-        outcome = attempt()
-        session.commit()
-        return outcome
-    except IntegrityError:
-        session.rollback()
-        outcome = attempt()
-        session.commit()
-        return outcome
+    for runs_left in range(_RUNS - 1, -1, -1):
+        try:
+            outcome = attempt()
+            session.commit()
+            return outcome
+        except IntegrityError:
+            session.rollback()
+            if not runs_left:
+                raise
+        except RecordIntentFirst as first:
+            session.rollback()
+            if not runs_left:
+                raise
+            record_intent(session, first)
+    raise AssertionError("unreachable")
 
 
 def book_payment(request: Request, session: Session, terminal: TerminalPrincipal, body: PaymentRequest):  # noqa: ANN201
@@ -139,9 +153,11 @@ def operator_refund(payment_id: UUID, body: OperatorRefundIn, request: Request,
 def resolve_bank(request: Request, session: Session = Depends(get_session),
                  _: OperatorPrincipal = Depends(require_roles("operator"))) -> dict:
     """Ask the bank again about payments whose outcome it could not tell at payment time, and
-    settle them (run it from a scheduler every few minutes). Returns how many ended in each state."""
-    counts = resolve_pending_payments(session, corebanking_of(request.app.state), vault_of(request.app.state.settings),
-                                      request_now(request))
+    settle them; give back card debits no committed payment booked (bank intents past their
+    grace period). The backend's resolve_bank job runs the same. Returns how many ended in each state."""
+    settings = request.app.state.settings
+    counts = resolve_pending_payments(session, corebanking_of(request.app.state), vault_of(settings),
+                                      request_now(request), settings.bank_intent_grace_s)
     session.commit()
     return {"resolved": counts}
 

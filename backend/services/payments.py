@@ -6,11 +6,20 @@ anything is read that decides the payment — limits, caps, balances — so two 
 one account are decided one after the other and can never overdraw it. The payment id is
 unique, so two copies of one request racing end with one booking; the loser reads the winner.
 
-Linked bank card: the bank is asked to debit with the payment id as its reference. If it times
-out, its status is queried at once: taken -> approved, not taken -> declined. If the bank still
-cannot tell, the payment is declined to the terminal (bank_outcome_unknown, "you were not
-charged") and kept as pending_bank, booked against the bank_pending account so the wallet and
-subsidy part cannot be spent twice meanwhile; a repeat of the same request or
+Linked bank card: the bank is asked to debit with the payment id as its reference, inside the
+payment's transaction. Before it is asked, a bank intent (backend/services/bank_intents.py) is
+committed on its own: the first run of the payment stops at the debit (RecordIntentFirst),
+commit_once rolls it back, commits the intent and runs the payment again, which then asks the
+bank and marks the intent with the answer in the payment's own transaction. So a debit whose
+payment never commits (process killed, power cut, failed commit between the bank's answer and the
+commit) is still on record, and `resolve_pending_payments` credits it back once after a grace
+period. A later request under that payment id is then declined (bank_debit_returned, "you were not
+charged, please pay again"): the bank would only repeat its cached answer to the reference.
+
+If the bank times out, its status is queried at once: taken -> approved, not taken -> declined.
+If the bank still cannot tell, the payment is declined to the terminal (bank_outcome_unknown,
+"you were not charged") and kept as pending_bank, booked against the bank_pending account so the
+wallet and subsidy part cannot be spent twice meanwhile; a repeat of the same request or
 `resolve_pending_payments` asks the bank again and makes the decline true: money the bank did
 take is credited back (once, by reference) and the posting is reversed.
 """
@@ -31,6 +40,7 @@ from backend.models.merchants import Merchant
 from backend.models.payments import Payment, PaymentLine
 from backend.models.customers import Customer
 from backend.models.ledger import Account
+from backend.services import bank_intents
 from backend.services.customers import bank_card_number, publish_balance, publish_snapshot, snapshot_of
 from backend.services.ledger import (Leg, book, lock_customer_accounts, merchant_account_id, reverse_legs,
                                      system_account_id, wallet_account)
@@ -48,6 +58,11 @@ BANK_DECLINES = {
     "bank_outcome_unknown": ("银行未及时响应，本笔未收费，请重新支付", "The bank did not answer in time: you were not "
                              "charged for this one, please pay again"),
     "bank_declined": ("银行未完成扣款，本笔未收费", "The bank did not take the money: nothing was charged"),
+    "bank_debit_returned": ("银行扣款已退回，本笔未收费，请重新支付",
+                            "The bank debit was returned; you were not charged, please pay again"),
+    "bank_debit_returning": ("本笔此前的银行扣款正在退回，本笔未收费，请重新支付",
+                             "An earlier try of this payment at the bank is being returned; you were not "
+                             "charged, please pay again"),
 }
 MESSAGES = {**DECLINE_MESSAGES, **PAYER_DECLINES, **BANK_DECLINES}
 
@@ -142,7 +157,9 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
         signing = payer.signing
         payment.signing_id = signing.id
         accounts = customer_accounts(session, customer.id)
-        reason = limit_decline(session, signing, where.merchant_id, req.amount_fen, payment.business_date)
+        if customer.bank_card_sealed is not None:   # a retry of a debit given back: never again
+            reason = bank_intents.returned_debit(session, payment.payment_uuid)
+        reason = reason or limit_decline(session, signing, where.merchant_id, req.amount_fen, payment.business_date)
         if reason is None:
             pots = pots_for(session, customer.id, payment.business_date, req.meal_period, accounts)
             wallet = _wallet(accounts)
@@ -151,7 +168,7 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
                                      merchant_id=where.merchant_id, meal_period=req.meal_period, now=at)
             reason = decision.reason
         if reason is None:
-            reason = _book(session, bank, vault, payment, decision, accounts, customer)
+            reason = _book(session, bank, vault, payment, decision, accounts, customer, now)
     if reason is not None and payment.status != "pending_bank":
         payment.status, payment.reason = "declined", reason
     balances = None
@@ -188,20 +205,32 @@ def _wallet(accounts: dict[int, Account]) -> Account:
 
 
 def _book(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, decision: FundingDecision,
-          accounts: dict[int, Account], customer) -> str | None:  # noqa: ANN001
-    """Take the bank card part (if any) and book the posting. Returns a decline reason or None."""
+          accounts: dict[int, Account], customer, now: datetime) -> str | None:  # noqa: ANN001
+    """Take the bank card part (if any) and book the posting. Returns a decline reason or None.
+    The bank is only asked under a committed intent, marked here with its answer."""
     bank_line = next((line for line in decision.lines if line.source == "bank_card"), None)
     bank_account_kind = "bank_clearing"
     if bank_line is not None:
+        intent, refused = bank_intents.arm(session, bank, payment.payment_uuid, customer, bank_line.amount_fen, now)
+        if refused is not None:
+            return refused
         answer = bank.debit(payment.payment_uuid, bank_card_number(vault, customer), bank_line.amount_fen)
         if answer.outcome == "unknown":
             answer = bank.status(payment.payment_uuid)
         if answer.outcome == "unknown":
             bank_account_kind = "bank_pending"
             payment.status, payment.reason = "pending_bank", "bank_outcome_unknown"
+            bank_intents.mark(intent, "pending_bank", now)
         elif answer.outcome != "ok":
+            bank_intents.mark(intent, "declined", now)
             return {"insufficient_funds": "bank_insufficient_funds", "frozen": "bank_card_frozen",
                     "no_account": "bank_no_account"}.get(answer.outcome, "bank_declined")
+        elif answer.amount_fen and answer.amount_fen != bank_line.amount_fen:
+            # The bank repeated an earlier try's answer for another amount under this reference
+            # (two faults racing): book nothing; the intent stays `asked`, the job gives it back.
+            return "bank_debit_returning"
+        else:
+            bank_intents.mark(intent, "booked", now)
     legs = [Leg(_source_account(session, line, accounts, bank_account_kind), "D", line.amount_fen)
             for line in decision.lines]
     legs.append(Leg(merchant_account_id(session, payment.merchant_id), "C", payment.amount_fen))
@@ -268,6 +297,7 @@ def resolve_pending(session: Session, bank: CoreBanking, vault: Vault, payment: 
             back = bank.status(ref)
         if back.outcome != "ok":
             return payment.status      # try again on the next run; the reference keeps it single
+    bank_intents.settle_pending(session, payment.payment_uuid, answer.outcome == "ok", now)
     book(session, f"bank_reverse:{payment.payment_uuid}", "payment_reversal",
          reverse_legs(session, payment.posting_id), memo="bank outcome unknown at payment time: reversed")
     for line in _lines(session, payment):
@@ -284,10 +314,14 @@ def _lines(session: Session, payment: Payment) -> list[PaymentLine]:
                                 .order_by(PaymentLine.position)).all())
 
 
-def resolve_pending_payments(session: Session, bank: CoreBanking, vault: Vault, now: datetime) -> dict[str, int]:
-    """The resolution job: settle every pending bank payment the bank can now account for."""
+def resolve_pending_payments(session: Session, bank: CoreBanking, vault: Vault, now: datetime,
+                             intent_grace_s: float = bank_intents.GRACE_S) -> dict[str, int]:
+    """The resolution job: settle every pending bank payment the bank can now account for, then
+    every bank debit no committed payment booked (an orphaned intent: bank_intents.settle_orphans,
+    which commits as it goes)."""
     counts: dict[str, int] = {}
     for payment in session.scalars(select(Payment).where(Payment.status == "pending_bank").order_by(Payment.id)).all():
         status = resolve_pending(session, bank, vault, payment, now)
         counts[status] = counts.get(status, 0) + 1
+    counts.update(bank_intents.settle_orphans(session, bank, vault, now, intent_grace_s))
     return counts

@@ -56,12 +56,14 @@ class Canteen:
     tmp: Path
     port: int | None = None
     db_url: str | None = None            # default: a SQLite file in tmp (PostgreSQL: an empty database)
+    backend_command: list[str] | None = None   # default: `gatepay backend serve` (see BackendProcess)
     customers: list[int] = field(default_factory=list)
     signings: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.db_url = self.db_url or f"sqlite:///{self.tmp / 'backend.db'}"
-        self.backend = BackendProcess(self.db_url, self.tmp, port=self.port, extra_env=ENV_KEYS).start()
+        self.backend = BackendProcess(self.db_url, self.tmp, port=self.port, extra_env=ENV_KEYS,
+                                      command=self.backend_command).start()
         self.app = make_app(self.db_url)        # the same database, for seeding and checking
         ids = make_merchant_site(self.app, "canteen", name="一食堂")
         self.merchant_id, self.site_id = ids["merchant_id"], ids["site_id"]
