@@ -11,6 +11,7 @@ from backend.api.params import IdQuery
 from backend.api.payments import json_body_doc, strict_body
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, require_roles
 from backend.corebanking import corebanking_of
+from backend.services.vault import vault_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.reconciliation.channel import reconcile
@@ -41,7 +42,7 @@ def import_statement(request: Request, session: Session, raw: bytes) -> dict:
     except StatementError as exc:
         raise api_error(422, "bad_statement", f"对账文件无法读取：{exc.zh}", f"The statement cannot be read: {exc.en}") from None
     run = reconcile(session, statement, raw, corebanking_of(request.app.state) if statement.channel == "bank_card"
-                    else None, request_now(request))
+                    else None, request_now(request), vault_of(request.app.state.settings))
     session.commit()
     items = list(session.scalars(select(ReconciliationItem).where(ReconciliationItem.reconciliation_id == run.id)
                                  .order_by(ReconciliationItem.id)))

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.corebanking import CoreBanking
+from backend.services.vault import Vault
 from backend.models.parking import ParkingOrder
 from backend.models.payments import Payment, PaymentLine, Refund
 from backend.models.merchants import Site
@@ -116,13 +117,14 @@ def _paid_out(session: Session, payment: Payment) -> bool:
                                                           SettlementItem.ref_id == payment.id)) is not None
 
 
-def _reverse_unsettled(session: Session, bank: CoreBanking, ours: Ours, now: datetime) -> tuple[str, str]:
+def _reverse_unsettled(session: Session, bank: CoreBanking, vault: Vault, ours: Ours,
+                       now: datetime) -> tuple[str, str]:
     """A booked card payment the channel did not settle: reverse it when the core confirms."""
     payment = ours.payment
     if payment is None:
         return "for_person", "退款未出现在对账单中，请人工核查 / refund not on the statement: check by hand"
     if payment.status == "pending_bank":
-        status = resolve_pending(session, bank, payment, now)
+        status = resolve_pending(session, bank, vault, payment, now)
         return ("reversed", "银行确认未扣款，已冲正 / the bank never took it: reversed") if status == "declined" \
             else ("for_person", f"银行状态：{status} / bank status: {status}")
     answer = bank.status(payment.payment_uuid)
@@ -140,7 +142,7 @@ def _reverse_unsettled(session: Session, bank: CoreBanking, ours: Ours, now: dat
 
 
 def reconcile(session: Session, statement: Statement, raw: bytes, bank: CoreBanking | None,
-              now: datetime) -> ChannelReconciliation:
+              now: datetime, vault: Vault | None = None) -> ChannelReconciliation:
     """Match, act where the rule is clear, record (flushed; the caller commits)."""
     digest = hashlib.sha256(raw).hexdigest()
     existing = session.scalar(select(ChannelReconciliation).where(
@@ -169,7 +171,7 @@ def reconcile(session: Session, statement: Statement, raw: bytes, bank: CoreBank
         else:
             counts["matched"] += 1
     for mine in sorted(ours.values(), key=lambda o: o.ref):
-        action, note = _reverse_unsettled(session, bank, mine, now) if card and bank else \
+        action, note = _reverse_unsettled(session, bank, vault, mine, now) if card and bank and vault else \
             ("for_person", "我方已收款但渠道对账单没有 / paid here, not on the channel's statement")
         counts["reversed"] += action == "reversed"
         items.append(ReconciliationItem(ref=mine.ref, kind="missing_theirs", merchant_id=mine.merchant_id,

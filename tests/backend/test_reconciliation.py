@@ -277,3 +277,20 @@ def test_a_canteen_pay_code_and_a_parking_qr_exit_on_one_statement_are_two_match
     assert result["counts"] == {"matched": 2, "missing_ours": 0, "missing_theirs": 0, "amount_differs": 0,
                                 "reversed": 0}
     assert result["items"] == []
+
+
+def test_a_pending_card_payment_missing_from_the_statement_is_given_back(canteen, diner: int) -> None:  # noqa: ANN001
+    """The bank took it but could not say so at payment time (pending_bank): the statement lacks it,
+    the core now says taken, so the money is credited back to the card and the payment declined."""
+    bank = canteen.app.state.corebanking
+    bank.fail_next("applied", status_unknown=1)
+    pending = canteen.pay(diner, 1500)
+    assert pending["reason"] == "bank_outcome_unknown" and bank.balance(CARD) == 98_500
+    statement = parse_statement(bank.statement(today()))
+    rows = [r for r in statement.rows if r.ref != pending["payment_id"]]
+    response = upload(canteen, write_statement("bank_card", today(), rows))
+    assert response.status_code == 200, response.text
+    kinds = {i["ref"]: (i["kind"], i["action"]) for i in response.json()["items"]}
+    assert kinds[pending["payment_id"]] == ("missing_theirs", "reversed")
+    assert bank.balance(CARD) == 100_000
+    assert canteen.ledger_ok() == []
