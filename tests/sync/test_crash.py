@@ -85,7 +85,9 @@ def run_crash_loop(site: Canteen, tmp_path: Path) -> None:
                                   daemon=True)
         reader.start()
         writer.start()
-        deadline = time.monotonic() + 20
+        # The first approval comes once the process has started (imports, store, first sync):
+        # seconds on a quiet box, much longer on a loaded one; the kill point is after it.
+        deadline = time.monotonic() + 90
         while not any(l.startswith("APPROVED") for l in lines) and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.6))                          # somewhere inside the payment loop
