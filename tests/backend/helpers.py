@@ -10,6 +10,8 @@ a site and lane, and a terminal registered through the real enrolment-code and r
 from __future__ import annotations
 
 import base64
+import time
+from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -79,3 +81,14 @@ def register_terminal(client, app: FastAPI, merchant_id: int, site_id: int, lane
                                  "hardware_id": "test-hw"})
     assert response.status_code == 201, response.text
     return response.json()["terminal_id"], key
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 20.0) -> bool:
+    """Poll `condition` until it is true (True) or the time is up (False): for work a background
+    thread or another process does (the backend's jobs, a restarted worker)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False

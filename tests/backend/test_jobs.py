@@ -4,26 +4,17 @@ others."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 from fastapi.testclient import TestClient
 
 from backend.corebanking import CoreBankingSimulator
 from backend.jobs import Job, JobRunner
-from tests.backend.helpers import make_app
+from tests.backend.helpers import make_app, wait_for
 from tests.backend.money_helpers import open_canteen
 
 CARD = "6222021234567890123"
 
-
-def _wait_for(condition, timeout_s: float = 15.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_an_unknown_bank_outcome_is_settled_by_the_running_backend(db_url: str) -> None:
@@ -38,8 +29,8 @@ def test_an_unknown_bank_outcome_is_settled_by_the_running_backend(db_url: str) 
         bank.fail_next("applied", status_unknown=3)     # taken, but the core cannot say so for a while
         paid = canteen.pay(cid, 1000, str(uuid.uuid4()))
         assert paid["reason"] == "bank_outcome_unknown"
-        assert _wait_for(lambda: bank.balance(CARD) == 10_000), "the job never gave the bank debit back"
-        assert _wait_for(lambda: canteen.view(cid)["wallet_fen"] == 300)
+        assert wait_for(lambda: bank.balance(CARD) == 10_000), "the job never gave the bank debit back"
+        assert wait_for(lambda: canteen.view(cid)["wallet_fen"] == 300)
         assert canteen.ledger_ok() == []
     app.state.engine.dispose()
 

@@ -25,19 +25,12 @@ from backend.models.bank_intents import BankIntent
 from backend.models.payments import Payment
 from sync.wire import Credential, PaymentRequest, PaymentResult
 from tests.reliability.bank_core import HeldBank, backend_command, serve_bank
+from tests.backend.helpers import wait_for
 from tests.reliability.helpers import drain
 from tests.sync.rig import Canteen
 
 CARD = "6222021234567890123"
 
-
-def _wait_for(condition, timeout_s: float = 20.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -87,7 +80,7 @@ def test_a_bank_debit_cut_off_by_a_backend_kill_is_given_back_once(bank_site, tm
         site.backend.start()
         drain(term)                                      # the refund: nothing to refund
         assert term.store.outbox.items(kind="refund")[0].reason == "payment_not_found"
-        assert _wait_for(lambda: bank.balance(CARD) == 10_000), "the bank debit was never given back"
+        assert wait_for(lambda: bank.balance(CARD) == 10_000), "the bank debit was never given back"
         with site.app.state.sessions() as session:
             intent = session.scalar(select(BankIntent).where(BankIntent.ref == outcome.payment_id))
             assert (intent.status, intent.amount_fen) == ("returned", 700)
