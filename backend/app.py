@@ -11,6 +11,7 @@ from backend.db import make_engine, make_sessionmaker
 from backend.errors import install_error_handlers
 from backend.logging import configure_logging
 from backend.request_log import REQUEST_ID_HEADER, RequestIdAccessLog
+from backend.web.headers import AdminSecurityHeaders
 
 __all__ = ["REQUEST_ID_HEADER", "create_app"]
 
@@ -57,6 +58,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
 
     app.add_middleware(RequestIdAccessLog)
+    app.add_middleware(AdminSecurityHeaders)
 
     @app.get("/health", tags=["health"])
     def health() -> dict:

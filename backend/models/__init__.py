@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every model on Base.metadata (Alembic needs it)."""
-from backend.models.bank_intents import BankIntent
+from backend.models.admin_web import AdminLoginFailure, AdminSession
+from backend.models.bank_intents import BankCreditIntent, BankIntent
 from backend.models.base import Base
 from backend.models.changes import SyncChange
 from backend.models.customers import Customer, CustomerGroup
@@ -13,7 +14,8 @@ from backend.models.signings import FaceTemplate, Signing
 from backend.models.subsidies import Grant, GrantBatch, SubsidyHolding, SubsidyProgram
 from backend.models.terminals import EnrolmentCode, Terminal, UsedNonce
 
-__all__ = ["BankIntent", "Base", "EnrolmentCode", "Lane", "MealPeriodRow", "Merchant", "MerchantFee", "Operator",
+__all__ = ["AdminLoginFailure", "AdminSession", "BankCreditIntent", "BankIntent", "Base", "EnrolmentCode", "Lane",
+           "MealPeriodRow", "Merchant", "MerchantFee", "Operator",
            "Site", "SyncChange", "Terminal", "UsedNonce",
            # money
            "Account", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",

@@ -20,10 +20,11 @@ from backend.models.terminals import EnrolmentCode, Terminal
 from backend.services.grant_import import import_grants
 from backend.services.terminals import create_enrolment_code
 from backend.services.vault import vault_of
-from backend.web import money_pages
+from backend.web import login_throttle, money_pages, signing_desk
 from backend.web.render import ANY_ROLE, BANK_READERS, HERE, fen, page, render
-from backend.web.session import (ADMIN_SESSION_S, TOKEN_COOKIE, PageUser, admin_roles, check_csrf,
-                                 new_session, operator_for_token, set_cookie, to_login)
+from backend.web.session import (ADMIN_SESSION_S, TOKEN_COOKIE, NotAllowed, PageUser, admin_roles, check_csrf,
+                                 new_session, operator_for_session, operator_for_token, revoke_session,
+                                 set_cookie, to_login)
 
 org_pages = APIRouter(prefix="/admin", include_in_schema=False)
 router = APIRouter(include_in_schema=False)     # what app._routers() includes: both page routers
@@ -52,18 +53,37 @@ def login(request: Request, token: str = Form(""), csrf: str = Form(""), session
     except Exception:  # noqa: BLE001 - any mismatch: show the form again with words
         return render(request, None, "login.html", status=400, title_zh="登录", title_en="Log in",
                       notice="页面已过期，请重新输入令牌。The page expired; enter the token again.")
+    try:
+        attempt = login_throttle.begin(session, login_throttle.client_of(request), request_now(request))
+    except login_throttle.TooManyFailures as exc:
+        minutes = -(-exc.retry_after_s // 60)
+        response = render(request, None, "login.html", status=429, title_zh="登录", title_en="Log in",
+                          notice=f"登录失败次数过多，请 {minutes} 分钟后再试。"
+                                 f"Too many failed logins; try again in {minutes} min.")
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     who = operator_for_token(request, session, token.strip())
     if who is None:
         return render(request, None, "login.html", status=401, title_zh="登录", title_en="Log in",
                       notice="令牌无效或已停用，请向管理员申请新令牌。The token is not valid or was deactivated.")
+    login_throttle.succeeded(session, attempt)
     response = RedirectResponse("/admin/settlement", status_code=303)
     set_cookie(response, request, TOKEN_COOKIE, new_session(request, session, who), max_age=ADMIN_SESSION_S)
     return response
 
 
 @org_pages.post("/logout")
-def logout(request: Request, csrf: str = Form("")):  # noqa: ANN201
-    check_csrf(request, csrf) if csrf else None
+def logout(request: Request, csrf: str = Form(""), session: Session = Depends(get_session)):  # noqa: ANN201
+    """End the session on the server (every copy of the cookie), then forget the cookie."""
+    cookie = request.cookies.get(TOKEN_COOKIE)
+    who = operator_for_session(request, session, cookie)
+    if who is not None:
+        try:
+            check_csrf(request, csrf)
+        except NotAllowed:
+            return render(request, who, "page.html", status=403, title_zh="退出", title_en="Log out",
+                          notice="页面已过期，请刷新后再退出。The page expired; reload it and log out again.")
+        revoke_session(request, session, cookie)
     response = to_login()
     response.delete_cookie(TOKEN_COOKIE, path="/admin")
     return response
@@ -232,3 +252,4 @@ def upload_grants(request: Request, program_id: str = Form(""), csrf: str = Form
 
 router.include_router(org_pages)
 router.include_router(money_pages.router)
+router.include_router(signing_desk.router)

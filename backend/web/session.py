@@ -1,35 +1,42 @@
 """Who is using the admin page. Logging in with an operator token (checked exactly as the API
 checks a bearer token: same hash, same roles) gives a session cookie, HttpOnly and
-SameSite=strict, that holds no token: the operator id, when it was issued and when it expires
-(ADMIN_SESSION_S), signed with a key derived from the backend's hash key and bound to the
-operator's current token hash, so a stolen cookie dies at expiry and at once when the operator
-is deactivated or given a new token. Forms carry a CSRF token that must equal the one in a
-second cookie (double submit), so another site cannot post a form with the operator's cookie.
+SameSite=strict, holding a random session id and nothing else. The session itself is a row in
+admin_sessions (shared by every worker process; only a keyed hash of the id is stored): the
+operator, the operator's token hash at login, and when it expires (ADMIN_SESSION_S). A cookie is
+good only while its row is unexpired and not revoked, and the operator is active with the same
+token: logging out revokes the row, so a copied cookie stops working everywhere at once.
+
+Forms of a logged-in page carry a CSRF token derived from the session (an HMAC of its id), so a
+token from another session - or planted in a cookie - is refused. The login form, which has no
+session yet, uses a double-submit cookie.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import re
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.auth import OperatorPrincipal, _bearer
-from backend.deps import get_session
+from backend.deps import get_session, request_now
+from backend.models.admin_web import AdminSession
 from backend.models.operators import Operator
 from backend.services.operators import token_hash
 
-TOKEN_COOKIE = "gp_admin"       # the session (not the token, despite the historical name)
-CSRF_COOKIE = "gp_csrf"
+TOKEN_COOKIE = "gp_admin"       # the session id (not the token, despite the historical name)
+CSRF_COOKIE = "gp_csrf"         # the login form's double-submit token
 MAX_TOKEN = 200
 ADMIN_SESSION_S = 8 * 3600      # a working day; then log in again
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{40,64}")
 
 
 class NotAllowed(Exception):
@@ -46,50 +53,77 @@ def operator_for_token(request: Request, session: Session, token: str | None) ->
     return OperatorPrincipal(operator.id, operator.role, operator.merchant_id)
 
 
-def _session_key(request: Request) -> bytes:
-    return hmac.new(request.app.state.settings.keys["hash"], b"gatepay admin session v1", hashlib.sha256).digest()
+def _key(request: Request, purpose: bytes) -> bytes:
+    return hmac.new(request.app.state.settings.keys["hash"], b"gatepay admin " + purpose, hashlib.sha256).digest()
 
 
-def _now(request: Request) -> float:
-    return (getattr(request.app.state, "clock", None) or time.time)()
-
-
-def _tag(key: bytes, body: str, token_hash_: str) -> str:
-    digest = hmac.new(key, f"{body}|{token_hash_}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+def _id_hash(request: Request, cookie: str) -> str:
+    return hmac.new(_key(request, b"session id v2"), cookie.encode(), hashlib.sha256).hexdigest()
 
 
 def new_session(request: Request, session: Session, who: OperatorPrincipal) -> str:
-    """The cookie value for an operator who just logged in."""
-    issued = int(_now(request))
-    body = f"{who.operator_id}.{issued}.{issued + ADMIN_SESSION_S}"
-    return f"{body}.{_tag(_session_key(request), body, session.get(Operator, who.operator_id).token_hash)}"
+    """Store a session for an operator who just logged in (committed); the cookie value."""
+    now = request_now(request)
+    cookie = secrets.token_urlsafe(32)
+    session.execute(delete(AdminSession).where(AdminSession.expires_at < now - timedelta(days=1)))
+    session.add(AdminSession(id_hash=_id_hash(request, cookie), operator_id=who.operator_id,
+                             token_hash=session.get(Operator, who.operator_id).token_hash,
+                             created_at=now, expires_at=now + timedelta(seconds=ADMIN_SESSION_S)))
+    session.commit()
+    return cookie
+
+
+def _live_session(request: Request, session: Session, cookie: str | None) -> AdminSession | None:
+    if not cookie or not _SESSION_ID.fullmatch(cookie):
+        return None
+    row = session.get(AdminSession, _id_hash(request, cookie))
+    if row is None or row.revoked_at is not None or not row.created_at <= request_now(request) < row.expires_at:
+        return None
+    operator = session.get(Operator, row.operator_id)
+    if operator is None or not operator.active or operator.token_hash != row.token_hash:
+        return None
+    return row
 
 
 def operator_for_session(request: Request, session: Session, cookie: str | None) -> OperatorPrincipal | None:
-    """The operator a session cookie names, if it is ours, unexpired and the operator still active
-    with the same token; None for anything else (the page then asks to log in)."""
-    parts = (cookie or "").split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]) or len(cookie or "") > MAX_TOKEN:
+    """The operator a session cookie names, if its session is stored, unexpired, not logged out and
+    the operator still active with the same token; None for anything else (the page then asks to
+    log in). Remembers the session on the request, for its CSRF token."""
+    row = _live_session(request, session, cookie)
+    if row is None:
         return None
-    operator_id, issued, expires = (int(p) for p in parts[:3])
-    if not issued <= _now(request) < expires or expires - issued > ADMIN_SESSION_S or operator_id >= 2**31:
-        return None
-    operator = session.get(Operator, operator_id)
-    if operator is None or not operator.active:
-        return None
-    expected = _tag(_session_key(request), ".".join(parts[:3]), operator.token_hash)
-    if not hmac.compare_digest(expected, parts[3]):
-        return None
+    request.state.admin_session = row.id_hash
+    operator = session.get(Operator, row.operator_id)
     return OperatorPrincipal(operator.id, operator.role, operator.merchant_id)
 
 
+def revoke_session(request: Request, session: Session, cookie: str | None) -> bool:
+    """Log out: the session the cookie names can no longer be used, by any copy of the cookie."""
+    row = _live_session(request, session, cookie)
+    if row is None:
+        return False
+    row.revoked_at = request_now(request)
+    session.commit()
+    return True
+
+
+def _bound_csrf(request: Request, id_hash: str) -> str:
+    digest = hmac.new(_key(request, b"csrf v2"), id_hash.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or ""
+    """The token forms on this page must carry: bound to the session when there is one."""
+    id_hash = getattr(request.state, "admin_session", None)
+    return _bound_csrf(request, id_hash) if id_hash else request.cookies.get(CSRF_COOKIE) or ""
+
+
+def session_bound(request: Request) -> bool:
+    return getattr(request.state, "admin_session", None) is not None
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = request.cookies.get(CSRF_COOKIE)
+    expected = csrf_token(request)
     if not expected or not submitted or not hmac.compare_digest(expected, str(submitted)):
         raise NotAllowed
 
