@@ -31,6 +31,7 @@ FACE_REJECTIONS: dict[str, tuple[str, str]] = {
                   "The camera picture is faulty: tap a card or show a pay code, and tell the staff"),
     "liveness_timeout": ("活体检测超时，请眨眼后重试", "Liveness check timed out: blink and try again"),
     "liveness_needed": ("需要活体检测，请眨眼", "A liveness check is needed: please blink"),
+    "digits_refused": ("手机号后四位核对未通过，请刷卡或扫码", "The phone digits did not match: tap a card or show a pay code"),
     "unknown_code": ("无法识别此付款码，请换用微信、支付宝或校园码", "This code is not a pay code: use WeChat, Alipay or a campus code"),
 }
 

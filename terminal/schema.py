@@ -72,7 +72,13 @@ def _v2(db: sqlite_utils.Database) -> None:
                   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """The 4-digit check for close face calls: each face signing's keyed digest of the phone's
+    last 4 digits (sync.face_digits; never the digits). Older rows have none until the next pull."""
+    db["face_signings"].add_column("confirm_digits", str)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

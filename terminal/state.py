@@ -54,13 +54,21 @@ class SyncStatus:
 
 
 @dataclass(frozen=True)
+class ConfirmView:
+    """A close face call: the diner keys the last 4 digits of their phone (terminal/face_confirm.py)."""
+    tries_left: int
+    wrong: bool = False                    # the last try did not match
+
+
+@dataclass(frozen=True)
 class CanteenView:
-    phase: Literal["idle", "recognising", "paid", "declined", "already_paid", "closed"]
+    phase: Literal["idle", "recognising", "confirm", "paid", "declined", "already_paid", "closed"]
     meal_period: MealPeriodView | None
     sync: SyncStatus
     prompt: str | None = None              # e.g. "blink" while liveness runs
     outcome: PaymentOutcome | None = None
     keyed_amount_fen: int | None = None    # amount keyed in at the window, if any
+    confirm: ConfirmView | None = None     # phase "confirm": the 4-digit check
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,13 @@ class TerminalPort(Protocol):
 
     def key_in_amount(self, amount_fen: int) -> None:
         """Cashier keys in the amount for the next canteen payment (price_fen None periods)."""
+
+    def key_in_digits(self, digits: str) -> PaymentOutcome | None:
+        """The diner keyed the last 4 digits of their phone for a close face call (phase
+        "confirm"): the outcome once decided, None while they may try again."""
+
+    def cancel_confirm(self) -> None:
+        """The diner pressed Back on the digits screen."""
 
     def verify_pin(self, pin: str) -> bool: ...
 

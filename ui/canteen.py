@@ -6,9 +6,10 @@ end in the same PaymentOutcome and so look the same, apart from the method line.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
 from terminal.state import CanteenView, PaymentOutcome
+from ui.digits_screen import DigitsScreen
 from ui.i18n import Translator
 from ui.widgets import CameraPreview, ViewScreen, label, set_role
 
@@ -31,13 +32,23 @@ class CanteenScreen(ViewScreen):
         for widget in (self.headline, self.name, self.amount, self.detail, self.hint):
             column.addWidget(widget)
         column.addStretch(1)
+        self.digits = DigitsScreen(tr)      # phase "confirm": the 4-digit check for a close call
+        self.right = QStackedWidget()
+        self.right.addWidget(self.card)
+        self.right.addWidget(self.digits)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 8, 8, 8)
         row.addWidget(self.preview, 3)
-        row.addWidget(self.card, 2)
+        row.addWidget(self.right, 2)
 
     def render(self, view: CanteenView) -> None:
         self._view = view
+        if view.phase == "confirm" and view.confirm is not None:
+            self.digits.show_state(view.confirm)
+            self.right.setCurrentWidget(self.digits)
+            return
+        self.digits.show_state(None)
+        self.right.setCurrentWidget(self.card)
         # An outcome phase without its outcome is a core bug: show the idle screen, not a crash.
         phase = "idle" if view.phase in CARD_ROLE and view.outcome is None else view.phase
         role = CARD_ROLE.get(phase, "panel")
@@ -52,6 +63,9 @@ class CanteenScreen(ViewScreen):
 
     def visible_text(self) -> str:
         """Everything a person can read on this screen right now (tests and screen readers)."""
+        if self.right.currentWidget() is self.digits:
+            parts = (self.digits.title, self.digits.entry, self.digits.error)
+            return "\n".join(w.text() for w in parts if w.text())
         parts = (self.headline, self.name, self.amount, self.detail, self.hint)
         return "\n".join(w.text() for w in parts if w.isVisibleTo(self) and w.text())
 

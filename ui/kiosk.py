@@ -86,6 +86,9 @@ class KioskWindow(QMainWindow):
         self.outcome_timer.setInterval(OUTCOME_SHOW_MS)
         self.outcome_timer.timeout.connect(self._clear_outcome)
         if scene == "canteen":
+            digits = self.screen_widget.digits      # the 4-digit check: the core decides
+            digits.entered.connect(lambda d: bridge.call(bridge.core.key_in_digits, d))
+            digits.cancelled.connect(lambda: bridge.call(bridge.core.cancel_confirm))
             bridge.canteen.connect(self.screen_widget.render)
             bridge.canteen.connect(self._outcome_shown)
             bridge.canteen.connect(self._offer_amount)

@@ -41,16 +41,36 @@ class Signing(Base):
     plate: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     plate_colour: Mapped[str | None] = mapped_column(String(16), default=None)
     status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Face: keyed digest of the phone's last 4 digits for the close-call check (sync.face_digits).
+    confirm_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FaceTemplate(Base):
-    """One 128-d face template (512 bytes of little-endian float32), sealed at rest."""
+    """One face template (`dimension` little-endian float32), sealed at rest. `model` says which
+    face model made it (hardware.face.models): a gallery never mixes models. Templates made
+    before model ids existed are dlib's (the migration says so)."""
     __tablename__ = "face_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     signing_id: Mapped[int] = mapped_column(ForeignKey("signings.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    model: Mapped[str] = mapped_column(String(16), default="dlib", server_default="dlib")
+    dimension: Mapped[int] = mapped_column(Integer, default=128, server_default="128")
     template_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FacePhoto(Base):
+    """An enrolment photo kept by the signing desk, sealed like the templates (context
+    "face_photos.photo"), so a new face model can make new templates without asking every
+    diner to come back (`gatepay backend retemplate`). Deleted with the signing's templates
+    when the signing is revoked; the consent text says the photos are kept."""
+    __tablename__ = "face_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signing_id: Mapped[int] = mapped_column(ForeignKey("signings.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    photo_sealed: Mapped[bytes] = mapped_column(LargeBinary, doc="the uploaded JPEG/PNG bytes, sealed")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

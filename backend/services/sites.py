@@ -34,6 +34,9 @@ def create_site(session: Session, merchant: Merchant, *, name: str, kind: str,
     session.flush()
     record_change(session, "offline_limits", site.id, offline_limits_of(site).model_dump(mode="json"),
                   merchant_id=merchant.id, site_id=site.id)
+    from backend.services.face_desk import set_face_confirm   # (it imports this module's neighbours)
+
+    set_face_confirm(session, site, enabled=True, band_pct=100)   # terminals learn the 4-digit check's key
     return site
 
 

@@ -16,7 +16,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 NAV = [("/admin/merchants", "商户", "Merchants"), ("/admin/terminals", "终端", "Terminals"),
-       ("/admin/customers", "客户与签约", "Customers"), ("/admin/subsidies", "补贴", "Subsidies"),
+       ("/admin/customers", "客户与签约", "Customers"), ("/admin/signing-desk", "刷脸签约", "Signing desk"),
+       ("/admin/subsidies", "补贴", "Subsidies"),
        ("/admin/settlement", "结算", "Settlement"), ("/admin/reconciliation", "对账", "Reconciliation"),
        ("/admin/reports", "报表", "Reports")]
 ANY_ROLE = ("operator", "merchant_admin", "auditor")
