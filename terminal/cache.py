@@ -2,13 +2,17 @@
 
 A page of changes is validated completely first, then applied with the new cursor in ONE
 transaction: a crash or a garbage change half-way leaves the old state and the old cursor.
-Face templates are sealed at rest (FieldCipher). The scenes read through the lookups below;
+Face templates are sealed at rest (FieldCipher): a JSON list of base64 templates, each carrying
+the id of the face model that made it (hardware.face.templates.pack); a store written before model
+ids holds 512-byte dlib templates, which read as model "dlib" — an upgraded terminal keeps its
+gallery without rewriting anything. The scenes read through the lookups below;
 `items(kind)` serves the kinds other scenes own (tariff, member, parking_session).
 """
 from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +22,8 @@ from pydantic import BaseModel, ValidationError
 from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceSigningData, MealPeriodsData, MerchantStatusData,
                        OfflineLimits, PlateSigningData, SubsidyProgramData)
 from terminal.clock import from_iso, to_iso
+
+log = logging.getLogger("gatepay.terminal.cache")
 
 if TYPE_CHECKING:
     from terminal.store import Store
@@ -171,17 +177,40 @@ class Cache:
         return Signing(r["customer_id"], r["masked_name"], r["status"], r["per_payment_limit_fen"],
                        r["per_day_limit_fen"], order)
 
-    def face_gallery(self) -> list[tuple[int, list[bytes]]]:
-        """Active signed faces with their raw templates (128 little-endian float32 each), for the
-        1:N matcher. Decrypted in memory only."""
+    def _face_rows(self) -> list[tuple[int, list[Any]]]:
+        """Active signed faces with their templates (hardware.face.templates.Template), opened in
+        memory only; a damaged template is left out (logged), never a crash of the face loop."""
+        from hardware.face.templates import TemplateError, unpack
+
         with self._s.lock:
             rows = self._s.db.execute("SELECT customer_id, templates FROM face_signings "
                                       "WHERE status = 'active' ORDER BY customer_id").fetchall()
         out = []
         for cid, sealed in rows:
-            texts = json.loads(self._s.cipher.open_text(sealed, "face_signings.templates"))
-            out.append((cid, [base64.b64decode(t) for t in texts]))
+            found = []
+            for text in json.loads(self._s.cipher.open_text(sealed, "face_signings.templates")):
+                try:
+                    found.append(unpack(base64.b64decode(text)))
+                except (TemplateError, ValueError):
+                    log.error("face signing %s holds a damaged template: skipped", cid)
+            out.append((cid, found))
         return out
+
+    def face_gallery(self, model: str = "dlib") -> list[tuple[int, list[bytes]]]:
+        """Active signed faces with their raw templates of ONE face model (little-endian float32
+        each), for the 1:N matcher; people without a template of that model are left out.
+        `model` defaults to dlib, the model of every template stored before model ids."""
+        out = []
+        for cid, templates in self._face_rows():
+            mine = [t.vector.astype("<f4").tobytes() for t in templates if t.model == model]
+            if mine:
+                out.append((cid, mine))
+        return out
+
+    def face_models(self) -> dict[int, set[str]]:
+        """For each active signed face: the models it has templates for (the model-switch rule,
+        hardware.face.templates.choose_model, reads this)."""
+        return {cid: {t.model for t in templates} for cid, templates in self._face_rows()}
 
     def balance(self, customer_id: int) -> BalanceSnapshot | None:
         r = self._row("SELECT * FROM balances WHERE customer_id = ?", [customer_id])

@@ -34,20 +34,32 @@ class FacePrompt:
     code: str | None
 
 
-def load_gallery(store: Any, config: Any) -> Any:  # noqa: ANN401 - hardware.face.gallery.Gallery
-    """The 1:N gallery of the site's active face signings (templates opened in memory only)."""
+def choose_model(store: Any, config: Any) -> Any:  # noqa: ANN401 - hardware.face.templates.ModelChoice
+    """The face model this terminal runs: the configured one once every active signing has
+    templates for it, else the one they all have (hardware.face.templates.choose_model)."""
+    from hardware.face.templates import choose_model as choose
+
+    return choose(store.cache.face_models(), preferred=config.encoder)
+
+
+def load_gallery(store: Any, config: Any, model: str | None = None) -> Any:  # noqa: ANN401 - Gallery
+    """The 1:N gallery of the site's active face signings for ONE face model (templates opened
+    in memory only); people without templates of that model are not in it."""
     import numpy as np
 
-    from hardware.face.gallery import Gallery, template_from_bytes
+    from hardware.face.gallery import Gallery
+    from hardware.face.models import get_model
+    from hardware.face.gallery import template_from_bytes
 
-    gallery = Gallery(128, config.scoring)
+    spec = get_model(model or config.encoder)
+    gallery = Gallery(spec.dimension, config.scoring, model=spec.id)
     ids, rows = [], []
-    for customer_id, templates in store.cache.face_gallery():
+    for customer_id, templates in store.cache.face_gallery(spec.id):
         for raw in templates:
             try:
-                rows.append(template_from_bytes(raw))
+                rows.append(template_from_bytes(raw, spec.dimension))
             except ValueError:
-                log.error("face signing %s has a template of the wrong size: skipped", customer_id)
+                log.error("face signing %s has a damaged %s template: skipped", customer_id, spec.id)
                 continue
             ids.append(customer_id)
     if rows:
@@ -114,10 +126,25 @@ class FaceLoop:
         from hardware.face.pipeline import FacePipeline
 
         if self.engine is None:
-            self.engine = FaceEngine(self.config)
-        self.engine.gallery = load_gallery(self.store, self.config)
-        log.info("face engine ready: %d signed faces", self.engine.gallery.persons)
+            self.engine = FaceEngine(self.config)    # checks the model files: a bad one stops here
+        self._load()
         return FacePipeline(self.engine, self.clock, device=getattr(self.camera, "name", "camera"))
+
+    def _load(self) -> None:
+        """Load the gallery of the model to run; switch the encoder when that model changed
+        (the configured model's gallery became complete, e.g. after a retemplate sync)."""
+        from hardware.face.engine import build_encoder
+
+        choice = choose_model(self.store, self.config)
+        if choice.model != self.engine.encoder.name:
+            log.info("face model %s -> %s (every signed face has %s templates: %s)", self.engine.encoder.name,
+                     choice.model, choice.model, choice.complete)
+            self.engine.encoder = build_encoder(self.config, choice.model)
+        if not choice.complete:
+            log.warning("face model %s: %d signed faces have no %s template and cannot pay by face",
+                        choice.model, len(choice.missing), choice.model)
+        self.engine.gallery = load_gallery(self.store, self.config, choice.model)
+        log.info("face engine ready: model %s, %d signed faces", choice.model, self.engine.gallery.persons)
 
     def _run(self) -> None:
         try:
@@ -128,7 +155,10 @@ class FaceLoop:
         while not self._stop.is_set():
             if self._reload.is_set():
                 self._reload.clear()
-                self.engine.gallery = load_gallery(self.store, self.config)
+                try:
+                    self._load()
+                except Exception:  # noqa: BLE001 - keep paying with the gallery we have
+                    log.exception("face gallery reload failed: the previous one stays")
             try:
                 frame = self.camera.read()
             except Exception:  # noqa: BLE001 - a driver error must not end face payment for good

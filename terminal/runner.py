@@ -12,7 +12,8 @@ test while no camera is attached: {"face": 101} {"card_hash": "..."} {"code": ".
 {"key_in": 800}.
 
 With an rgb camera configured (`opencv_camera` / `simulated_camera`, role rgb) the face loop
-(terminal/face_loop.py) reads it on its own thread and puts FaceMatched / FaceRejected /
+(terminal/face_loop.py) reads it on its own thread (through a hardware.frame_hub tap when a
+camera code scanner uses the same camera: one reader thread, both get its newest frames) and puts FaceMatched / FaceRejected /
 FacePrompt into the same event queue; the kiosk's preview shows its frames with the face box.
 An approved payment opens only this lane's gate (`TerminalConfig.lane_gate`), never the others.
 """
@@ -105,6 +106,7 @@ class Runner:
         self.core.on_approved = self._approved
         self.sync_thread: SyncThread | None = None
         self.lane = None
+        self.hubs: dict = {}                          # cameras with one reader for several consumers
         self.face = self.build_face_loop()           # started in run()
         self._reopen_at: dict[str, float] = {}
 
@@ -132,16 +134,21 @@ class Runner:
 
     def build_face_loop(self):  # noqa: ANN201 - FaceLoop | None
         """The face loop for the canteen's rgb camera (and an infrared one, for liveness)."""
-        if self.config.scene != "canteen":
-            return None
-        cameras = {getattr(c, "role", None): self.devices[c.name] for c in self.config.devices
+        from hardware.frame_hub import share_cameras
+
+        cameras = {getattr(c, "role", None): c.name for c in self.config.devices
                    if c.type in ("opencv_camera", "simulated_camera")}
-        if "rgb" not in cameras:
+        # One reader per camera: a code scanner on the face camera gets a tap of the same frames.
+        self.hubs = share_cameras(self.devices, cameras.get("rgb") if self.config.scene == "canteen" else None)
+        if self.config.scene != "canteen" or "rgb" not in cameras:
             return None
         from terminal.face_loop import FaceLoop
 
-        return FaceLoop(cameras["rgb"], self.config.face_settings(), self.store, emit=self._face_event,
-                        clock=self.clock, infrared=cameras.get("infrared"))
+        rgb = cameras["rgb"]
+        camera = self.hubs[rgb].tap("face") if rgb in self.hubs else self.devices[rgb]
+        infrared = self.devices[cameras["infrared"]] if "infrared" in cameras else None
+        return FaceLoop(camera, self.config.face_settings(), self.store, emit=self._face_event,
+                        clock=self.clock, infrared=infrared)
 
     def _face_event(self, event: object) -> None:
         try:
@@ -167,10 +174,17 @@ class Runner:
                     device.on_plate(parking.decide)   # the LPR camera's pushes -> the lane's answer
             self.lane = ParkingLane(parking).start()
         for name, device in self.devices.items():
+            if name in self.hubs:
+                continue                        # its hub opens it (below, or via a scanner's tap)
             try:
                 device.open()
             except Exception as exc:  # noqa: BLE001 - the terminal keeps running; doctor says more
                 log.error("device %s did not open: %s", name, exc)
+        for name, hub in self.hubs.items():
+            try:
+                hub.open()
+            except Exception as exc:  # noqa: BLE001 - as any device that does not open
+                log.error("camera %s did not open: %s", name, exc)
         if self.face is not None:
             self.face.start()
 
@@ -252,6 +266,8 @@ class Runner:
             self.lane.stop()
         if self.sync_thread is not None:
             self.sync_thread.stop()
+        for hub in self.hubs.values():
+            hub.close()                         # stops its reader thread before the camera closes
         for device in self.devices.values():
             try:
                 device.close()

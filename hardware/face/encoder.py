@@ -1,16 +1,16 @@
 """The face encoder interface and its face_recognition (dlib) implementation.
 
-An `Encoder` does three things: find faces in a frame, place 68 landmarks on one, and turn it
+An `Encoder` does three things: find faces in a frame, place landmarks on one, and turn it
 into a fixed-length template. Everything above it (quality gate, liveness, gallery, pipeline)
-only sees `FaceBox`, landmark arrays and float32 vectors, so a stronger model (an ONNX ArcFace,
-say) is one more class here with its own distance scale and thresholds.
+only sees `FaceBox`, landmark arrays and float32 vectors; hardware/face/sface.py is the second
+implementation (YuNet + SFace), and hardware/face/models.py holds each model's thresholds.
 
 Detection runs on a downscaled copy of the frame (HOG cost grows with pixel count); boxes are
 mapped back to full-frame coordinates, and landmarks/encodings use the full-resolution frame.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import cv2
@@ -19,11 +19,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class FaceBox:
-    """A face rectangle in full-frame pixel coordinates (left/top inclusive)."""
+    """A face rectangle in full-frame pixel coordinates (left/top inclusive). `points` are the
+    detector's own landmarks when it gives some (YuNet: 5), in the same coordinates."""
     left: int
     top: int
     right: int
     bottom: int
+    points: tuple[tuple[float, float], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def width(self) -> int:
@@ -45,8 +47,13 @@ class FaceBox:
         return inter / union if union > 0 else 0.0
 
     def scaled(self, fx: float, fy: float) -> FaceBox:
+        points = None if self.points is None else tuple((x * fx, y * fy) for x, y in self.points)
         return FaceBox(round(self.left * fx), round(self.top * fy),
-                       round(self.right * fx), round(self.bottom * fy))
+                       round(self.right * fx), round(self.bottom * fy), points)
+
+    def shifted(self, dx: int, dy: int) -> FaceBox:
+        points = None if self.points is None else tuple((x + dx, y + dy) for x, y in self.points)
+        return FaceBox(self.left + dx, self.top + dy, self.right + dx, self.bottom + dy, points)
 
 
 @runtime_checkable
@@ -62,7 +69,8 @@ class Encoder(Protocol):
         ...
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
-        """68 (x, y) points, float32 array of shape (68, 2), iBUG 300-W order."""
+        """The model's alignment points, float32 (n, 2): dlib 68 (iBUG 300-W order), SFace 5
+        (YuNet's: eyes, nose tip, mouth corners). hardware/face/quality.py reads either."""
         ...
 
     def encode(self, rgb: np.ndarray, box: FaceBox, landmarks: np.ndarray,
@@ -76,7 +84,7 @@ class DlibEncoder:
 
     The dlib models load lazily on first use (importing this module loads nothing)."""
 
-    name = "dlib_resnet_v1"
+    name = "dlib"
     dimension = 128
 
     def __init__(self, upsample: int = 0):

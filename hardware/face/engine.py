@@ -2,6 +2,11 @@
 
 The live pipeline, enrolment and `gatepay face evaluate` all go through these methods, so the
 evaluated numbers are the numbers a payment gets.
+
+An engine runs ONE face model (`engine.model`, chosen by `FaceConfig.encoder` or given): its
+encoder, its gallery (which refuses other models' templates) and its thresholds go together.
+For the blink check the engine also needs eye contours: a dlib encoder already gives 68 points;
+with SFace (5 points) dlib's 68-point predictor runs on the face box (`eye_landmarks`).
 """
 from __future__ import annotations
 
@@ -12,10 +17,8 @@ import numpy as np
 from hardware.face.config import FaceConfig
 from hardware.face.encoder import DlibEncoder, Encoder, FaceBox
 from hardware.face.gallery import Gallery, Match
+from hardware.face.models import FaceModel, get_model
 from hardware.face.quality import Quality, assess
-
-
-HOG_MIN_FACE = 80   # px: dlib's HOG detector misses smaller faces
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,25 @@ class Observation:
     faces: int              # how many faces the frame holds
 
 
-def build_encoder(config: FaceConfig) -> Encoder:
-    # One encoder today; a stronger model becomes another branch (and its own thresholds).
+def build_encoder(config: FaceConfig, model_id: str | None = None) -> Encoder:
+    """The encoder of `model_id` (default: the configured one). SFace checks its model files'
+    sha256 here and raises ModelFileError at once: at start, not at the first diner."""
+    model = get_model(model_id or config.encoder)
+    if model.id == "sface":
+        from hardware.face.sface import SFaceEncoder
+
+        return SFaceEncoder(config.model_dir, threads=config.encoder_threads)
     return DlibEncoder()
 
 
 def mirrored(rgb: np.ndarray, box: FaceBox) -> tuple[np.ndarray, FaceBox]:
     w = rgb.shape[1]
-    return np.ascontiguousarray(rgb[:, ::-1]), FaceBox(w - box.right, box.top, w - box.left, box.bottom)
+    points = None
+    if box.points is not None and len(box.points) == 5:
+        from hardware.face.sface import SFaceEncoder
+
+        points = tuple(map(tuple, SFaceEncoder.mirror_points(np.asarray(box.points), w).tolist()))
+    return np.ascontiguousarray(rgb[:, ::-1]), FaceBox(w - box.right, box.top, w - box.left, box.bottom, points)
 
 
 class FaceEngine:
@@ -42,8 +56,23 @@ class FaceEngine:
                  gallery: Gallery | None = None):
         self.config = config or FaceConfig()
         self.encoder = encoder if encoder is not None else build_encoder(self.config)
-        self.gallery = gallery if gallery is not None else Gallery(self.encoder.dimension, self.config.scoring)
+        self.gallery = gallery if gallery is not None else Gallery(
+            self.encoder.dimension, self.config.scoring, model=self.encoder.name)
         self._limits = self.config.quality_limits()
+        self._eyes = None          # dlib's 68-point predictor, loaded on first use (liveness)
+
+    @property
+    def model(self) -> FaceModel:
+        """The running model's numbers (thresholds, margin, confirm band, duplicate distance)."""
+        return self.config.model(self.encoder.name)
+
+    def eye_landmarks(self, rgb: np.ndarray, obs: Observation) -> np.ndarray:
+        """68 points for the blink check (eye contours 36-47)."""
+        if len(obs.landmarks) == 68:
+            return obs.landmarks
+        if self._eyes is None:
+            self._eyes = DlibEncoder()
+        return self._eyes.landmarks(rgb, dlib_like_box(obs.box, obs.landmarks))
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
         return self.encoder.detect(rgb, self.detect_side(rgb.shape))
@@ -60,13 +89,15 @@ class FaceEngine:
         scale = min(1.0, self.detect_side(rgb.shape) / max(h, w))
         window = rgb[top:bottom, left:right]
         found = self.encoder.detect(window, max(32, int(max(window.shape[:2]) * scale)))
-        return [FaceBox(b.left + left, b.top + top, b.right + left, b.bottom + top) for b in found]
+        return [b.shifted(left, top) for b in found]
 
     def detect_side(self, shape: tuple[int, ...]) -> int:
         """Longer side of the detection image: `detect_max_side`, but never so small that a face
         a little under `min_face_px` becomes too small for the detector (HOG finds faces from
-        about 80 px), so "come closer" can still be said — and a 720p camera still works."""
-        needed = max(shape[:2]) * HOG_MIN_FACE / (0.85 * self.config.min_face_px)
+        about 80 px, YuNet from about 20), so "come closer" can still be said — and a 720p
+        camera still works."""
+        smallest = get_model(self.encoder.name).detector_min_face_px
+        needed = max(shape[:2]) * smallest / (0.85 * self.config.min_face_px)
         return max(self.config.detect_max_side, int(np.ceil(needed)))
 
     def observe_box(self, rgb: np.ndarray, box: FaceBox, faces: int = 1) -> Observation:
@@ -94,7 +125,9 @@ class FaceEngine:
         return self.encoder.encode(rgb, obs.box, obs.landmarks, self.config.enrol_jitters)
 
     def identify(self, template: np.ndarray) -> Match:
-        return self.gallery.identify(template, self.config.threshold, self.config.margin)
+        """accept / confirm / reject with the running model's numbers (see gallery.Match)."""
+        m = self.config.model(self.gallery.model)
+        return self.gallery.identify(template, m.threshold, m.margin, m.confirm_threshold)
 
     def identify_image(self, rgb: np.ndarray) -> tuple[Observation | None, Match | None]:
         """A single-frame payment decision without liveness (evaluation, tests): the quality
@@ -103,3 +136,15 @@ class FaceEngine:
         if obs is None or not obs.quality.ok:
             return obs, None
         return obs, self.identify(self.probe_template(rgb, obs))
+
+
+def dlib_like_box(box: FaceBox, points: np.ndarray) -> FaceBox:
+    """A box framed the way dlib's HOG detector frames a face (its 68-point predictor was trained
+    on those), from YuNet's 5 points: centred a little below the eyes, about 2.2 eye distances
+    wide (measured against HOG boxes on the sample photos)."""
+    eyes = np.asarray(points[:2], np.float64)
+    mouth = np.asarray(points[3:5], np.float64)
+    eye_mid, mouth_mid = eyes.mean(axis=0), mouth.mean(axis=0)
+    side = 2.2 * float(np.linalg.norm(eyes[1] - eyes[0]))
+    cx, cy = (eye_mid + mouth_mid) / 2
+    return FaceBox(round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))

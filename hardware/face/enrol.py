@@ -60,7 +60,7 @@ class Enroller:
             if not others.any():
                 continue
             i = int(np.argmin(np.where(others, dist, np.inf)))
-            if dist[i] <= self.engine.config.duplicate_threshold and (nearest is None or dist[i] < nearest[1]):
+            if dist[i] <= self.engine.model.duplicate_threshold and (nearest is None or dist[i] < nearest[1]):
                 nearest = (int(ids[i]), float(dist[i]))
         return nearest
 

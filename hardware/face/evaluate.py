@@ -5,8 +5,15 @@ Protocol: among identities with at least K+1 usable photos (a face found that pa
 quality gate), sorted by name, every other one is enrolled with its first K usable photos —
 through the real enrolment path, duplicate check included — and probed with the rest. All
 other identities and every `single` row are impostors. A probe is decided exactly as a payment
-(engine.identify: threshold and margin). False accept = an impostor matched to anyone, or a
-genuine probe matched to the wrong person.
+(engine.identify: accept / confirm / reject with the model's numbers). False accept = an
+impostor accepted as anyone, or a genuine probe accepted as the wrong person.
+
+The 4-digit check (`confirm_*`): every identity has 4 random digits (the last 4 of a phone;
+fixed per identity name and `seed`, so runs repeat). A probe in the confirm band keys its OWN
+identity's digits — a genuine diner their own, a stranger theirs — and is accepted iff exactly
+one candidate has those digits (a genuine diner whose digits collide with another candidate's is
+refused; a match on the wrong person is a false accept). confirm_TAR / confirm_FAR count these
+together with the plain accepts.
 """
 from __future__ import annotations
 
@@ -50,15 +57,27 @@ class Photo:
 class Outcome:
     tar: float
     far: float
+    confirm_tar: float
+    confirm_far: float
     enrolled: int
     genuine: int
     impostor: int
     true_accepts: int
     false_accepts: int
+    confirm_true: int = 0         # genuine probes accepted after the digit check
+    confirm_false: int = 0        # false accepts through the digit check
+    asked: int = 0                # probes that were asked for digits (genuine + impostor)
 
     def line(self) -> str:
-        return (f"TAR={self.tar:.4f} FAR={self.far:.4f} enrolled={self.enrolled} "
+        return (f"TAR={self.tar:.4f} FAR={self.far:.4f} confirm_TAR={self.confirm_tar:.4f} "
+                f"confirm_FAR={self.confirm_far:.4f} enrolled={self.enrolled} "
                 f"genuine={self.genuine} impostor={self.impostor}")
+
+
+def phone_digits(identity: str, seed: int = 0) -> str:
+    """An identity's 4 random digits (stable for a name and seed)."""
+    value = int.from_bytes(hashlib.sha256(f"{seed}:{identity}".encode()).digest()[:4], "big") % 10_000
+    return f"{value:04d}"
 
 
 def read_manifest(path: Path) -> list[Row]:
@@ -87,6 +106,7 @@ class PhotoCache:
         settings = engine.config.model_dump(include={
             "encoder", "detect_max_side", "enrol_jitters", "probe_flip", "min_face_px",
             "min_sharpness", "max_asymmetry", "max_roll_deg"})
+        settings["model"] = engine.encoder.name      # the encoder actually running decides
         self._salt = json.dumps(settings, sort_keys=True).encode()
         self._data: dict[str, np.ndarray] = {}
         if path is not None and path.exists():
@@ -115,8 +135,9 @@ class PhotoCache:
 
 
 class Evaluation:
-    def __init__(self, manifest: Path, engine: FaceEngine, cache: Path | None = None):
+    def __init__(self, manifest: Path, engine: FaceEngine, cache: Path | None = None, seed: int = 0):
         self.root = manifest.parent
+        self.seed = seed
         self.rows = read_manifest(manifest)
         self.engine = engine
         self.cache = PhotoCache(cache, engine)
@@ -163,7 +184,7 @@ class Evaluation:
         usable = {ident: [r for r in rows if photos[r].usable] for ident, rows in by_identity.items()}
         eligible = sorted(ident for ident, rows in usable.items() if len(rows) >= k + 1)
         chosen = eligible[::2]
-        gallery = Gallery(self.engine.encoder.dimension, self.engine.config.scoring)
+        gallery = Gallery(self.engine.encoder.dimension, self.engine.config.scoring, model=self.engine.encoder.name)
         engine = FaceEngine(self.engine.config, self.engine.encoder, gallery)
         enroller = Enroller(engine)
         enrolled, refused = {}, []
@@ -179,36 +200,78 @@ class Evaluation:
         genuine = [(enrolled[ident], photos[r].probe) for ident in enrolled for r in usable[ident][k:]]
         impostor = [photos[r].probe for r in self.rows
                     if photos[r].usable and r.identity not in enrolled]
-        outcome = self._score(engine, genuine, impostor, len(enrolled))
+        impostor_names = [r.identity for r in self.rows if photos[r].usable and r.identity not in enrolled]
+        digits = {pid: phone_digits(ident, self.seed) for ident, pid in enrolled.items()}
+        keyed = [phone_digits(name, self.seed) for name in impostor_names]
+        outcome = self._score(engine, genuine, impostor, len(enrolled), digits, keyed)
         details = {
             "unusable": sum(1 for p in photos.values() if not p.usable),
             "refused_enrolment": refused,
             "genuine": genuine, "impostor": impostor, "engine": engine,
+            "digits": digits, "keyed": keyed, "impostor_names": impostor_names,
         }
         return outcome, details
 
     @staticmethod
-    def _score(engine: FaceEngine, genuine, impostor, enrolled: int) -> Outcome:
-        ta = fa = 0
+    def _score(engine: FaceEngine, genuine, impostor, enrolled: int, digits: dict[int, str] | None = None,
+               keyed: list[str] | None = None) -> Outcome:
+        digits = digits or {}
+        keyed = keyed or ["" for _ in impostor]
+        ta = fa = cta = cfa = asked = 0
+
+        def digit_check(match, typed: str) -> int | None:
+            """The one candidate whose digits are the typed ones, else None."""
+            hits = [c for c in match.candidate_ids if digits.get(c) == typed]
+            return hits[0] if len(hits) == 1 else None
+
         for pid, probe in genuine:
             m = engine.identify(probe)
-            if m.decision == "match":
+            if m.decision == "accept":
                 ta += m.person_id == pid
                 fa += m.person_id != pid
-        for probe in impostor:
-            fa += engine.identify(probe).decision == "match"
+            elif m.decision == "confirm":
+                asked += 1
+                chosen = digit_check(m, digits.get(pid, ""))
+                cta += chosen == pid
+                cfa += chosen is not None and chosen != pid
+        for probe, typed in zip(impostor, keyed):
+            m = engine.identify(probe)
+            if m.decision == "accept":
+                fa += 1
+            elif m.decision == "confirm":
+                asked += 1
+                cfa += digit_check(m, typed) is not None
         attempts = len(genuine) + len(impostor)
-        return Outcome(ta / len(genuine) if genuine else 0.0, fa / attempts if attempts else 0.0,
-                       enrolled, len(genuine), len(impostor), ta, fa)
+        n = len(genuine)
+        return Outcome(ta / n if n else 0.0, fa / attempts if attempts else 0.0,
+                       (ta + cta) / n if n else 0.0, (fa + cfa) / attempts if attempts else 0.0,
+                       enrolled, n, len(impostor), ta, fa, cta, cfa, asked)
+
+
+def closest_impostor(details: dict) -> float:
+    """The smallest distance any impostor probe (or a genuine probe to someone else) came to an
+    enrolled person: the "highest impostor score" the threshold must stay below."""
+    engine: FaceEngine = details["engine"]
+    closest = float("inf")
+    for probe in details["impostor"]:
+        top = engine.gallery.nearest(probe, 1)
+        if top:
+            closest = min(closest, top[0].distance)
+    for pid, probe in details["genuine"]:
+        ids, dist = engine.gallery.person_distances(probe)
+        others = dist[ids != pid]
+        if others.size:
+            closest = min(closest, float(others.min()))
+    return closest
 
 
 def curve(details: dict, thresholds: list[float]) -> list[tuple[float, Outcome]]:
-    """The same decision at other thresholds (margin unchanged), for docs and tuning."""
+    """The same decision at other thresholds (margin and confirm band unchanged), for docs and tuning."""
     base: FaceEngine = details["engine"]
     out = []
     for t in thresholds:
-        cfg = base.config.model_copy(update={"threshold": t})
+        cfg = base.config.model_copy(update={"threshold": t, "encoder": base.encoder.name})
         engine = FaceEngine(cfg, base.encoder, base.gallery)
         out.append((t, Evaluation._score(engine, details["genuine"], details["impostor"],
-                                         base.gallery.persons)))
+                                         base.gallery.persons, details["digits"], details["keyed"])))
     return out

@@ -6,9 +6,11 @@ place, which costs a fraction of a full-frame detection). For that person it
 - checks quality on every frame (and says why a frame is refused, once per change of reason),
 - encodes and searches at most `max_encodes_per_face` quality frames, stopping at the first
   match (normally one encoding per person, not one per frame); a match counts only if no
-  earlier attempt for this face came near (threshold + margin) a different person,
+  earlier attempt for this face came near (within the confirm band) a different person,
 - collects liveness evidence (blinks, infrared presence) from all frames meanwhile,
-- emits exactly one decision, then stays quiet until the face leaves the picture.
+- emits exactly one decision, then stays quiet until the face leaves the picture: FaceMatched,
+  FaceRejected, or — with `digit_check` on — FaceConfirm(candidates) for a close call (the
+  engine's "confirm": near someone but not near enough, or two people too close to call).
 
 `waiting_for` says what the tracked, undecided face should do now ("blink" while a recognised
 face waits for its liveness blink; "come_closer" / "hold_still" / "face_front" while its frames
@@ -23,14 +25,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hardware.camera import Clock, Frame, SystemClock
-from hardware.events import FaceMatched, FaceRejected
+from hardware.events import FaceConfirm, FaceMatched, FaceRejected
 from hardware.face.encoder import FaceBox
 from hardware.face.engine import FaceEngine
 from hardware.face.frames import BadFrame, to_rgb
-from hardware.face.gallery import Match
+from hardware.face.gallery import Candidate, Match
+from hardware.face.models import MAX_CONFIRM_CANDIDATES
 from hardware.face.liveness import BlinkDetector, eye_aspect_ratio, infrared_face_matches
 
-FaceEvent = FaceMatched | FaceRejected
+FaceEvent = FaceMatched | FaceRejected | FaceConfirm
 IR_MISSES_FOR_SPOOF = 3   # IR frames without the face (the IR camera may lag a frame or two)
 QUALITY_PROMPTS = {"too_small": "come_closer", "blurry": "hold_still", "not_frontal": "face_front"}
 
@@ -45,6 +48,7 @@ class _Track:
     ir_misses: int = 0
     attempts: list[Match] = field(default_factory=list)
     match: Match | None = None
+    confirm: Match | None = None     # a close call waiting for liveness, then the digit check
     decided: bool = False
     last_reason: str | None = None
     quality_now: str | None = None   # this frame's quality refusal (None: the frame passed)
@@ -82,7 +86,7 @@ class FacePipeline:
             if obs.quality.reason != track.last_reason:
                 track.last_reason = obs.quality.reason
                 events.append(self._reject(obs.quality.reason))
-        elif track.match is None:
+        elif track.match is None and track.confirm is None:
             events += self._try_identify(track, rgb, obs)
         if not track.decided:
             events += self._decide(track, t)
@@ -102,7 +106,7 @@ class FacePipeline:
         if track.quality_now is not None:
             return QUALITY_PROMPTS.get(track.quality_now)
         live = self.config.liveness
-        if track.match is not None and live.mode == "required" and live.blink and not track.blink.blinked:
+        if (track.match or track.confirm) is not None and live.mode == "required" and live.blink and not track.blink.blinked:
             return "blink"
         return None
 
@@ -131,8 +135,8 @@ class FacePipeline:
         live = self.config.liveness
         if live.mode != "required":
             return
-        if live.blink:
-            track.blink.feed(t, eye_aspect_ratio(obs.landmarks))
+        if live.blink and not track.blink.blinked:
+            track.blink.feed(t, eye_aspect_ratio(self.engine.eye_landmarks(rgb, obs)))
         if live.infrared and ir_frame is not None and not track.ir_seen:
             ir_image = ir_frame.image if isinstance(ir_frame, Frame) else ir_frame
             try:
@@ -147,17 +151,25 @@ class FacePipeline:
         match = self.engine.identify(self.engine.probe_template(rgb, obs))
         # Earlier attempts that came near someone (a claim) must all name this same person;
         # a far nearest neighbour is no claim about anyone.
-        near = self.config.threshold + self.config.margin
+        # A look within the confirm band of someone is a claim about them.
+        near = max(self.engine.model.confirm_threshold, self.engine.model.threshold + self.engine.model.margin)
         earlier = {m.best_person for m in track.attempts if m.best_person is not None and m.distance <= near}
         track.attempts.append(match)
         consistent = not earlier or earlier == {match.best_person}
-        if match.decision == "match" and consistent:
+        if match.decision == "accept" and consistent:
             track.match = match
             return []
-        if len(track.attempts) >= self.config.max_encodes_per_face:
+        last_try = len(track.attempts) >= self.config.max_encodes_per_face
+        close = match.decision == "confirm" or (match.decision == "accept" and not consistent)
+        if close and self.config.digit_check and last_try:
+            # Several looks and still a close call: the digits decide among everyone any look
+            # came near (a face that turned into someone else keeps both as candidates).
+            track.confirm = match
+            return []
+        if last_try:
             track.decided = True
-            reason = match.decision if match.decision != "match" else "ambiguous"
-            return [self._reject(reason)]
+            reason = match.reason if match.decision != "accept" else "ambiguous"
+            return [self._reject(reason or "no_match")]
         return []
 
     def _liveness_state(self, track: _Track) -> str:
@@ -180,6 +192,12 @@ class FacePipeline:
                 track.decided = True
                 return [self._reject("liveness_timeout")]
             return []
+        if track.match is None and track.confirm is not None:
+            track.decided = True
+            c = track.confirm
+            return [FaceConfirm(candidates=self._candidates(track), distance=round(c.distance, 4),
+                                margin=round(min(c.margin, 9.0), 4), liveness=state,
+                                at=self.clock.now(), device=self.device)]
         if track.match is None:
             return []
         track.decided = True
@@ -187,3 +205,12 @@ class FacePipeline:
         return [FaceMatched(customer_id=int(m.person_id), distance=round(m.distance, 4),
                             margin=round(min(m.margin, 9.0), 4), liveness=state,
                             at=self.clock.now(), device=self.device)]
+
+    @staticmethod
+    def _candidates(track: _Track) -> tuple[int, ...]:
+        """Everyone this face's looks came within the confirm band of, nearest first."""
+        best: dict[int, float] = {}
+        for m in track.attempts:
+            for c in m.candidates or ((Candidate(m.best_person, m.distance),) if m.best_person is not None else ()):
+                best[c.person_id] = min(best.get(c.person_id, c.distance), c.distance)
+        return tuple(p for p, _ in sorted(best.items(), key=lambda kv: kv[1]))[:MAX_CONFIRM_CANDIDATES]

@@ -6,6 +6,10 @@ Three checks, each with the reason code the UI turns into words:
   does not depend on distance, is below `min_sharpness` (motion blur, out of focus);
 - not_frontal: the nose tip is off the middle of the face (landmark asymmetry: head turned),
   or the eye line is tilted too far.
+
+Landmarks are either dlib's 68 points (nose tip against the jaw edges) or YuNet's 5 (nose tip
+against the eyes, along the eye line); both give 0 for a frontal face and grow towards 1 as the
+head turns.
 """
 from __future__ import annotations
 
@@ -52,7 +56,15 @@ def sharpness(rgb: np.ndarray, box: FaceBox) -> float:
 
 def asymmetry(landmarks: np.ndarray) -> float:
     """0 for a frontal face, towards 1 as the head turns: nose tip (30) against the jaw
-    edges (0 and 16)."""
+    edges (0 and 16); with 5 points, the nose tip's place between the eyes along the eye line."""
+    if len(landmarks) == 5:
+        left_eye, right_eye, nose = (np.asarray(p, np.float64) for p in landmarks[:3])
+        axis = right_eye - left_eye
+        length = float(np.dot(axis, axis))
+        if length <= 0:
+            return 1.0
+        at = float(np.dot(nose - left_eye, axis)) / length      # 0.5 = midway between the eyes
+        return min(1.0, abs(at - 0.5) * 2)
     nose = landmarks[30]
     left = float(np.linalg.norm(nose - landmarks[0]))
     right = float(np.linalg.norm(landmarks[16] - nose))
@@ -61,8 +73,11 @@ def asymmetry(landmarks: np.ndarray) -> float:
 
 
 def roll_degrees(landmarks: np.ndarray) -> float:
-    left_eye = landmarks[36:42].mean(axis=0)
-    right_eye = landmarks[42:48].mean(axis=0)
+    if len(landmarks) == 5:
+        left_eye, right_eye = landmarks[0], landmarks[1]
+    else:
+        left_eye = landmarks[36:42].mean(axis=0)
+        right_eye = landmarks[42:48].mean(axis=0)
     dx, dy = right_eye - left_eye
     return abs(math.degrees(math.atan2(float(dy), float(dx))))
 

@@ -52,13 +52,14 @@ def test_evaluate_prints_tar_and_far_as_its_last_line(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
-    m = re.fullmatch(r"TAR=([0-9.]+) FAR=([0-9.]+) enrolled=(\d+) genuine=(\d+) impostor=(\d+)", last)
+    m = re.fullmatch(r"TAR=([0-9.]+) FAR=([0-9.]+) confirm_TAR=([0-9.]+) confirm_FAR=([0-9.]+) "
+                     r"enrolled=(\d+) genuine=(\d+) impostor=(\d+)", last)
     assert m, last
     # 4 identities with 2+ photos: Annette_Lu and Ron_Dittemore are enrolled (every other by
     # name), Jackie_Chan and Tang_Jiaxuan become impostors with the 4 singles (Erdogan's
     # turned head is unusable).
-    assert m.group(3) == "2" and m.group(4) == "2" and m.group(5) == "9"
-    assert float(m.group(2)) == 0.0
+    assert m.group(5) == "2" and m.group(6) == "2" and m.group(7) == "9"
+    assert float(m.group(2)) == 0.0 and float(m.group(4)) == 0.0
     # rerun from the cache (written under the name given) gives the same figures
     assert cache.stat().st_size > 1000 and not (tmp_path / "faces.cache.npz").exists()
     again = CliRunner().invoke(app, args)
