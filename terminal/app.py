@@ -24,10 +24,12 @@ from terminal.canteen import CanteenScene
 from terminal.clock import Clock, from_iso, to_iso
 from terminal.config import TerminalConfig, check_pin
 from terminal.decision import Decider, compensating_refund
+from terminal.face_confirm import CloseCalls
 from terminal.face_loop import FacePrompt
+from hardware.events import FaceConfirm
 from terminal.money import format_yuan
 from terminal.schema import APPROVED_STATUSES
-from terminal.state import (CanteenView, ParkingView, PaymentOutcome, PaymentRow, ShiftDifferenceRow, ShiftTotals,
+from terminal.state import (CanteenView, ConfirmView, ParkingView, PaymentOutcome, PaymentRow, ShiftDifferenceRow, ShiftTotals,
                             SyncStatus)
 from terminal.store import Store
 
@@ -76,6 +78,7 @@ class TerminalCore:
         self._last_outcome: PaymentOutcome | None = None
         self._prompt: str | None = None      # what the diner at the camera should do (FacePrompt)
         self._pin_failures: list[datetime] = []
+        self.close_calls = CloseCalls(store, config.face_settings().model())   # the 4-digit check
         recovered = store.outbox.recover_in_flight(
             lambda item: compensating_refund(item.item_id, item.amount_fen, clock.now()))
         if recovered:
@@ -106,8 +109,13 @@ class TerminalCore:
             phase = {"approved": "paid", "declined": "declined", "already_paid": "already_paid"}[outcome.status]
         elif period is not None and self._prompt is not None:
             phase, prompt = "recognising", self._prompt   # e.g. "blink" while liveness waits
+        confirm = self.close_calls.state
+        if confirm is not None and outcome is None:
+            phase = "confirm"
         return CanteenView(phase=phase, meal_period=self.scene.period_view(period), sync=self.sync_status(),
-                           outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt)
+                           outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt,
+                           confirm=ConfirmView(confirm.tries_left, confirm.wrong) if confirm and outcome is None
+                           else None)
 
     def publish_status(self) -> None:
         """After a sync cycle: screens update the online/queue indicators."""
@@ -137,6 +145,14 @@ class TerminalCore:
         if self.parking is not None:
             # The lane commits, opens its barrier and publishes its own view (and logs it).
             return self.parking.handle(event).outcome
+        if isinstance(event, FaceConfirm):
+            with self._lock:
+                self._prompt, self._last_outcome = None, None
+                refused = self.close_calls.start(event)
+            if refused is None:
+                self._publish(self.current_view())     # the digits screen
+                return None
+            event = refused
         with self._lock:
             self._prompt = None                 # a decision (or refusal) replaces any prompt
             try:
@@ -146,6 +162,7 @@ class TerminalCore:
                 outcome = self._store_failed(event)
             if outcome is None:
                 return None
+            self.close_calls.cancel()           # e.g. a card tapped while the digits screen showed
             self._last_outcome = outcome
         # Logged without templates, card hashes or codes: ids, amounts and reasons only.
         log.info("decision payment_id=%s status=%s method=%s amount_fen=%d offline=%s reason=%s",
@@ -179,6 +196,19 @@ class TerminalCore:
                               message_zh="终端无法保存记录（存储空间已满或存储故障），本次未扣款；请联系管理员",
                               message_en="The terminal cannot save payments (storage full or failing); "
                                          "you were not charged. Call the attendant")
+
+    def key_in_digits(self, digits: str) -> PaymentOutcome | None:
+        with self._lock:
+            decided = self.close_calls.key_in(digits, self.clock.now())
+        if decided is None:
+            self._publish(self.current_view())         # wrong: the screen says so, tries left
+            return None
+        return self.handle_event(decided)
+
+    def cancel_confirm(self) -> None:
+        with self._lock:
+            self.close_calls.cancel()
+        self._publish(self.current_view())
 
     def key_in_amount(self, amount_fen: int) -> None:
         if self.parking is not None:
