@@ -78,7 +78,7 @@ class TerminalCore:
         self._last_outcome: PaymentOutcome | None = None
         self._prompt: str | None = None      # what the diner at the camera should do (FacePrompt)
         self._pin_failures: list[datetime] = []
-        self.close_calls = CloseCalls(store, config.face_settings().model())   # the 4-digit check
+        self.close_calls = CloseCalls(store, config.face_settings())   # the 4-digit check
         recovered = store.outbox.recover_in_flight(
             lambda item: compensating_refund(item.item_id, item.amount_fen, clock.now()))
         if recovered:
