@@ -49,6 +49,13 @@ class AdminError(PermissionError):
         self.zh, self.en = zh, en
 
 
+def read_sync_status(store: Store, tracker: SyncTracker) -> SyncStatus:
+    """The sync indicators from the store and the tracker; reads only."""
+    outbox = store.outbox
+    declined = len(outbox.items(statuses=("declined", "rejected"), kind="payment"))
+    return tracker.snapshot(queue_depth=outbox.queue_depth(), declined_after_fact=declined)
+
+
 class TerminalCore:
     def __init__(self, config: TerminalConfig, store: Store, clock: Clock, *, client: SyncClient | None = None,
                  tracker: SyncTracker | None = None, gate: object | None = None):
@@ -79,11 +86,19 @@ class TerminalCore:
         self._prompt: str | None = None      # what the diner at the camera should do (FacePrompt)
         self._pin_failures: list[datetime] = []
         self.close_calls = CloseCalls(store, config.face_settings())   # the 4-digit check
+        self._pin_lock = threading.Lock()    # the PIN screen and the lane's attendant thread both ask
+
+    def recover_interrupted(self) -> int:
+        """Once, at the start of the process that owns the store (terminal.runner.Runner): payments
+        left 'authorising' by a crash are refused, with a compensating refund queued. Never from
+        another process while a terminal runs: its payment being authorised would be refused."""
+        store, clock = self.store, self.clock
         recovered = store.outbox.recover_in_flight(
             lambda item: compensating_refund(item.item_id, item.amount_fen, clock.now()))
         if recovered:
             store.audit.record("core", "recovered_in_flight", count=recovered)
             log.warning("recovered %d payment(s) interrupted before an answer; compensating refunds queued", recovered)
+        return recovered
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -92,9 +107,7 @@ class TerminalCore:
             self._subscribers.append(callback)
 
     def sync_status(self) -> SyncStatus:
-        outbox = self.store.outbox
-        declined = len(outbox.items(statuses=("declined", "rejected"), kind="payment"))
-        return self.tracker.snapshot(queue_depth=outbox.queue_depth(), declined_after_fact=declined)
+        return read_sync_status(self.store, self.tracker)
 
     def current_view(self) -> CanteenView | ParkingView:
         if self.parking is not None:
@@ -224,22 +237,26 @@ class TerminalCore:
         """When the PIN may be tried again after PIN_TRIES wrong tries in a row (None: not locked),
         so the PIN screen can say "locked, try again at 12:31" instead of "wrong PIN"."""
         now = self.clock.now()
-        recent = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
+        with self._pin_lock:
+            recent = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
         if len(recent) < PIN_TRIES:
             return None
         return recent[-PIN_TRIES] + PIN_LOCKOUT
 
     def verify_pin(self, pin: str) -> bool:
-        now = self.clock.now()
-        self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
-        if len(self._pin_failures) >= PIN_TRIES:
-            self.store.audit.record("admin", "pin_locked")
-            return False
-        ok = check_pin(pin, self.config.admin_pin_hash)
-        if not ok:
-            self._pin_failures.append(now)
-            self.store.audit.record("admin", "pin_failed")
-        return ok
+        # One check at a time, counted before the next starts: tries from two threads at once
+        # must not get past PIN_TRIES together.
+        with self._pin_lock:
+            now = self.clock.now()
+            self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
+            if len(self._pin_failures) >= PIN_TRIES:
+                self.store.audit.record("admin", "pin_locked")
+                return False
+            ok = check_pin(pin, self.config.admin_pin_hash)
+            if not ok:
+                self._pin_failures.append(now)
+                self.store.audit.record("admin", "pin_failed")
+            return ok
 
     def _require_pin(self, pin: str) -> None:
         if not self.verify_pin(pin):
