@@ -75,4 +75,22 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router)
+    _compose_money_rails(app, settings)
     return app
+
+
+def _compose_money_rails(app: FastAPI, settings: BackendSettings) -> None:
+    """The bank core and each payment channel, from the settings; simulators only where they say
+    so, and only then the simulators' routes (backend/channels/compose.py)."""
+    from backend.channels.compose import build_channels, build_corebanking, simulated_names
+
+    app.state.corebanking = build_corebanking(settings.corebanking)
+    app.state.channels = build_channels(settings.channels, settings.database_url)
+    simulated = simulated_names(settings)
+    if simulated:
+        from backend.api import channel_sim
+        from backend.logging import log
+
+        log.warning("SIMULATED_MONEY_RAILS", simulated=simulated,
+                    message="simulators, not real services: no real money moves (settings chose them)")
+        app.include_router(channel_sim.router)

@@ -36,6 +36,7 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
     from backend.migrate import upgrade
 
     settings = BackendSettings()
+    _say_what_is_simulated(settings)
     if migrate_first:
         upgrade(settings.database_url)
     where = dict(host=host or settings.host, port=port or settings.port, log_level="warning")
@@ -49,6 +50,26 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
             raise typer.BadParameter("--workers needs a fixed --port (each worker binds it)")
         settings.keys   # made here once if missing, not by every worker at the same moment
         serve_workers(**where, workers=workers, jobs=jobs)
+
+
+def _say_what_is_simulated(settings) -> None:  # noqa: ANN001
+    """Loudly, before serving: which money rails are simulators (the settings chose them)."""
+    from backend.channels.compose import simulated_names
+
+    simulated = simulated_names(settings)
+    if simulated:
+        line = "!" * 78
+        typer.secho(f"{line}\n模拟器 SIMULATED: {', '.join(simulated)}\n"
+                    f"这些不是真实的支付渠道/银行核心，不会有真实资金往来 — these are simulators, no real money moves.\n"
+                    f"Set GATEPAY_CHANNELS / GATEPAY_COREBANKING to live settings for production.\n{line}",
+                    fg=typer.colors.RED, bold=True, err=True)
+    else:
+        from backend.channels.compose import CHANNEL_NAMES
+
+        live = [name for name in CHANNEL_NAMES if getattr(settings.channels, name) is not None]
+        typer.echo(f"payment channels: {', '.join(live) or 'none configured'}; bank core: "
+                   f"{'configured' if settings.corebanking else 'none configured (card debits declined)'}",
+                   err=True)
 
 
 @app.command("create-operator")
@@ -115,36 +136,3 @@ def seed_demo() -> None:
 from backend.settlement.cli import register_settlement_commands  # noqa: E402  - settle, reports
 
 register_settlement_commands(app)
-
-
-@app.command("retemplate")
-def retemplate(model: str = typer.Option(..., "--model", help="The face model to make templates for: sface | dlib")) -> None:
-    """Recompute every active face signing's templates for MODEL from its sealed enrolment photos
-    and publish them to terminals (a terminal switches once its gallery for MODEL is complete).
-    Lists the signings without photos: they must come back to the signing desk."""
-    from backend.config import BackendSettings
-    from backend.db import make_engine, make_sessionmaker
-    from backend.services.face_desk import engine_for, retemplate as run
-    from backend.services.vault import vault_of
-    from core.clock import SystemClock
-
-    try:
-        face = engine_for(model)
-    except (ValueError, RuntimeError) as exc:
-        typer.echo(f"无法加载人脸模型 {model} / cannot load face model {model}: {exc}", err=True)
-        raise typer.Exit(2) from None
-    settings = BackendSettings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            report = run(session, vault_of(settings), face, SystemClock().now())
-            session.commit()
-    finally:
-        engine.dispose()
-    typer.echo(f"model {report.model}: {len(report.retemplated)} signings retemplated and published")
-    for cid, masked in report.unusable:
-        typer.echo(f"  photos not usable with {report.model}: customer {cid} {masked} — re-enrol at the signing desk")
-    for cid, masked in report.without_photos:
-        typer.echo(f"  no enrolment photos: customer {cid} {masked} — re-enrol at the signing desk")
-    typer.echo(f"retemplated={len(report.retemplated)} without_photos={len(report.without_photos)} "
-               f"unusable={len(report.unusable)}")

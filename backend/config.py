@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.channels.settings import ChannelSettings, CoreBankingSettings
 from terminal.crypto import key_from_text, key_to_text, new_key
 
 
@@ -33,6 +34,12 @@ class BackendSettings(BaseSettings):
     bank_intent_grace_s: float = Field(60, ge=0, description="A bank debit no committed payment booked is "
                                                                "given back once its intent is this old")
     expire_subsidies_every_s: float = Field(300, ge=0, description="Subsidy expiry interval (0: off)")
+    channels: ChannelSettings = Field(default_factory=ChannelSettings, title="Payment channels / 支付渠道",
+                                      description="Each channel live (keys, certificates, merchant numbers, "
+                                                  "endpoints) or a simulator; left out: not offered")
+    corebanking: CoreBankingSettings | None = Field(None, title="Bank core / 核心系统",
+                                                    description="The bank core for card debits; left out: "
+                                                                "card debits are declined")
     host: str = "127.0.0.1"
     port: int = Field(8700, ge=1, le=65535)
     log_json: bool = True

@@ -1,4 +1,5 @@
-"""The bank core behind linked bank cards: a small Protocol and a simulator that behaves like one.
+"""The bank core behind linked bank cards: a small Protocol, a simulator that behaves like one, and
+the stand-in for "no bank core configured" (create_app picks one from the settings).
 
 Every call carries the caller's reference (a payment or refund id); the bank applies a reference
 at most once, so asking again after a timeout can never take the money twice. A timeout means
@@ -17,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-Outcome = Literal["ok", "insufficient_funds", "frozen", "no_account", "unknown", "not_found"]
+Outcome = Literal["ok", "insufficient_funds", "frozen", "no_account", "unknown", "not_found", "not_configured"]
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,20 @@ class CoreBankingSimulator:
             time.sleep(self.latency_s)
 
 
+class NoCoreBanking:
+    """No bank core is configured: nothing moves, and a card debit is declined in words
+    (bank_not_configured) instead of being approved by a simulator nobody chose."""
+
+    def debit(self, ref: str, account: str, amount_fen: int) -> BankAnswer:
+        return BankAnswer("not_configured", ref)
+
+    def credit(self, ref: str, account: str, amount_fen: int) -> BankAnswer:
+        return BankAnswer("not_configured", ref)
+
+    def status(self, ref: str) -> BankAnswer:
+        return BankAnswer("not_found", ref)
+
+
 def corebanking_of(app_state) -> CoreBanking:  # noqa: ANN001
-    """The app's bank core: whatever was installed on app.state.corebanking, else a simulator
-    (the backend has no real core connection configured in this project)."""
-    bank = getattr(app_state, "corebanking", None)
-    if bank is None:
-        bank = app_state.corebanking = CoreBankingSimulator()
-    return bank
+    """The app's bank core, built from the settings by create_app (backend/channels/compose.py)."""
+    return app_state.corebanking

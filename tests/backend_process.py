@@ -20,6 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from backend.channels.compose import simulated_env
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -44,7 +46,8 @@ class BackendProcess:
 
     def start(self, timeout: float = 30.0) -> "BackendProcess":
         env = {**os.environ, "GATEPAY_DATABASE_URL": self.database_url,
-               "GATEPAY_KEY_FILE": str(self.workdir / "backend-keys.json"), **self.extra_env}
+               "GATEPAY_KEY_FILE": str(self.workdir / "backend-keys.json"),
+               **simulated_env(query_every_s=0), **self.extra_env}     # the tests choose simulators
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [*self.command, "--port", str(self.port)],

@@ -2,7 +2,6 @@
 and the operator's car park rules, member passes, blacklist and stays."""
 from __future__ import annotations
 
-import threading
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -14,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from backend.api.params import IdPath
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
-from backend.channels import ChannelError, ChannelSimulator, WechatNativeChannel, simulated_channel
+from backend.channels import ChannelError, PaymentChannel
+from backend.channels.compose import CHANNEL_OF_CODE, Channels
 from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.logging import log
@@ -27,6 +27,7 @@ from backend.services.parking_rules import ParkingRuleError
 from backend.services.sites import get_site
 from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
+from hardware.paycode import Classified, classify
 from terminal.crypto import FieldCipher
 from terminal.members import PassPlan
 from terminal.plates import PlateError, normalise_plate
@@ -36,17 +37,26 @@ router = APIRouter(prefix="/api/v1", tags=["parking"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")
 MANAGERS = require_roles("operator", "merchant_admin")
 PlatePath = Annotated[str, Path(min_length=2, max_length=24, description="plate, e.g. 京A12345")]
-_channel_lock = threading.Lock()
 
 
-def channel(request: Request) -> WechatNativeChannel:
-    """The payment channel of this backend: the simulator unless a real one was configured
-    (tests and the demo run the real adapter over the simulator transport)."""
-    state = request.app.state
-    with _channel_lock:
-        if getattr(state, "parking_channel", None) is None:
-            state.parking_channel, state.parking_channel_sim = simulated_channel()
-    return state.parking_channel
+def channels(request: Request) -> Channels:
+    """The channels create_app built from the settings (backend/channels/compose.py)."""
+    return request.app.state.channels
+
+
+def _channel_of_code(request: Request, code: str) -> PaymentChannel:
+    """The channel that takes this pay code (WeChat, Alipay, UnionPay by their published formats);
+    a code of no known format goes to the QR channel, which refuses it in its own words."""
+    found = classify(code)
+    kind = found.kind if isinstance(found, Classified) and found.kind in CHANNEL_OF_CODE else None
+    return channels(request).for_code(kind) if kind else channels(request).qr()
+
+
+def _unavailable(exc: ChannelError, zh: str, en: str):  # noqa: ANN202
+    if exc.code == "not_configured":
+        return api_error(503, "channel_not_configured", "本停车场未开通该支付渠道，请换一种方式支付或联系管理员",
+                         "This car park does not take this way to pay: pay another way or call the attendant")
+    return api_error(502, "channel_unavailable", zh, en)
 
 
 def _rule_error(exc: ParkingRuleError, status: int = 422):  # noqa: ANN202
@@ -91,23 +101,20 @@ def inside(plate: str = Query(min_length=2, max_length=16), terminal: TerminalPr
     return sessions_svc.session_data(s)
 
 
-def _notify_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/api/v1/parking/channel/notify"
-
-
 @router.post("/terminal/parking/orders", response_model=ParkingOrderState, status_code=201)
 def create_order(body: ParkingOrderRequest, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
                  session: Session = Depends(get_session)) -> ParkingOrderState:
     """A QR order for an exit fee or a renewal; the same order_id returns the same order."""
     try:
-        order = orders_svc.create_order(session, channel(request), terminal.terminal_id, terminal.site_id, body,
-                                        _notify_url(request), now=request_now(request))
+        qr = channels(request).qr()
+        order = orders_svc.create_order(session, qr, terminal.terminal_id, terminal.site_id, body,
+                                        _notify_url(request, qr.name), now=request_now(request))
     except ParkingRuleError as exc:
         raise _rule_error(exc, 409) from None
     except ChannelError as exc:
         log.warning("parking_order_channel_error", code=exc.code)
-        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试或使用付款码",
-                        "The payment channel is unavailable; retry or scan a pay code") from None
+        raise _unavailable(exc, "支付渠道暂时不可用，请稍后重试或使用付款码",
+                           "The payment channel is unavailable; retry or scan a pay code") from None
     return orders_svc.order_state(order)
 
 
@@ -118,7 +125,11 @@ def poll_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = D
     order = session.get(ParkingOrder, str(order_id))
     if order is None or order.site_id != terminal.site_id:
         raise api_error(404, "order_not_found", "找不到该订单", "No such order")
-    return orders_svc.order_state(orders_svc.refresh(session, channel(request), order, now=request_now(request)))
+    try:
+        channel = channels(request).get(order.channel)
+    except ChannelError:
+        return orders_svc.order_state(order)        # its channel is no longer configured: as it was
+    return orders_svc.order_state(orders_svc.refresh(session, channel, order, now=request_now(request)))
 
 
 @router.post("/terminal/parking/orders/{order_id}/close", response_model=ParkingOrderState)
@@ -129,11 +140,10 @@ def close_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = 
     if order is None or order.site_id != terminal.site_id:
         raise api_error(404, "order_not_found", "找不到该订单", "No such order")
     try:
-        return orders_svc.order_state(orders_svc.close(session, channel(request), order))
+        return orders_svc.order_state(orders_svc.close(session, channels(request).get(order.channel), order))
     except ChannelError as exc:
         log.warning("parking_order_close_error", code=exc.code)
-        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试",
-                        "The payment channel is unavailable; try again") from None
+        raise _unavailable(exc, "支付渠道暂时不可用，请稍后重试", "The payment channel is unavailable; try again") from None
 
 
 @router.post("/terminal/parking/paycode", response_model=ParkingOrderState)
@@ -141,54 +151,53 @@ def pay_by_code(body: ParkingPaycodeRequest, request: Request, terminal: Termina
                 session: Session = Depends(get_session)) -> ParkingOrderState:
     """A pay code scanned at the exit, charged at the channel; the same order_id is charged once."""
     try:
-        order, reason = orders_svc.pay_by_code(session, channel(request), terminal.terminal_id, terminal.site_id,
+        order, reason = orders_svc.pay_by_code(session, _channel_of_code(request, body.paycode),
+                                               terminal.terminal_id, terminal.site_id,
                                                body, now=request_now(request))
     except ParkingRuleError as exc:
         raise _rule_error(exc, 409) from None
     except ChannelError as exc:
         log.warning("parking_paycode_channel_error", code=exc.code)
-        raise api_error(502, "channel_unavailable", "支付渠道暂时不可用，请稍后重试或联系管理员",
-                        "The payment channel is unavailable; try again or call the attendant") from None
+        raise _unavailable(exc, "支付渠道暂时不可用，请稍后重试或联系管理员",
+                           "The payment channel is unavailable; try again or call the attendant") from None
     return orders_svc.order_state(order, reason)
 
 
 # --- the channel ---------------------------------------------------------------------------------
 
+def _notify_url(request: Request, channel: str) -> str:
+    """Where the channel POSTs its paid notification (WeChat keeps the path it has always had)."""
+    path = "/api/v1/parking/channel/notify" if channel == "wechat" else f"/api/v1/parking/channel/{channel}/notify"
+    return str(request.base_url).rstrip("/") + path
+
+
+def _notified(request: Request, session: Session, name: str, body: bytes) -> Response:
+    """A channel's paid notification: verified by that channel's adapter, booked once, answered in
+    the channel's own words (a refusal makes the channel send it again later)."""
+    try:
+        channel = channels(request).get(name)
+    except ChannelError:
+        return Response(status_code=404)
+    try:
+        orders_svc.record_paid(session, channel.parse_notification(request.headers, body))
+    except ChannelError as exc:
+        log.warning("parking_notify_refused", channel=name, code=exc.code)
+        status, media, text = channel.acknowledgement(False)
+        return Response(status_code=status, media_type=media, content=text)
+    status, media, text = channel.acknowledgement(True)
+    return Response(status_code=status, media_type=media, content=text)
+
+
 @router.post("/parking/channel/notify", include_in_schema=False)
 async def channel_notify(request: Request, session: Session = Depends(get_session)) -> Response:
-    """The channel's paid notification: verified, decrypted, booked once. 200 tells it to stop."""
-    body = await request.body()
-    try:
-        paid = channel(request).parse_notification(request.headers, body)
-        orders_svc.record_paid(session, paid)
-    except ChannelError as exc:
-        log.warning("parking_notify_refused", code=exc.code)
-        return Response(status_code=400, media_type="application/json",
-                        content='{"code":"FAIL","message":"%s"}' % exc.code)
-    return Response(status_code=200, media_type="application/json", content='{"code":"SUCCESS","message":"成功"}')
+    """WeChat Pay's paid notification: signature checked, resource decrypted, booked once."""
+    return _notified(request, session, "wechat", await request.body())
 
 
-class SimPay(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    qr_text: str = Field(min_length=1, max_length=200, description="the QR text the payer's app scanned")
-
-
-@router.post("/parking/channel-sim/pay", tags=["simulator"])
-def simulator_pay(body: SimPay, request: Request, session: Session = Depends(get_session)) -> dict:
-    """Demo and tests only: a driver's banking app pays a QR order at the simulated channel, which
-    then delivers its signed notification to this backend exactly as the real one would."""
-    channel(request)
-    sim: ChannelSimulator | None = getattr(request.app.state, "parking_channel_sim", None)
-    no = sim.order_for_code(body.qr_text) if sim else None
-    if sim is None or no is None:
-        raise api_error(404, "order_not_found", "二维码无效", "This QR code is not an order")
-    try:
-        headers, raw = sim.pay(no)
-    except ChannelError:
-        raise api_error(409, "order_closed", "订单已关闭，不能再付款", "This order was closed and cannot be paid") from None
-    paid = channel(request).parse_notification(headers, raw)
-    orders_svc.record_paid(session, paid)
-    return {"paid": True}
+@router.post("/parking/channel/alipay/notify", include_in_schema=False)
+async def alipay_notify(request: Request, session: Session = Depends(get_session)) -> Response:
+    """Alipay's asynchronous notification (a signed form): checked, booked once, answered "success"."""
+    return _notified(request, session, "alipay", await request.body())
 
 
 # --- operators -----------------------------------------------------------------------------------
@@ -248,7 +257,7 @@ def renew_member(site_id: IdPath, plate: PlatePath, body: RenewalIn, request: Re
     """A renewal paid at the counter (会员缴费续期, cash or card at the car park's office), booked on
     the ledger as money the merchant holds itself; a renewal paid by QR is booked when the order is paid.
     The same renewal_id again answers the pass and books nothing more; with another body: 409."""
-    from backend.api.payments import commit_once    # here: that module imports this one's channel()
+    from backend.services.commit import commit_once
 
     _car_park_of(session, principal, site_id)
     plate = _plate(plate)

@@ -1,26 +1,21 @@
 """Payment and refund endpoints: signed terminal calls, and the operator's refund and lookup."""
 from __future__ import annotations
 
-import threading
 from typing import Callable, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
 from backend.corebanking import corebanking_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
-from backend.services.bank_intents import RecordIntentFirst
-from backend.services.bank_intents import record as record_intent
 from backend.services.payments import Where, existing_payment, pay, resolve_pending_payments
-from backend.api.parking import channel as payment_channel
 from backend.services.channel_booking import pay_by_channel, refund_at_channel, wallet_code_kind
-from backend.services.paycodes import bind as bind_paycodes
+from backend.services.commit import commit_once
 from backend.services.refunds import refund
 from backend.services.vault import vault_of
 from sync.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult
@@ -49,59 +44,20 @@ def json_body_doc(model: type[BaseModel]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}}
 
 
-# SQLite has one writer. Bookings in this process queue on this lock instead of on SQLite's
-# busy handler, whose growing sleeps (up to 100 ms a try) would turn a short queue into a long tail.
-_SQLITE_WRITER = threading.Lock()
-
-
-def commit_once(session: Session, attempt: Callable[[], T]) -> T:
-    """Run a booking and commit it. If an identical request won a race to the unique payment or
-    refund id, roll back and run again: the second run finds the winner and returns its answer.
-    If the booking is about to ask the bank for a debit not yet on record, roll back, commit the
-    bank intent on its own and run again (backend/services/bank_intents.py): on SQLite the
-    booking's transaction is the one writer, so the intent cannot be written beside it."""
-    if session.get_bind().dialect.name == "sqlite":
-        with _SQLITE_WRITER:
-            return _commit_once(session, attempt)
-    return _commit_once(session, attempt)
-
-
-_RUNS = 4     # an intent to record (twice if the amount moved), a race lost, then the run that books
-
-
-def _commit_once(session: Session, attempt: Callable[[], T]) -> T:
-    for runs_left in range(_RUNS - 1, -1, -1):
-        try:
-            outcome = attempt()
-            session.commit()
-            return outcome
-        except IntegrityError:
-            session.rollback()
-            if not runs_left:
-                raise
-        except RecordIntentFirst as first:
-            session.rollback()
-            if not runs_left:
-                raise
-            record_intent(session, first)
-    raise AssertionError("unreachable")
-
-
 def book_payment(request: Request, session: Session, terminal: TerminalPrincipal, body: PaymentRequest):  # noqa: ANN201
     where = Where(terminal.merchant_id, terminal.site_id, terminal.terminal_id)
     bank, vault, now = corebanking_of(request.app.state), vault_of(request.app.state.settings), request_now(request)
     kind = wallet_code_kind(body)
-    if kind is not None:      # WeChat / Alipay / UnionPay pay code: charged at the channel
-        return pay_by_channel(session, payment_channel(request), kind, body, where, now,
+    if kind is not None:      # WeChat / Alipay / UnionPay pay code: charged at its channel
+        return pay_by_channel(session, request.app.state.channels, kind, body, where, now,
                               lambda attempt: commit_once(session, attempt))
-    bind_paycodes(session, request.app.state.settings.keys["hash"], now)
     return commit_once(session, lambda: pay(session, bank, vault, body, where, now))
 
 
 def book_refund(request: Request, session: Session, body: RefundRequest, *, merchant_id: int | None,  # noqa: ANN201
                 terminal_id: int | None = None, operator_id: int | None = None):
     bank, vault, now = corebanking_of(request.app.state), vault_of(request.app.state.settings), request_now(request)
-    refund_at_channel(session, payment_channel(request), body, merchant_id)   # channel payments: money back first
+    refund_at_channel(session, request.app.state.channels, body, merchant_id)   # channel payments: money back first
     return commit_once(session, lambda: refund(session, bank, vault, body, now, merchant_id=merchant_id,
                                                terminal_id=terminal_id, operator_id=operator_id))
 

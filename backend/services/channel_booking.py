@@ -26,8 +26,10 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.channels import ChannelError, ChannelOrder, WechatNativeChannel
+from backend.channels import ChannelError, ChannelOrder, PaymentChannel
+from backend.channels.compose import Channels, PayerWait
 from backend.errors import api_error
+from backend.models.ledger import Account
 from backend.models.merchants import Merchant, Site
 from backend.models.parking import ParkingOrder
 from backend.models.payments import Payment, PaymentLine, Refund
@@ -46,17 +48,22 @@ CHANNEL_DECLINES: dict[str, tuple[str, str]] = {
     "channel_not_charged": ("支付渠道未完成扣款，本笔未收费，请重新支付",
                             "The payment channel did not take the money: you were not charged, please pay again"),
     "paycode_offline": ("付款码需要联网，请刷脸或刷卡", "Pay codes need the network: use face or card"),
+    "channel_not_configured": ("本机暂不支持这种付款码，请换一种方式支付",
+                               "This kind of pay code is not taken here: pay another way"),
     "merchant_suspended": PAYER_DECLINES["merchant_suspended"],
 }
 _CHANNEL_CODES = {"NOTENOUGH": "channel_insufficient_funds", "AUTH_CODE_INVALID": "channel_code_invalid",
-                  "AUTH_CODE_EXPIRE": "channel_code_invalid", "AUTHCODEEXPIRE": "channel_code_invalid"}
+                  "AUTH_CODE_EXPIRE": "channel_code_invalid", "AUTHCODEEXPIRE": "channel_code_invalid",
+                  "ACQ.BUYER_BALANCE_NOT_ENOUGH": "channel_insufficient_funds",
+                  "ACQ.PAYMENT_AUTH_CODE_INVALID": "channel_code_invalid"}
 # No answer we can trust: the money may or may not have been taken. Ask (query) before anything else.
-_UNKNOWN = {"unreachable", "bad_answer", "bad_signature", "SYSTEMERROR", "BANKERROR", "USERPAYING",
+_UNKNOWN = {"unreachable", "bad_answer", "bad_signature", "SYSTEMERROR", "SYSTEM_ERROR", "BANKERROR", "USERPAYING",
             "OUT_TRADE_NO_USED", "ORDERPAID", "500", "502", "503", "504"}
+CLEARING_PREFIX = "channel_clearing:"
 
 
 def clearing_account_id(session: Session, channel: str) -> int:
-    return account_id(session, f"channel_clearing:{channel}", "bank_clearing")
+    return account_id(session, f"{CLEARING_PREFIX}{channel}", "bank_clearing")
 
 
 def book_receipt(session: Session, *, payment_uuid: str, digest: str, where: Where, channel: str, method: str,
@@ -112,9 +119,9 @@ def wallet_code_kind(req: PaymentRequest) -> str | None:
     return found.kind if isinstance(found, Classified) and found.kind in ("wechat", "alipay", "unionpay") else None
 
 
-def pay_by_channel(session: Session, channel: WechatNativeChannel, kind: str, req: PaymentRequest, where: Where,
+def pay_by_channel(session: Session, channels: Channels, kind: str, req: PaymentRequest, where: Where,
                    now: datetime, commit: Callable[[Callable[[], Booked]], Booked]) -> Booked:
-    """Charge a WeChat / Alipay / UnionPay pay code at the channel and book it. The channel's order
+    """Charge a WeChat / Alipay / UnionPay pay code at its channel and book it. The channel's order
     number is the payment id's hex, so every retry names the same order there and the code is
     charged at most once. The channel is called outside the booking transaction; `commit` runs
     the booking (with the API's retry on a lost race)."""
@@ -129,13 +136,15 @@ def pay_by_channel(session: Session, channel: WechatNativeChannel, kind: str, re
         reason = "paycode_offline"        # a pay code is only ever charged while someone waits for it
     elif merchant.status != "approved":
         reason = "merchant_suspended"
+    elif kind not in channels.adapters:
+        reason = "channel_not_configured"
     description = f"{merchant.name} 消费"
     # End the reading transaction: on SQLite it holds the write lock, which must be neither kept
     # across the network call nor taken before the API's writer lock (commit).
     session.rollback()
     if reason is None:
-        paid, reason = _charge(channel, req.payment_id.hex, req.credential.paycode or "", req.amount_fen,
-                               description)
+        paid, reason = _charge(channels.for_code(kind), req.payment_id.hex, req.credential.paycode or "", req.amount_fen,
+                               description, channels.wait)
 
     def attempt() -> Booked:
         again = existing_payment(session, str(req.payment_id))
@@ -150,11 +159,13 @@ def pay_by_channel(session: Session, channel: WechatNativeChannel, kind: str, re
     return commit(attempt)
 
 
-def _charge(channel: WechatNativeChannel, out_trade_no: str, code: str, amount_fen: int,
-            description: str) -> tuple[ChannelOrder | None, str | None]:
-    """(the paid order, None) or (None, decline). An unknown outcome is settled by a query and,
-    when the order is not paid, by closing it so it can never be paid later; when even that gets
-    no answer the caller is told 503 and nothing is stored (a retry with the same payment id asks
+def _charge(channel: PaymentChannel, out_trade_no: str, code: str, amount_fen: int, description: str,
+            wait: PayerWait) -> tuple[ChannelOrder | None, str | None]:
+    """(the paid order, None) or (None, decline), by each channel's published rule for a pay code
+    whose outcome is not known (a timeout, a system error, or the payer asked for a password):
+    query until it is paid, failed or the payer's time is up, then reverse it (WeChat 撤销, Alipay
+    alipay.trade.cancel, UnionPay 冲正) so it can never be paid later. When not even that gets an
+    answer the caller is told 503 and nothing is stored (a retry with the same payment id asks
     again about the same order: no second charge)."""
     try:
         order = channel.codepay(out_trade_no, code, amount_fen, description)
@@ -163,23 +174,33 @@ def _charge(channel: WechatNativeChannel, out_trade_no: str, code: str, amount_f
     except ChannelError as exc:
         if exc.code not in _UNKNOWN:
             return None, _CHANNEL_CODES.get(exc.code, "channel_declined")
-    try:
-        order = channel.query(out_trade_no)
+    for query in range(wait.queries):
+        if query:
+            wait.sleep(wait.query_every_s)
+        try:
+            order = channel.query(out_trade_no)
+        except ChannelError as exc:
+            if exc.code in ("ORDER_NOT_EXIST", "TRADE_NOT_EXIST"):
+                return None, "channel_not_charged"      # the charge never reached the channel
+            continue
         if order.trade_state == "SUCCESS" and order.amount_fen == amount_fen:
             return order, None
         if order.trade_state in ("CLOSED", "REVOKED", "PAYERROR"):
             return None, "channel_not_charged"
-        channel.close(out_trade_no)
+        if order.trade_state != "USERPAYING":
+            break
+    try:
+        channel.reverse(out_trade_no)
         return None, "channel_not_charged"
     except ChannelError as exc:
-        if exc.code == "ORDER_NOT_EXIST":
-            return None, "channel_not_charged"      # the charge never reached the channel
+        if exc.code in ("ORDER_NOT_EXIST", "TRADE_NOT_EXIST"):
+            return None, "channel_not_charged"
     raise api_error(503, "channel_outcome_unknown", "支付渠道暂时无法确认结果，请稍后用同一笔支付重试，不会重复扣款",
                     "The payment channel cannot confirm the outcome now; retry this same payment later "
                     "(it will not be charged twice)")
 
 
-def refund_at_channel(session: Session, channel: WechatNativeChannel, req: RefundRequest,
+def refund_at_channel(session: Session, channels: Channels, req: RefundRequest,
                       merchant_id: int | None) -> None:
     """Before a refund of a channel payment is booked (the money service's refund credits the
     channel clearing line back and debits the merchant), give the money back at the channel:
@@ -192,8 +213,9 @@ def refund_at_channel(session: Session, channel: WechatNativeChannel, req: Refun
         session.rollback()       # as in pay_by_channel: no SQLite write lock across the network or the writer lock
     if plan is None:
         return
+    name, *terms = plan
     try:
-        channel.refund(*plan)
+        channels.get(name).refund(*terms)       # back through the channel that took the money
     except ChannelError as exc:
         if exc.code in _UNKNOWN:
             raise api_error(503, "channel_unavailable", "支付渠道暂时无法退款，请稍后用同一退款编号重试",
@@ -204,19 +226,22 @@ def refund_at_channel(session: Session, channel: WechatNativeChannel, req: Refun
 
 
 def _channel_refund_plan(session: Session, req: RefundRequest,
-                         merchant_id: int | None) -> tuple[str, str, int, int] | None:
-    """(out_trade_no, out_refund_no, refund fen, order total) when this refund is owed by a channel."""
+                         merchant_id: int | None) -> tuple[str, str, str, int, int] | None:
+    """(channel, out_trade_no, out_refund_no, refund fen, order total) when a channel owes this refund;
+    the channel is the one whose clearing account the payment's `channel` line debited."""
     if session.scalar(select(Refund.id).where(Refund.refund_uuid == str(req.refund_id))) is not None:
         return None
     payment = existing_payment(session, str(req.payment_id))
     if payment is None or payment.status != "approved" or req.amount_fen > payment.amount_fen - payment.refunded_fen \
             or (merchant_id is not None and payment.merchant_id != merchant_id):
         return None
-    channel_fen = session.scalar(select(func.coalesce(func.sum(PaymentLine.amount_fen - PaymentLine.refunded_fen), 0))
-                                 .where(PaymentLine.payment_id == payment.id, PaymentLine.source == "channel"))
-    if not channel_fen:
+    line = session.execute(select(Account.code, PaymentLine.amount_fen - PaymentLine.refunded_fen)
+                           .join(Account, Account.id == PaymentLine.account_id)
+                           .where(PaymentLine.payment_id == payment.id, PaymentLine.source == "channel")).first()
+    if line is None or not line[1] or not line[0].startswith(CLEARING_PREFIX):
         return None
-    return UUID(payment.payment_uuid).hex, req.refund_id.hex, min(req.amount_fen, int(channel_fen)), payment.amount_fen
+    return (line[0].removeprefix(CLEARING_PREFIX), UUID(payment.payment_uuid).hex, req.refund_id.hex,
+            min(req.amount_fen, int(line[1])), payment.amount_fen)
 
 
 def _repeat(payment: Payment, digest: str) -> Booked:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.channels import ChannelError, ChannelOrder, WechatNativeChannel
+from backend.channels import ChannelError, ChannelOrder, PaymentChannel
 from backend.models.base import utcnow
 from backend.models.parking import ParkingOrder
 from backend.services.channel_booking import book_order_receipt
@@ -38,7 +38,7 @@ def order_state(o: ParkingOrder, reason: str | None = None) -> ParkingOrderState
                              message_en=en)
 
 
-def create_order(session: Session, channel: WechatNativeChannel, terminal_id: int, site_id: int,
+def create_order(session: Session, channel: PaymentChannel, terminal_id: int, site_id: int,
                  req: ParkingOrderRequest, notify_url: str, now: datetime | None = None) -> ParkingOrder:
     """Create (or return the existing) order; ParkingRuleError if the same id comes with other terms."""
     existing = session.get(ParkingOrder, str(req.order_id))
@@ -88,7 +88,7 @@ def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
     return order
 
 
-def refresh(session: Session, channel: WechatNativeChannel, order: ParkingOrder,
+def refresh(session: Session, channel: PaymentChannel, order: ParkingOrder,
             now: datetime | None = None) -> ParkingOrder:
     """For a poll: ask the channel about a pending order (a lost notification must not keep a car in)."""
     if order.status != "pending":
@@ -101,8 +101,8 @@ def refresh(session: Session, channel: WechatNativeChannel, order: ParkingOrder,
         return record_paid(session, paid) or order
     if paid.trade_state == "CLOSED" or (now or utcnow()) > order.expires_at:
         if paid.trade_state != "CLOSED":
-            try:
-                channel.close(order.out_trade_no)   # so the payer cannot pay an order we gave up on
+            try:       # so the payer cannot pay an order we gave up on (a pay code's is reversed)
+                (channel.close if order.code_url else channel.reverse)(order.out_trade_no)
             except ChannelError:
                 return order
         order.status = "closed"
@@ -110,7 +110,7 @@ def refresh(session: Session, channel: WechatNativeChannel, order: ParkingOrder,
     return order
 
 
-def close(session: Session, channel: WechatNativeChannel, order: ParkingOrder) -> ParkingOrder:
+def close(session: Session, channel: PaymentChannel, order: ParkingOrder) -> ParkingOrder:
     """Give up a pending order before taking another way to pay: close it at the channel, unless
     the channel says it was paid meanwhile (then it is paid, and nothing else may be taken)."""
     if order.status != "pending":
@@ -124,7 +124,7 @@ def close(session: Session, channel: WechatNativeChannel, order: ParkingOrder) -
     return order
 
 
-def pay_by_code(session: Session, channel: WechatNativeChannel, terminal_id: int, site_id: int,
+def pay_by_code(session: Session, channel: PaymentChannel, terminal_id: int, site_id: int,
                 req: ParkingPaycodeRequest, now: datetime | None = None) -> tuple[ParkingOrder, str | None]:
     """Charge a scanned pay code for an exit (付款码支付): (order, decline code or None).
     The order row is committed before the channel is called, so a lost answer is resolved by a

@@ -7,8 +7,7 @@ starting 88 (outside every public wallet's range: WeChat 10-15, Alipay 25-30, Un
 a database reader cannot replay codes. A terminal's PayCodeRules can accept them as `bank` or
 `campus` with prefixes ("88",), length 20..20.
 
-`find_payer` has no key or clock of its own, so the payment endpoint binds both to the session
-(`bind`) before booking; without a binding a code resolves to nobody (declined, nothing booked).
+`redeem` is given the hash key and the request's clock by its caller (find_payer, from pay).
 """
 from __future__ import annotations
 
@@ -24,7 +23,6 @@ from terminal.crypto import keyed_hash
 CODE_PREFIX = "88"
 CODE_DIGITS = 20
 CODE_TTL = timedelta(seconds=60)
-_BOUND = "gatepay_paycode_binding"
 
 PAYCODE_DECLINES: dict[str, tuple[str, str]] = {
     "paycode_unknown": ("付款码无效，请在手机上刷新付款码后重试", "This pay code is not valid: refresh it on the phone and try again"),
@@ -63,16 +61,10 @@ def issue(session: Session, key: bytes, customer_id: int, now: datetime) -> tupl
     return code, expires
 
 
-def bind(session: Session, key: bytes, now: datetime) -> None:
-    """Give this session's payment bookings the hash key and the request's clock."""
-    session.info[_BOUND] = (key, now)
-
-
-def redeem(session: Session, code: str) -> int | str:
+def redeem(session: Session, code: str, key: bytes, now: datetime) -> int | str:
     """The customer a code names, using it up (in the caller's transaction, so a payment that rolls
     back leaves the code unused); else a decline reason from PAYCODE_DECLINES."""
-    key, now = session.info.get(_BOUND, (None, None))
-    if key is None or not is_own_code(code.strip()):
+    if not is_own_code(code.strip()):
         return "paycode_unknown"
     row = session.scalar(select(CustomerPaycode).where(CustomerPaycode.code_hash == _hash(key, code.strip()))
                          .with_for_update())

@@ -3,6 +3,7 @@ this payment (status, merchant, per-payment and per-day limits)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -44,7 +45,8 @@ class Payer:
     decline: str | None = None
 
 
-def find_payer(session: Session, credential: Credential) -> Payer:
+def find_payer(session: Session, credential: Credential, paycode_key: bytes, now: datetime) -> Payer:
+    """`paycode_key` (the backend's hash key) and `now` find and use up our own one-time pay codes."""
     query = select(Signing, Customer).join(Customer, Customer.id == Signing.customer_id)
     if credential.kind == "face":
         if not 0 < credential.customer_id < 2**31:   # no such id; a database would refuse to compare it
@@ -63,7 +65,7 @@ def find_payer(session: Session, credential: Credential) -> Payer:
             query = query.where(Signing.plate_colour == plate.colour)
         found = _latest(session, query)
     elif credential.kind == "paycode":   # our own one-time code; wallet codes go to channel_booking
-        customer_id = redeem(session, credential.paycode)
+        customer_id = redeem(session, credential.paycode, paycode_key, now)
         if isinstance(customer_id, str):
             return Payer(None, None, customer_id)
         found = _latest(session, query.where(Signing.customer_id == customer_id))

@@ -58,6 +58,8 @@ BANK_DECLINES = {
     "bank_outcome_unknown": ("银行未及时响应，本笔未收费，请重新支付", "The bank did not answer in time: you were not "
                              "charged for this one, please pay again"),
     "bank_declined": ("银行未完成扣款，本笔未收费", "The bank did not take the money: nothing was charged"),
+    "bank_not_configured": ("本系统未连接银行核心，不能从银行卡扣款，请换一种方式支付",
+                            "This system is not connected to the bank core: pay another way than by bank card"),
     "bank_debit_returned": ("银行扣款已退回，本笔未收费，请重新支付",
                             "The bank debit was returned; you were not charged, please pay again"),
     "bank_debit_returning": ("本笔此前的银行扣款正在退回，本笔未收费，请重新支付",
@@ -144,7 +146,7 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
                       amount_fen=req.amount_fen, offline=req.offline, terminal_seq=req.terminal_seq,
                       business_date=business_date(merchant, at), meal_period=req.meal_period,
                       occurred_at=req.occurred_at, status="declined", result={})
-    payer = find_payer(session, req.credential)
+    payer = find_payer(session, req.credential, vault.hash_key, now)
     reason = payer.decline
     if merchant.status != "approved":
         reason = "merchant_suspended"
@@ -224,7 +226,8 @@ def _book(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, d
         elif answer.outcome != "ok":
             bank_intents.mark(intent, "declined", now)
             return {"insufficient_funds": "bank_insufficient_funds", "frozen": "bank_card_frozen",
-                    "no_account": "bank_no_account"}.get(answer.outcome, "bank_declined")
+                    "no_account": "bank_no_account", "not_configured": "bank_not_configured"
+                    }.get(answer.outcome, "bank_declined")
         elif answer.amount_fen and answer.amount_fen != bank_line.amount_fen:
             # The bank repeated an earlier try's answer for another amount under this reference
             # (two faults racing): book nothing; the intent stays `asked`, the job gives it back.

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
+from backend.channels.compose import simulated_env
 from terminal.crypto import key_to_text, new_key
 
 
@@ -58,7 +59,8 @@ class DemoBackend:
         return {**os.environ, "GATEPAY_DATABASE_URL": self.database_url,
                 "GATEPAY_KEY_FILE": str(self.out / "backend-keys.json"),
                 "GATEPAY_DATA_KEY": key_to_text(self.keys["data"]), "GATEPAY_HASH_KEY": key_to_text(self.keys["hash"]),
-                "GATEPAY_CARD_HASH_KEY": key_to_text(self.keys["card"]), "GATEPAY_PORT": str(self.port)}
+                "GATEPAY_CARD_HASH_KEY": key_to_text(self.keys["card"]), "GATEPAY_PORT": str(self.port),
+                **simulated_env()}     # the demo chooses the channel and bank simulators, explicitly
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """`gatepay backend ARGS` against the demo's database, as an operator would type it."""

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 from backend.app import create_app
+from backend.channels.compose import all_simulated
 from backend.config import BackendSettings
 from backend.services.merchants import apply_merchant, approve
 from backend.services.operators import create_operator
@@ -28,9 +29,12 @@ TEST_KEYS = {name: base64.b64encode(bytes([n]) * 32).decode()
              for n, name in enumerate(("data_key", "hash_key", "card_hash_key"), start=1)}
 
 
-def make_app(db_url: str, **settings: object) -> FastAPI:
-    """The real backend app on an already migrated database (fixtures sqlite_url / pg_url / db_url)."""
-    return create_app(BackendSettings(database_url=db_url, **TEST_KEYS, **settings))
+def make_app(db_url: str, simulated: bool = True, **settings: object) -> FastAPI:
+    """The real backend app on an already migrated database (fixtures sqlite_url / pg_url / db_url).
+    The tests choose simulators for the channels and the bank core explicitly (`simulated`); a
+    deployment gets none unless its settings say so."""
+    chosen = all_simulated(query_every_s=0) if simulated else {}
+    return create_app(BackendSettings(database_url=db_url, **TEST_KEYS, **{**chosen, **settings}))
 
 
 def operator_token(app: FastAPI, role: str = "operator", merchant_id: int | None = None,
@@ -83,12 +87,12 @@ def register_terminal(client, app: FastAPI, merchant_id: int, site_id: int, lane
     return response.json()["terminal_id"], key
 
 
-def wait_for(condition: Callable[[], object], timeout_s: float = 20.0, every_s: float = 0.05) -> bool:
-    """Poll `condition` every `every_s` until it is true (True) or the time is up (False): for work
-    a background thread or another process does (the backend's jobs, a restarted worker)."""
+def wait_for(condition: Callable[[], object], timeout_s: float = 20.0) -> bool:
+    """Poll `condition` until it is true (True) or the time is up (False): for work a background
+    thread or another process does (the backend's jobs, a restarted worker)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(every_s)
+        time.sleep(0.05)
     return False

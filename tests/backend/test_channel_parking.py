@@ -57,7 +57,7 @@ def bookings(p: dict, payment_id: str) -> dict:
 
 def paid_twice_and_polled(p: dict, order: dict) -> None:
     """The driver pays; the channel's notification arrives twice, and the lane polls twice."""
-    c, sim = p["client"], p["app"].state.parking_channel_sim
+    c, sim = p["client"], p["app"].state.channels.simulator("wechat")
     headers, body = sim.pay(sim.order_for_code(order["qr_text"]))
     for _ in range(2):
         r = c.post("/api/v1/parking/channel/notify", content=body, headers=headers)
@@ -84,7 +84,7 @@ def test_poll_alone_books_a_payment_whose_notification_was_lost(park):  # noqa: 
     p = park
     c = p["client"]
     order = c.post("/api/v1/terminal/parking/orders", json=order_body(900), auth=p["auth"]).json()
-    sim = p["app"].state.parking_channel_sim
+    sim = p["app"].state.channels.simulator("wechat")
     sim.pay(sim.order_for_code(order["qr_text"]))                       # the notification never arrives
     for _ in range(3):
         assert c.get(f"/api/v1/terminal/parking/orders/{order['order_id']}", auth=p["auth"]).json()["status"] == "paid"
@@ -153,7 +153,7 @@ def test_operator_refund_of_a_qr_exit_fee_goes_back_through_the_channel(park):  
     for _ in range(2):
         r = p["client"].post(f"/api/v1/payments/{order['order_id']}/refunds", json=body, headers=p["op"])
         assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
-    sim = p["app"].state.parking_channel_sim
+    sim = p["app"].state.channels.simulator("wechat")
     assert [x["amount"]["refund"] for x in sim.refunds.values()] == [700]
     with p["app"].state.sessions() as s:
         for code in ("channel_clearing:wechat", f"merchant:{p['merchant_id']}"):

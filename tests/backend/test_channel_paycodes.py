@@ -43,8 +43,7 @@ class Flaky(httpx.BaseTransport):
 def flaky_channel(c) -> tuple[Flaky, object]:  # noqa: ANN001
     real, sim = simulated_channel()
     net = Flaky(sim)
-    c.app.state.parking_channel = WechatNativeChannel(real.keys, transport=net)
-    c.app.state.parking_channel_sim = sim
+    c.app.state.channels.install("wechat", WechatNativeChannel(real.keys, transport=net), sim)
     return net, sim
 
 
@@ -73,18 +72,28 @@ def postings(c) -> int:  # noqa: ANN001
         return s.scalar(select(func.count()).select_from(Posting))
 
 
-def test_wallet_codes_are_charged_at_the_channel_and_booked_once(canteen):  # noqa: ANN001, F811
+def test_wallet_codes_are_charged_at_their_own_channel_and_booked_once(canteen):  # noqa: ANN001, F811
     c = canteen
-    net, sim = flaky_channel(c)
-    for code, channel in ((WECHAT, "wechat"), (ALIPAY, "alipay"), (UNIONPAY, "unionpay")):
+    for code, channel in ((WECHAT, "wechat"), (ALIPAY, "alipay")):
+        sim = c.app.state.channels.simulator(channel)
         body = code_body(code)
         first, again = pay(c, body), pay(c, body)
         assert first == again and first["status"] == "approved", first
         assert first["split"] == [{"source": "channel", "program_id": None, "amount_fen": 850}]
         assert ledger_of(c, body["payment_id"]) == [(f"merchant:{c.merchant_id}", "C", 850),
                                                     (f"channel_clearing:{channel}", "D", 850)]
-    assert len(sim.orders) == 3                                          # each charged at the channel once
+        assert list(sim.orders) == [uuid.UUID(body["payment_id"]).hex]   # charged at its own channel, once
     assert c.ledger_ok() == []
+
+
+def test_a_code_whose_channel_is_not_configured_declines_in_words(canteen, tmp_path):  # noqa: ANN001, F811
+    """Settings that leave a channel out: its codes are declined, nothing is approved by a simulator."""
+    c = canteen
+    del c.app.state.channels.adapters["alipay"]
+    declined = pay(c, code_body(ALIPAY))
+    assert (declined["status"], declined["reason"]) == ("declined", "channel_not_configured")
+    assert "不支持" in declined["message_zh"] and "not taken here" in declined["message_en"]
+    assert postings(c) == 0 and c.ledger_ok() == []
 
 
 def test_channel_refusals_and_garbage_decline_in_words_and_book_nothing(canteen):  # noqa: ANN001, F811
@@ -113,7 +122,8 @@ def test_lost_answer_is_settled_by_the_query_and_never_charged_twice(canteen):  
     assert pay(c, body)["status"] == "approved"
     assert len(sim.orders) == 1 and len(ledger_of(c, body["payment_id"])) == 2
 
-    net.plan = ["lose_answer", "down"]             # taken, answer lost, and the query cannot get through
+    unreachable = ["down"] * (c.app.state.channels.wait.queries + 1)   # every query and the reverse
+    net.plan = ["lose_answer", *unreachable]       # taken, answer lost, and no query gets through
     body = code_body(WECHAT, 420)
     r = c.client.post("/api/v1/terminal/payments", json=body, auth=c.auth)
     assert r.status_code == 503 and r.json()["detail"]["code"] == "channel_outcome_unknown", r.text
@@ -123,7 +133,7 @@ def test_lost_answer_is_settled_by_the_query_and_never_charged_twice(canteen):  
     assert retried["status"] == "approved" and len(sim.orders) == 2    # the channel's order, found not re-charged
     assert pay(c, body) == retried and len(ledger_of(c, body["payment_id"])) == 2
 
-    net.plan = ["down", "down"]                    # the charge never reached the channel
+    net.plan = ["down", *unreachable]              # the charge never reached the channel, nor any query
     body = code_body(WECHAT, 300)
     assert c.client.post("/api/v1/terminal/payments", json=body, auth=c.auth).status_code == 503
     net.plan = ["down", "ok"]                      # again down, but now the query says: no such order

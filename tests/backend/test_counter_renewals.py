@@ -153,7 +153,7 @@ def pay_qr(p: dict, amount_fen: int, **kw) -> str:  # noqa: ANN003
     body = {"order_id": str(uuid.uuid4()), "plate": PLATE, "amount_fen": amount_fen,
             "occurred_at": datetime.now(timezone.utc).isoformat(), **kw}
     order = c.post("/api/v1/terminal/parking/orders", json=body, auth=p["auth"]).json()
-    sim = p["app"].state.parking_channel_sim
+    sim = p["app"].state.channels.simulator("wechat")
     headers, raw = sim.pay(sim.order_for_code(order["qr_text"]))
     assert c.post("/api/v1/parking/channel/notify", content=raw, headers=headers).status_code == 200
     return order["order_id"]

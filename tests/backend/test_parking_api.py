@@ -183,7 +183,7 @@ def test_poll_learns_of_payment_when_the_notification_is_lost(park):  # noqa: AN
     p = park
     c = p["client"]
     order = c.post("/api/v1/terminal/parking/orders", json=order_body(), auth=p["auth"]).json()
-    sim = p["app"].state.parking_channel_sim
+    sim = p["app"].state.channels.simulator("wechat")
     sim.pay(sim.order_for_code(order["qr_text"]))                 # notification never delivered
     poll = c.get(f"/api/v1/terminal/parking/orders/{order['order_id']}", auth=p["auth"])
     assert poll.json()["status"] == "paid"
@@ -193,7 +193,7 @@ def test_forged_or_garbled_notifications_change_nothing(park):  # noqa: ANN001
     p = park
     c = p["client"]
     order = c.post("/api/v1/terminal/parking/orders", json=order_body(), auth=p["auth"]).json()
-    sim = p["app"].state.parking_channel_sim
+    sim = p["app"].state.channels.simulator("wechat")
     headers, body = sim.pay(sim.order_for_code(order["qr_text"]))
     forged = body.replace(b"TRANSACTION.SUCCESS", b"TRANSACTION.SUCCESX")
     for h, b in [(headers, forged), (headers, body[:40]), ({}, body), (headers, b"\xff" * 100),
@@ -265,7 +265,7 @@ def test_pay_code_is_charged_once_and_declines_say_what_to_do(park):  # noqa: AN
     assert r.status_code == 200 and r.json()["status"] == "paid", r.text
     again = c.post("/api/v1/terminal/parking/paycode", json=body, auth=p["auth"])
     assert again.json()["status"] == "paid" and again.json()["paid_at"] == r.json()["paid_at"]
-    assert len(p["app"].state.parking_channel_sim.orders) == 1            # charged at the channel once
+    assert len(p["app"].state.channels.simulator("wechat").orders) == 1            # charged at the channel once
     poor = c.post("/api/v1/terminal/parking/paycode", json=paycode_body("134567890123450000"), auth=p["auth"]).json()
     assert (poor["status"], poor["reason"]) == ("closed", "NOTENOUGH") and "余额不足" in poor["message_zh"]
     bad = c.post("/api/v1/terminal/parking/paycode", json=paycode_body("999967890123456789"), auth=p["auth"]).json()

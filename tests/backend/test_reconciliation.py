@@ -230,7 +230,7 @@ def pay_with_a_wallet_code(canteen, amount_fen: int):  # noqa: ANN001, ANN201 - 
     from backend.channels import simulated_channel
 
     channel, sim = simulated_channel()
-    canteen.app.state.parking_channel, canteen.app.state.parking_channel_sim = channel, sim
+    canteen.app.state.channels.install("wechat", channel, sim)
     body = {"payment_id": str(uuid.uuid4()), "amount_fen": amount_fen, "meal_period": "lunch",
             "credential": {"kind": "paycode", "paycode": "134567890123456789"},
             "occurred_at": datetime.now(timezone.utc).isoformat()}

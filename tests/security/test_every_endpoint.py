@@ -18,14 +18,17 @@ from tests.backend.money_helpers import CONSENT_AT, template
 PUBLIC = {
     ("GET", "/health"): "load balancer probe; says nothing but ok",
     ("POST", "/api/v1/terminals/register"): "a one-time enrolment code is the credential",
-    ("POST", "/api/v1/parking/channel/notify"): "the payment channel's own signature and encryption are checked",
-    ("POST", "/api/v1/parking/channel-sim/pay"): "demo simulator: 404 unless the simulated channel is configured",
+    ("POST", "/api/v1/parking/channel/notify"): "WeChat Pay's own signature and encryption are checked",
+    ("POST", "/api/v1/parking/channel/alipay/notify"): "Alipay's own RSA2 signature is checked",
     ("GET", "/admin"): "admin page: redirects to a guarded page",
     ("GET", "/admin/login"): "admin page: the login form",
     ("POST", "/admin/login"): "admin page: the operator token in the form is the credential",
     ("POST", "/admin/logout"): "admin page: only clears the login cookie",
     ("GET", "/admin/static/admin.css"): "admin page: the stylesheet",
 }
+# Mounted only when the settings choose a simulator for some channel (the demo, tests): a payer's
+# app paying a QR order at the simulated channel. Absent from a deployment with live channels.
+SIMULATOR_ONLY = {("POST", "/api/v1/parking/channel-sim/pay")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -51,7 +54,7 @@ def world(tmp_path_factory):  # noqa: ANN201
 
     tpl = tmp_path_factory.mktemp("tpl") / "t.db"
     upgrade(f"sqlite:///{tpl}")
-    app = make_app(new_sqlite_db(tpl, tmp_path_factory.mktemp("db")))
+    app = make_app(new_sqlite_db(tpl, tmp_path_factory.mktemp("db")), simulated=False)   # as deployed
     with TestClient(app) as client:
         a = make_merchant_site(app, name="A canteen")
         b = make_merchant_site(app, name="B canteen")
@@ -99,6 +102,24 @@ def test_every_route_is_public_by_name_or_guarded(world):
     unguarded = [(m, p) for m, p, r in _routes(app) if _guard(r) == "none" and (m, p) not in PUBLIC]
     assert unguarded == [], f"routes with neither an operator token nor a terminal signature: {unguarded}"
     assert len(_routes(app)) > 60   # the walk really saw the whole API
+
+
+def test_simulator_routes_are_absent_unless_the_settings_choose_a_simulator(world, tmp_path):
+    """A deployment whose settings choose no simulator has no simulator route at all (404 over
+    HTTP); one that chooses them (demo, tests) has exactly these, and nothing else unguarded."""
+    from backend.migrate import upgrade
+
+    app, client, _, _ = world
+    assert {(m, p) for m, p, _ in _routes(app)} & SIMULATOR_ONLY == set()
+    for method, path in SIMULATOR_ONLY:
+        assert client.request(method, path, json={"qr_text": "weixin://wxpay/bizpayurl?pr=x"}).status_code == 404
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    upgrade(url)
+    simulated = make_app(url)                     # the tests' choice: every rail simulated
+    routes = {(m, p): r for m, p, r in _routes(simulated)}
+    assert SIMULATOR_ONLY <= set(routes)
+    unguarded = {k for k, r in routes.items() if _guard(r) == "none" and k not in PUBLIC}
+    assert unguarded == SIMULATOR_ONLY
 
 
 def _unexpected(world, headers: dict[str, str], guards: set[str], refused, methods=None) -> dict[str, int]:  # noqa: ANN001

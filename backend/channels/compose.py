@@ -1,0 +1,150 @@
+"""Build the payment channels and the bank core from the backend's settings (the composition root
+calls this once per app; nothing is made lazily inside a request handler).
+
+A simulator exists only where the settings say `mode: simulator`. A channel the settings leave
+out is absent: its pay codes are declined in words, and no route can reach it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from backend.channels.base import ChannelError, PaymentChannel, load_private_key, load_public_key
+from backend.channels.settings import AlipayLive, ChannelSettings, CoreBankingSettings, Simulated, WechatPayLive
+from backend.corebanking import CoreBanking, CoreBankingSimulator, NoCoreBanking
+
+if TYPE_CHECKING:
+    from backend.config import BackendSettings
+
+# Which channel takes which public wallet's pay code (hardware/paycode.py classifies them).
+CHANNEL_OF_CODE = {"wechat": "wechat", "alipay": "alipay", "unionpay": "unionpay"}
+
+
+class ChannelNotConfigured(ChannelError):
+    def __init__(self, name: str):
+        super().__init__("not_configured", f"the {name} channel is not configured")
+        self.channel = name
+
+
+@dataclass(frozen=True)
+class PayerWait:
+    """How long a pay code's unknown outcome is asked about before it is reversed: WeChat and
+    Alipay advise querying about every 5 s for up to 30 s while the payer enters a password."""
+    queries: int = 6
+    query_every_s: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
+class Channels:
+    """The channels this backend speaks to, by name, and the simulators behind any of them."""
+    adapters: dict[str, PaymentChannel] = field(default_factory=dict)
+    simulators: dict[str, object] = field(default_factory=dict)
+    qr_channel: str = "wechat"
+    wait: PayerWait = field(default_factory=PayerWait)
+
+    def get(self, name: str) -> PaymentChannel:
+        try:
+            return self.adapters[name]
+        except KeyError:
+            raise ChannelNotConfigured(name) from None
+
+    def for_code(self, kind: str) -> PaymentChannel:
+        """The channel that charges a pay code of this kind (wechat | alipay | unionpay)."""
+        return self.get(CHANNEL_OF_CODE.get(kind, kind))
+
+    def qr(self) -> PaymentChannel:
+        return self.get(self.qr_channel)
+
+    def simulator(self, name: str):  # noqa: ANN201 - each channel's simulator has its own type
+        return self.simulators[name]
+
+    def install(self, name: str, adapter: PaymentChannel, simulator: object | None = None) -> None:
+        """Put an adapter in place (a test wiring a faulty network between adapter and simulator)."""
+        self.adapters[name] = adapter
+        if simulator is not None:
+            self.simulators[name] = simulator
+
+
+def _field_error(name: str, exc: Exception) -> ValueError:
+    return ValueError(f"channels.{name}: {exc}")
+
+
+def _wechat(settings: WechatPayLive | Simulated, database_url: str):  # noqa: ANN202
+    from backend.channels.wechat import ChannelKeys, WechatNativeChannel
+
+    if isinstance(settings, Simulated):
+        from backend.channels.sim_store import DatabaseStore, simulator_engine
+        from backend.channels.wechat_sim import simulated_channel
+
+        return simulated_channel(DatabaseStore(simulator_engine(database_url), "wechat"), fresh_keys=False)
+    try:
+        keys = ChannelKeys(mchid=settings.mchid, appid=settings.appid,
+                           merchant_key=load_private_key(settings.merchant_key_file.read_bytes()),
+                           merchant_serial=settings.merchant_serial,
+                           platform_public=load_public_key(settings.platform_key_file.read_bytes()),
+                           platform_serial=settings.platform_serial,
+                           api_v3_key=settings.api_v3_key.get_secret_value().encode())
+    except (OSError, ValueError) as exc:
+        raise _field_error("wechat", exc) from exc
+    return WechatNativeChannel(keys, base_url=settings.base_url, timeout_s=settings.timeout_s), None
+
+
+def _alipay(settings: AlipayLive | Simulated, database_url: str):  # noqa: ANN202
+    from backend.channels.alipay import AlipayChannel, AlipayKeys
+
+    if isinstance(settings, Simulated):
+        from backend.channels.alipay_sim import simulated_alipay
+        from backend.channels.sim_store import DatabaseStore, simulator_engine
+
+        return simulated_alipay(DatabaseStore(simulator_engine(database_url), "alipay"), fresh_keys=False)
+    try:
+        keys = AlipayKeys(settings.app_id, load_private_key(settings.app_private_key_file.read_bytes()),
+                          load_public_key(settings.alipay_public_key_file.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise _field_error("alipay", exc) from exc
+    return AlipayChannel(keys, gateway=settings.gateway, timeout_s=settings.timeout_s), None
+
+
+def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
+    built = Channels(qr_channel=channels.qr, wait=PayerWait(channels.payer_queries, channels.query_every_s))
+    for name, block, make in (("wechat", channels.wechat, _wechat), ("alipay", channels.alipay, _alipay)):
+        if block is None:
+            continue
+        adapter, sim = make(block, database_url)
+        built.install(name, adapter, sim)
+    return built
+
+
+def build_corebanking(settings: CoreBankingSettings | None) -> CoreBanking:
+    if settings is None:
+        return NoCoreBanking()
+    return CoreBankingSimulator()
+
+
+def simulated_names(settings: "BackendSettings") -> list[str]:
+    """What the settings simulate, for the loud line `serve` prints at start."""
+    names = [name for name in CHANNEL_NAMES if isinstance(getattr(settings.channels, name), Simulated)]
+    if settings.corebanking is not None:
+        names.append("corebanking")
+    return names
+
+
+CHANNEL_NAMES = ("wechat", "alipay")
+
+
+def all_simulated(query_every_s: float | None = None) -> dict:
+    """Settings that choose a simulator for every channel and the bank core: what `gatepay demo`,
+    the tests and the bench pass explicitly (a deployment never gets them by default)."""
+    channels: dict = {name: {"mode": "simulator"} for name in CHANNEL_NAMES}
+    if query_every_s is not None:
+        channels["query_every_s"] = query_every_s
+    return {"channels": channels, "corebanking": {"mode": "simulator"}}
+
+
+def simulated_env(query_every_s: float | None = None) -> dict[str, str]:
+    """The same, as GATEPAY_* environment variables for a backend process."""
+    import json
+
+    return {f"GATEPAY_{key.upper()}": json.dumps(value) for key, value in all_simulated(query_every_s).items()}

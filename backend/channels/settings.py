@@ -1,0 +1,72 @@
+"""What the backend's settings say about each payment channel and the bank core.
+
+Nothing is simulated unless a block says `mode: simulator`. A channel left out is not offered
+(its pay codes are declined in words); a bank core left out declines bank card debits in words.
+In the environment each block is JSON, e.g.
+    GATEPAY_CHANNELS='{"wechat": {"mode": "live", "mchid": "1900000109", ...}}'
+    GATEPAY_COREBANKING='{"mode": "simulator"}'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class Simulated(BaseModel):
+    """A simulator instead of the real service: for the demo, tests and dry runs only. `serve`
+    says so loudly at start, and only then are the simulator's routes mounted."""
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["simulator"] = Field(title="Mode / 模式", description="simulator: no real money moves")
+
+
+class WechatPayLive(BaseModel):
+    """WeChat Pay API v3, direct merchant (普通商户)."""
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["live"] = Field(title="Mode / 模式")
+    mchid: str = Field(min_length=1, max_length=32, title="商户号 mchid")
+    appid: str = Field(min_length=1, max_length=32, title="AppID")
+    merchant_key_file: Path = Field(title="商户API私钥 (apiclient_key.pem)")
+    merchant_serial: str = Field(min_length=1, max_length=64, title="商户API证书序列号")
+    platform_key_file: Path = Field(title="微信支付公钥或平台证书 (PEM)")
+    platform_serial: str = Field(min_length=1, max_length=64, title="微信支付公钥ID或平台证书序列号")
+    api_v3_key: SecretStr = Field(min_length=32, max_length=32, title="APIv3 密钥 (32 字符)")
+    base_url: str = Field("https://api.mch.weixin.qq.com", pattern=r"^https://", title="API 域名")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+WechatSettings = Annotated[WechatPayLive | Simulated, Field(discriminator="mode")]
+
+
+class AlipayLive(BaseModel):
+    """Alipay open platform, face-to-face payment (当面付), public-key mode with RSA2."""
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["live"] = Field(title="Mode / 模式")
+    app_id: str = Field(min_length=1, max_length=32, title="应用 APPID")
+    app_private_key_file: Path = Field(title="应用私钥 (PEM, RSA2)")
+    alipay_public_key_file: Path = Field(title="支付宝公钥 (PEM)")
+    gateway: str = Field("https://openapi.alipay.com/gateway.do", pattern=r"^https://", title="网关")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+AlipaySettings = Annotated[AlipayLive | Simulated, Field(discriminator="mode")]
+
+
+class ChannelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wechat: WechatSettings | None = Field(None, title="微信支付 WeChat Pay")
+    alipay: AlipaySettings | None = Field(None, title="支付宝 Alipay")
+    qr: Literal["wechat", "alipay"] = Field("wechat", title="QR orders / 主扫",
+                                  description="The channel that makes the QR codes lanes show for 主扫")
+    payer_queries: int = Field(6, ge=1, le=60, title="Queries of an unknown pay-code outcome",
+                               description="How often a pay code whose outcome is unknown (timeout, password "
+                                           "asked) is queried before it is reversed")
+    query_every_s: float = Field(5.0, ge=0, le=30, title="Seconds between those queries")
+
+
+class CoreBankingSettings(BaseModel):
+    """The bank core behind linked bank cards. The bank's ESB interface is its own (not public): its
+    adapter implements backend.corebanking.CoreBanking and is added to compose.build_corebanking."""
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["simulator"] = Field(title="Mode / 模式")
