@@ -136,3 +136,36 @@ def seed_demo() -> None:
 from backend.settlement.cli import register_settlement_commands  # noqa: E402  - settle, reports
 
 register_settlement_commands(app)
+
+
+@app.command("retemplate")
+def retemplate(model: str = typer.Option(..., "--model", help="The face model to make templates for: sface | dlib")) -> None:
+    """Recompute every active face signing's templates for MODEL from its sealed enrolment photos
+    and publish them to terminals (a terminal switches once its gallery for MODEL is complete).
+    Lists the signings without photos: they must come back to the signing desk."""
+    from backend.config import BackendSettings
+    from backend.db import make_engine, make_sessionmaker
+    from backend.services.face_desk import engine_for, retemplate as run
+    from backend.services.vault import vault_of
+    from core.clock import SystemClock
+
+    try:
+        face = engine_for(model)
+    except (ValueError, RuntimeError) as exc:
+        typer.echo(f"无法加载人脸模型 {model} / cannot load face model {model}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = BackendSettings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            report = run(session, vault_of(settings), face, SystemClock().now())
+            session.commit()
+    finally:
+        engine.dispose()
+    typer.echo(f"model {report.model}: {len(report.retemplated)} signings retemplated and published")
+    for cid, masked in report.unusable:
+        typer.echo(f"  photos not usable with {report.model}: customer {cid} {masked} — re-enrol at the signing desk")
+    for cid, masked in report.without_photos:
+        typer.echo(f"  no enrolment photos: customer {cid} {masked} — re-enrol at the signing desk")
+    typer.echo(f"retemplated={len(report.retemplated)} without_photos={len(report.without_photos)} "
+               f"unusable={len(report.unusable)}")

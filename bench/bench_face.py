@@ -1,8 +1,12 @@
-"""Face benchmark: per-frame compute, 1:N search size scaling, frame-to-decision latency.
+"""Face benchmark: the new engine (YuNet + SFace) and dlib side by side, in one run.
 
-Run: .venv/bin/python bench/bench_face.py [--quick]
-Prints medians and p95 in milliseconds. Targets (2-core VM): search at 100,000 templates
-< 5 ms; frame-to-decision p95 < 300 ms with 50,000 people enrolled (blink time not counted).
+Run: .venv/bin/python bench/bench_face.py [--quick] [--models sface,dlib]
+For each model: per-frame compute on a 640x480 frame (detect, landmarks + quality gate, one
+encoder pass, the probe template), the blink check's cost per frame, the 1:N search at 100,000
+templates and the frame-to-decision latency with 50,000 people enrolled. Prints medians and p95
+in milliseconds (wall, and CPU of this process: wall time on a shared VM includes waiting), then
+one side-by-side table. Targets (2-core VM): frame-to-decision p95 < 80 ms CPU with 50,000
+enrolled; search at 100,000 templates < 1 ms.
 """
 from __future__ import annotations
 
@@ -13,10 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-# One BLAS thread: the gallery search is a memory-bound matrix-vector product, and on a 2-core
-# box shared with dlib, OpenBLAS's extra threads spin and wait (measured: 100,000-template search
-# 2.3 ms with one thread against 20+ ms with the default under load). Must be set before numpy
-# loads; the terminal's entry point should do the same (GATEPAY_BLAS_THREADS overrides here).
+# One BLAS thread: the gallery search is memory-bound, and on a 2-core box shared with the
+# encoder, OpenBLAS's extra threads spin and wait. Must be set before numpy loads; the terminal's
+# entry point does the same (GATEPAY_BLAS_THREADS overrides here).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("GATEPAY_BLAS_THREADS", "1"))
 
 import cv2  # noqa: E402
@@ -30,6 +33,7 @@ from hardware.face.config import FaceConfig, LivenessConfig  # noqa: E402
 from hardware.face.engine import FaceEngine  # noqa: E402
 from hardware.face.frames import to_rgb  # noqa: E402
 from hardware.face.gallery import Gallery  # noqa: E402
+from hardware.face.liveness import eye_aspect_ratio  # noqa: E402
 from hardware.face.pipeline import FacePipeline  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "faces"
@@ -43,81 +47,91 @@ def frame_640x480(name: str, scale: float = 0.75, at=(180, 60)) -> np.ndarray:
     return canvas
 
 
-CPU: list[float] = []   # CPU ms of the last timed() run: wall time on a shared VM includes waiting
+class Timing:
+    def __init__(self, wall: list[float], cpu: list[float]):
+        self.wall, self.cpu = wall, cpu
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def p95(self) -> float:
+        return float(np.percentile(self.wall, 95))
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def cpu_p95(self) -> float:
+        return float(np.percentile(self.cpu, 95))
 
 
-def timed(fn, n: int) -> list[float]:
-    out = []
-    CPU.clear()
+def timed(fn, n: int) -> Timing:
+    wall, cpu = [], []
     for _ in range(n):
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        out.append((time.perf_counter() - t0) * 1000)
-        CPU.append((time.process_time() - c0) * 1000)
-    return out
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return Timing(wall, cpu)
 
 
-def show(label: str, ms: list[float]) -> None:
-    p95 = float(np.percentile(ms, 95))
-    print(f"{label:58s} median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms   "
-          f"cpu median {statistics.median(CPU):8.2f} ms   (n={len(ms)})")
+def show(label: str, t: Timing) -> None:
+    print(f"  {label:54s} median {t.median:8.2f} ms   p95 {t.p95:8.2f} ms   "
+          f"cpu median {t.cpu_median:8.2f} ms   cpu p95 {t.cpu_p95:8.2f} ms   (n={len(t.wall)})")
 
 
-def random_gallery(templates: int, per_person: int, scoring: str, rng) -> Gallery:
-    g = Gallery(scoring=scoring)
-    ids = np.arange(templates) // per_person + 1_000_000
-    g.load(ids, rng.normal(0, 0.12, size=(templates, 128)).astype(np.float32))
-    g.person_distances(np.ones(128, np.float32))   # build the matrix outside the timing
+def random_gallery(model: str, templates: int, rng) -> Gallery:
+    g = Gallery(model=model)
+    g.load(np.arange(templates) + 1_000_000, rng.normal(0, 0.12, size=(templates, 128)).astype(np.float32))
+    g.nearest(np.ones(128, np.float32))      # build the matrix (and the int8 index) outside the timing
     return g
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = ap.parse_args()
-    n = 5 if args.quick else 20
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
-          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    rng = np.random.default_rng(0)
-    cfg = FaceConfig(liveness=LivenessConfig(mode="not_required"))
+def bench_model(model: str, n: int, rng) -> dict[str, Timing]:
+    out: dict[str, Timing] = {}
+    cfg = FaceConfig(encoder=model, liveness=LivenessConfig(mode="not_required"))
     engine = FaceEngine(cfg)
     rgb = to_rgb(frame_640x480("Jackie_Chan_0002.jpg"))
-    engine.observe(rgb)  # load models
-
-    print("== per 640x480 frame (dlib via face_recognition_models) ==")
-    show("HOG detection, full 640x480", timed(lambda: engine.encoder.detect(rgb, 640), n))
-    show(f"HOG detection, downscaled to {engine.detect_side(rgb.shape)} px", timed(lambda: engine.detect(rgb), n))
     obs = engine.observe(rgb)
-    show("68 landmarks + quality gate", timed(lambda: engine.observe_box(rgb, obs.box), n))
-    show("encoding (1 pass)", timed(lambda: engine.encoder.encode(rgb, obs.box, obs.landmarks, 1), n))
-    show("probe template (frame + mirror, 2 passes)", timed(lambda: engine.probe_template(rgb, obs), n))
-    show("detect + landmarks + probe template (a new face)",
-         timed(lambda: engine.probe_template(rgb, engine.observe(rgb)), n))
-    show("untracked frame: full detect + landmarks + quality", timed(lambda: engine.observe(rgb), n))
-    show("tracked frame: window detect + landmarks + quality",
-         timed(lambda: engine.observe_box(rgb, engine.detect_near(rgb, obs.box)[0]), n))
+    engine.eye_landmarks(rgb, obs)           # load the liveness landmark model too
+    print(f"== {model}: per 640x480 frame ==")
+    out["detect"] = timed(lambda: engine.detect(rgb), n)
+    show(f"detection (downscaled to {engine.detect_side(rgb.shape)} px)", out["detect"])
+    out["landmarks"] = timed(lambda: engine.observe_box(rgb, obs.box), n)
+    show(f"landmarks ({len(obs.landmarks)} points) + quality gate", out["landmarks"])
+    out["encode"] = timed(lambda: engine.encoder.encode(rgb, obs.box, obs.landmarks, 1), n)
+    show("encoding (1 pass)", out["encode"])
+    out["probe"] = timed(lambda: engine.probe_template(rgb, obs), n)
+    show("probe template (frame + mirror, 2 passes)", out["probe"])
+    out["liveness"] = timed(lambda: eye_aspect_ratio(engine.eye_landmarks(rgb, obs)), n)
+    show("liveness per frame (eye contours + EAR)", out["liveness"])
+    out["tracked"] = timed(lambda: eye_aspect_ratio(engine.eye_landmarks(
+        rgb, engine.observe_box(rgb, engine.detect_near(rgb, obs.box)[0]))), n)
+    show("tracked frame: window detect + quality + liveness", out["tracked"])
 
-    print("== 1:N search (identify: distances, per-person score, best two, decision) ==")
+    print(f"== {model}: 1:N search (identify: best people, decision) ==")
     q = rng.normal(0, 0.12, 128).astype(np.float32)
-    for size, per, scoring in [(10_000, 1, "centroid"), (100_000, 1, "centroid"),
-                               (100_000, 2, "centroid"), (10_000, 2, "min"), (100_000, 2, "min")]:
-        g = random_gallery(size, per, scoring, rng)
-        ms = timed(lambda: g.identify(q, 0.38, 0.08), 200)
-        show(f"{size:>7,} templates, {g.persons:>7,} people, scoring={scoring}", ms)
+    spec = engine.model
+    for size in (10_000, 100_000):
+        g = random_gallery(model, size, rng)
+        out[f"search_{size}"] = timed(lambda: g.identify(q, spec.threshold, spec.margin, spec.confirm_threshold), 200)
+        show(f"{size:>7,} templates, scoring=centroid", out[f"search_{size}"])
 
-    print("== frame-to-decision, 50,000 people enrolled (liveness not counted) ==")
-    gallery = random_gallery(50_000, 1, "centroid", rng)
+    print(f"== {model}: frame-to-decision, 50,000 people enrolled ==")
+    gallery = random_gallery(model, 50_000, rng)
     engine = FaceEngine(cfg, engine.encoder, gallery)
     enrol_rgb = to_rgb(cv2.imread(str(DATA / "Jackie_Chan_0001.jpg")))
     gallery.set_person(1, engine.enrol_template(enrol_rgb, engine.observe(enrol_rgb)))
-    gallery.person_distances(np.ones(128, np.float32))
+    gallery.nearest(np.ones(128, np.float32))
     clock = ManualClock()
     pipeline = FacePipeline(engine, clock)
     frames = [frame_640x480("Jackie_Chan_0002.jpg", scale=s, at=(150 + 10 * i, 50))
               for i, s in enumerate((0.7, 0.75, 0.8))]
     blank = np.full((480, 640, 3), 90, np.uint8)
-    latencies, decided = [], 0
-    CPU.clear()
+    wall, cpu, decided = [], [], 0
     for i in range(n):
         clock.advance(2.0)
         pipeline.process(blank)            # previous person has left
@@ -125,10 +139,39 @@ def main() -> None:
         pipeline.process(blank)
         t0, c0 = time.perf_counter(), time.process_time()
         events = pipeline.process(frames[i % len(frames)])
-        latencies.append((time.perf_counter() - t0) * 1000)
-        CPU.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         decided += any(isinstance(e, FaceMatched) and e.customer_id == 1 for e in events)
-    show(f"first frame of a face -> FaceMatched ({decided}/{n} matched)", latencies)
+    out["decision"] = Timing(wall, cpu)
+    show(f"first frame of a face -> FaceMatched ({decided}/{n} matched)", out["decision"])
+    return out
+
+
+ROWS = [("detect", "detection ms (median)", "median"), ("landmarks", "landmarks + quality ms", "median"),
+        ("encode", "encode 1 pass ms", "median"), ("probe", "probe template ms", "median"),
+        ("liveness", "liveness per frame ms", "median"), ("tracked", "tracked frame ms", "median"),
+        ("search_100000", "1:N at 100,000 ms (median)", "median"),
+        ("search_100000", "1:N at 100,000 ms (cpu median)", "cpu_median"),
+        ("decision", "frame-to-decision p95 ms (wall)", "p95"),
+        ("decision", "frame-to-decision p95 ms (cpu)", "cpu_p95")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    ap.add_argument("--models", default="sface,dlib", help="comma-separated face models")
+    args = ap.parse_args()
+    n = 5 if args.quick else 20
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    rng = np.random.default_rng(0)
+    results = {m: bench_model(m, n, rng) for m in models}
+    print("== side by side ==")
+    print(f"  {'':34s}" + "".join(f"{m:>12s}" for m in models))
+    for key, label, stat in ROWS:
+        print(f"  {label:34s}" + "".join(f"{getattr(results[m][key], stat):12.2f}" for m in models))
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,8 @@ ChangeKind = Literal[
     # MemberData; parking_session key session_id, data ParkingSessionData;
     "parking_blacklist",  # key "site_id:PLATE"; data ParkingBlacklistData
     "merchant_status",  # key merchant_id; data MerchantStatusData (only that merchant's terminals)
+    "face_confirm",     # key site_id; data FaceConfirmData (the 4-digit check for close face calls)
+    "face_model",       # key "bank"; data FaceModelData (the face model terminals should switch to)
 ]
 
 
@@ -213,11 +215,32 @@ class FaceSigningData(Wire):
     customer_id: int
     masked_name: str
     status: Literal["active", "suspended", "revoked"]
-    templates: list[str] = Field(description="base64 of 128 little-endian float32 each")
+    templates: list[str] = Field(description="base64 of hardware.face.templates.pack (model id, dimension, "
+                                             "float32s); 512 bare bytes = an old dlib template")
     per_payment_limit_fen: int
     per_day_limit_fen: int
     funding_order: FundingOrder = "subsidy_first"
     merchant_ids: list[int] = Field(default=[], description="empty = any merchant of the bank")
+    confirm_digits: str | None = Field(default=None, max_length=128,
+                                       description="keyed digest of the phone's last 4 digits "
+                                                   "(sync.face_digits), never the digits")
+
+
+class FaceConfirmData(Wire):
+    """A site's 4-digit check for close face calls. `digits_key` is attached by the pull endpoint
+    (it is not kept in the change feed's table, so a leaked table does not reveal it)."""
+    site_id: int
+    enabled: bool = True
+    band_pct: int = Field(100, ge=0, le=100, description="how much of the model's confirm band is used: "
+                                                        "0 = only two people too close to call, 100 = all of it")
+    digits_key: str | None = Field(default=None, max_length=64, description="base64 32-byte key")
+
+
+class FaceModelData(Wire):
+    """The face model the backend has templates for and terminals should use once their gallery
+    for it is complete (`gatepay backend retemplate --model M`)."""
+    model: str = Field(min_length=1, max_length=48)
+    dimension: int = Field(ge=16, le=4096)
 
 
 class CardSigningData(Wire):

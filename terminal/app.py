@@ -24,10 +24,12 @@ from terminal.canteen import CanteenScene
 from terminal.clock import Clock, from_iso, to_iso
 from terminal.config import TerminalConfig, check_pin
 from terminal.decision import Decider, compensating_refund
+from terminal.face_confirm import CloseCalls
 from terminal.face_loop import FacePrompt
+from hardware.events import FaceConfirm
 from terminal.money import format_yuan
 from terminal.schema import APPROVED_STATUSES
-from terminal.state import (CanteenView, ParkingView, PaymentOutcome, PaymentRow, ShiftDifferenceRow, ShiftTotals,
+from terminal.state import (CanteenView, ConfirmView, ParkingView, PaymentOutcome, PaymentRow, ShiftDifferenceRow, ShiftTotals,
                             SyncStatus)
 from terminal.store import Store
 
@@ -45,6 +47,13 @@ class AdminError(PermissionError):
     def __init__(self, zh: str, en: str):
         super().__init__(en)
         self.zh, self.en = zh, en
+
+
+def read_sync_status(store: Store, tracker: SyncTracker) -> SyncStatus:
+    """The sync indicators from the store and the tracker; reads only."""
+    outbox = store.outbox
+    declined = len(outbox.items(statuses=("declined", "rejected"), kind="payment"))
+    return tracker.snapshot(queue_depth=outbox.queue_depth(), declined_after_fact=declined)
 
 
 class TerminalCore:
@@ -76,11 +85,20 @@ class TerminalCore:
         self._last_outcome: PaymentOutcome | None = None
         self._prompt: str | None = None      # what the diner at the camera should do (FacePrompt)
         self._pin_failures: list[datetime] = []
+        self.close_calls = CloseCalls(store, config.face_settings())   # the 4-digit check
+        self._pin_lock = threading.Lock()    # the PIN screen and the lane's attendant thread both ask
+
+    def recover_interrupted(self) -> int:
+        """Once, at the start of the process that owns the store (terminal.runner.Runner): payments
+        left 'authorising' by a crash are refused, with a compensating refund queued. Never from
+        another process while a terminal runs: its payment being authorised would be refused."""
+        store, clock = self.store, self.clock
         recovered = store.outbox.recover_in_flight(
             lambda item: compensating_refund(item.item_id, item.amount_fen, clock.now()))
         if recovered:
             store.audit.record("core", "recovered_in_flight", count=recovered)
             log.warning("recovered %d payment(s) interrupted before an answer; compensating refunds queued", recovered)
+        return recovered
 
     # --- views -----------------------------------------------------------------------------------
 
@@ -89,9 +107,7 @@ class TerminalCore:
             self._subscribers.append(callback)
 
     def sync_status(self) -> SyncStatus:
-        outbox = self.store.outbox
-        declined = len(outbox.items(statuses=("declined", "rejected"), kind="payment"))
-        return self.tracker.snapshot(queue_depth=outbox.queue_depth(), declined_after_fact=declined)
+        return read_sync_status(self.store, self.tracker)
 
     def current_view(self) -> CanteenView | ParkingView:
         if self.parking is not None:
@@ -106,8 +122,13 @@ class TerminalCore:
             phase = {"approved": "paid", "declined": "declined", "already_paid": "already_paid"}[outcome.status]
         elif period is not None and self._prompt is not None:
             phase, prompt = "recognising", self._prompt   # e.g. "blink" while liveness waits
+        confirm = self.close_calls.state
+        if confirm is not None and outcome is None:
+            phase = "confirm"
         return CanteenView(phase=phase, meal_period=self.scene.period_view(period), sync=self.sync_status(),
-                           outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt)
+                           outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt,
+                           confirm=ConfirmView(confirm.tries_left, confirm.wrong) if confirm and outcome is None
+                           else None)
 
     def publish_status(self) -> None:
         """After a sync cycle: screens update the online/queue indicators."""
@@ -137,6 +158,14 @@ class TerminalCore:
         if self.parking is not None:
             # The lane commits, opens its barrier and publishes its own view (and logs it).
             return self.parking.handle(event).outcome
+        if isinstance(event, FaceConfirm):
+            with self._lock:
+                self._prompt, self._last_outcome = None, None
+                refused = self.close_calls.start(event)
+            if refused is None:
+                self._publish(self.current_view())     # the digits screen
+                return None
+            event = refused
         with self._lock:
             self._prompt = None                 # a decision (or refusal) replaces any prompt
             try:
@@ -146,6 +175,7 @@ class TerminalCore:
                 outcome = self._store_failed(event)
             if outcome is None:
                 return None
+            self.close_calls.cancel()           # e.g. a card tapped while the digits screen showed
             self._last_outcome = outcome
         # Logged without templates, card hashes or codes: ids, amounts and reasons only.
         log.info("decision payment_id=%s status=%s method=%s amount_fen=%d offline=%s reason=%s",
@@ -180,6 +210,19 @@ class TerminalCore:
                               message_en="The terminal cannot save payments (storage full or failing); "
                                          "you were not charged. Call the attendant")
 
+    def key_in_digits(self, digits: str) -> PaymentOutcome | None:
+        with self._lock:
+            decided = self.close_calls.key_in(digits, self.clock.now())
+        if decided is None:
+            self._publish(self.current_view())         # wrong: the screen says so, tries left
+            return None
+        return self.handle_event(decided)
+
+    def cancel_confirm(self) -> None:
+        with self._lock:
+            self.close_calls.cancel()
+        self._publish(self.current_view())
+
     def key_in_amount(self, amount_fen: int) -> None:
         if self.parking is not None:
             raise ValueError("a parking lane takes no keyed amount: the fee comes from the tariff")
@@ -194,22 +237,26 @@ class TerminalCore:
         """When the PIN may be tried again after PIN_TRIES wrong tries in a row (None: not locked),
         so the PIN screen can say "locked, try again at 12:31" instead of "wrong PIN"."""
         now = self.clock.now()
-        recent = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
+        with self._pin_lock:
+            recent = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
         if len(recent) < PIN_TRIES:
             return None
         return recent[-PIN_TRIES] + PIN_LOCKOUT
 
     def verify_pin(self, pin: str) -> bool:
-        now = self.clock.now()
-        self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
-        if len(self._pin_failures) >= PIN_TRIES:
-            self.store.audit.record("admin", "pin_locked")
-            return False
-        ok = check_pin(pin, self.config.admin_pin_hash)
-        if not ok:
-            self._pin_failures.append(now)
-            self.store.audit.record("admin", "pin_failed")
-        return ok
+        # One check at a time, counted before the next starts: tries from two threads at once
+        # must not get past PIN_TRIES together.
+        with self._pin_lock:
+            now = self.clock.now()
+            self._pin_failures = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
+            if len(self._pin_failures) >= PIN_TRIES:
+                self.store.audit.record("admin", "pin_locked")
+                return False
+            ok = check_pin(pin, self.config.admin_pin_hash)
+            if not ok:
+                self._pin_failures.append(now)
+                self.store.audit.record("admin", "pin_failed")
+            return ok
 
     def _require_pin(self, pin: str) -> None:
         if not self.verify_pin(pin):

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceSigningData, MealPeriodsData, MerchantStatusData,
-                       OfflineLimits, PlateSigningData, SubsidyProgramData)
+from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceConfirmData, FaceSigningData, MealPeriodsData,
+                       MerchantStatusData, OfflineLimits, PlateSigningData, SubsidyProgramData)
 from terminal.clock import from_iso, to_iso
 
 log = logging.getLogger("gatepay.terminal.cache")
@@ -34,7 +34,9 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "plate_signing": PlateSigningData, "balance": BalanceSnapshot,
     "subsidy_program": SubsidyProgramData, "meal_periods": MealPeriodsData,
     "offline_limits": OfflineLimits, "merchant_status": MerchantStatusData,
+    "face_confirm": FaceConfirmData,
 }
+DIGITS_KEY_SECRET = "face_confirm_digits_key"   # the 4-digit check's key, sealed in `secrets`
 
 
 _SIGNING_KINDS = ("face_signing", "card_signing", "plate_signing")
@@ -120,7 +122,8 @@ class Cache:
                 "customer_id": data.customer_id, "masked_name": data.masked_name, "status": data.status,
                 "templates": sealed, "per_payment_limit_fen": data.per_payment_limit_fen,
                 "per_day_limit_fen": data.per_day_limit_fen, "funding_order": data.funding_order,
-                "merchant_ids": json.dumps(data.merchant_ids), "updated_at": now}, pk="customer_id")
+                "merchant_ids": json.dumps(data.merchant_ids), "confirm_digits": data.confirm_digits,
+                "updated_at": now}, pk="customer_id")
         elif isinstance(data, CardSigningData):
             db["card_signings"].upsert({**data.model_dump(), "updated_at": now}, pk="card_hash")
         elif isinstance(data, PlateSigningData):
@@ -128,6 +131,13 @@ class Cache:
                                          "updated_at": now}, pk="key")
         elif isinstance(data, BalanceSnapshot):
             self._put_balance_in_tx(data)
+        elif isinstance(data, FaceConfirmData):
+            if data.digits_key:   # sealed like the device key, not in the readable cache table
+                db.execute("INSERT OR REPLACE INTO secrets (name, sealed) VALUES (?, ?)", [
+                    DIGITS_KEY_SECRET, self._s.cipher.seal(base64.b64decode(data.digits_key),
+                                                           f"secrets.{DIGITS_KEY_SECRET}")])
+            db.execute("INSERT OR REPLACE INTO cache (kind, key, data, updated_at) VALUES (?, ?, ?, ?)",
+                       [change.kind, change.key, data.model_copy(update={"digits_key": None}).model_dump_json(), now])
         else:
             body = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, ensure_ascii=False)
             db.execute("INSERT OR REPLACE INTO cache (kind, key, data, updated_at) VALUES (?, ?, ?, ?)",
@@ -211,6 +221,23 @@ class Cache:
         """For each active signed face: the models it has templates for (the model-switch rule,
         hardware.face.templates.choose_model, reads this)."""
         return {cid: {t.model for t in templates} for cid, templates in self._face_rows()}
+
+    def face_confirm_digits(self, customer_ids: list[int]) -> dict[int, str | None]:
+        """The keyed digests of the last 4 phone digits of active face signings (None: no phone)."""
+        if not customer_ids:
+            return {}
+        marks = ", ".join("?" for _ in customer_ids)
+        with self._s.lock:
+            rows = self._s.db.execute(f"SELECT customer_id, confirm_digits FROM face_signings WHERE status = 'active' "
+                                      f"AND customer_id IN ({marks})", [int(c) for c in customer_ids]).fetchall()
+        return {cid: digest for cid, digest in rows}
+
+    def face_confirm(self) -> tuple[FaceConfirmData, bytes | None] | None:
+        """The site's 4-digit check setting and its key (None: the backend never sent one)."""
+        found = self.items("face_confirm")
+        if not found:
+            return None
+        return FaceConfirmData.model_validate(next(iter(found.values()))), self._s.get_secret(DIGITS_KEY_SECRET)
 
     def balance(self, customer_id: int) -> BalanceSnapshot | None:
         r = self._row("SELECT * FROM balances WHERE customer_id = ?", [customer_id])

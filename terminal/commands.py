@@ -144,8 +144,12 @@ def hash_pin_command(pin: str = typer.Option(..., prompt=True, hide_input=True, 
 @app.command()
 def status(config: Path = typer.Option(..., "--config", help="Terminal config file"),
            sync: bool = typer.Option(False, "--sync", help="Push and pull once before reporting")) -> None:
-    """Queue depth, last push/pull, clock skew, offline payments the backend declined."""
-    from terminal.app import TerminalCore
+    """Queue depth, last push/pull, clock skew, offline payments the backend declined. Reads the
+    store only (a kiosk may be running on it: no crash recovery here, that is the runner's);
+    --sync also pushes and pulls once, as the running terminal's sync loop would."""
+    from sync.loops import SyncEngine
+    from sync.status import SyncTracker
+    from terminal.app import read_sync_status
     from terminal.clock import SystemClock
     from terminal.runner import make_client, open_store
 
@@ -153,8 +157,10 @@ def status(config: Path = typer.Option(..., "--config", help="Terminal config fi
     clock = SystemClock()
     store = open_store(cfg, clock)
     client = make_client(cfg, store)
-    core = TerminalCore(cfg, store, clock, client=client)
-    st = core.sync_now() if sync else core.sync_status()
+    tracker = SyncTracker()
+    if sync and client is not None:
+        SyncEngine(store, client, tracker, clock, batch=cfg.push_batch).cycle()
+    st = read_sync_status(store, tracker)
     identity = store.identity()
     typer.echo(f"terminal: {identity.terminal_id if identity else 'not registered'}")
     typer.echo(f"online: {st.online}  queue: {st.queue_depth}  declined after the fact: {st.declined_after_fact}")

@@ -144,9 +144,12 @@ class TerminalConfig(BaseModel):
         return gates[0] if gates else None
 
     def face_settings(self) -> FaceConfig:
-        """The face engine's settings with liveness on or off as this site requires."""
+        """The face engine's settings with liveness on or off as this site requires. Close calls
+        always come out as FaceConfirm: whether the site asks for the 4 digits (and how wide its
+        band is) is the backend's per-site setting, decided in terminal/face_confirm.py."""
         mode = "required" if self.liveness_required else "not_required"
-        return self.face.model_copy(update={"liveness": self.face.liveness.model_copy(update={"mode": mode})})
+        return self.face.model_copy(update={"liveness": self.face.liveness.model_copy(update={"mode": mode}),
+                                            "digit_check": True})
 
     @field_validator("timezone")
     @classmethod

@@ -44,13 +44,20 @@ def loose_threshold(model: Any, band_pct: int) -> float:  # noqa: ANN401 - hardw
 class CloseCalls:
     """One close call at a time (one diner stands at the camera)."""
 
-    def __init__(self, store: Any, model: Any):  # noqa: ANN401
+    def __init__(self, store: Any, face_config: Any):  # noqa: ANN401 - hardware.face.config.FaceConfig
         self.store = store
-        self.model = model                  # the running face model (thresholds for the band)
+        self.face_config = face_config
         self._event: FaceConfirm | None = None
         self._digests: dict[int, str | None] = {}
         self._key: bytes | None = None
         self._tries = 0
+
+    def running_model(self) -> Any:  # noqa: ANN401 - hardware.face.models.FaceModel
+        """The model the face loop runs now (the same rule it switches by), whose thresholds the
+        band is measured in: a terminal still on dlib while its SFace gallery fills uses dlib's."""
+        from terminal.face_loop import choose_model
+
+        return self.face_config.model(choose_model(self.store, self.face_config).model)
 
     @property
     def state(self) -> ConfirmState | None:
@@ -67,11 +74,12 @@ class CloseCalls:
         candidates = [int(c) for c in event.candidates]
         found = self.store.cache.face_confirm()
         setting, key = found if found else (None, None)
-        reason = "ambiguous" if event.distance <= self.model.threshold else "no_match"
+        model = self.running_model()
+        reason = "ambiguous" if event.distance <= model.threshold else "no_match"
         refusal = None
         if setting is None or not setting.enabled or key is None:
             refusal = "check_off"
-        elif event.distance > loose_threshold(self.model, setting.band_pct):
+        elif event.distance > loose_threshold(model, setting.band_pct):
             refusal = "outside_band"
         digests = self.store.cache.face_confirm_digits(candidates) if refusal is None else {}
         if refusal is None and not any(digests.values()):

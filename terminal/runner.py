@@ -104,11 +104,25 @@ class Runner:
         self.gate = self.devices.get(config.lane_gate) if config.lane_gate else None
         self.core = TerminalCore(config, self.store, self.clock, client=self.client, gate=self.gate)
         self.core.on_approved = self._approved
+        self.core.recover_interrupted()              # once, here: this process owns the store
         self.sync_thread: SyncThread | None = None
         self.lane = None
         self.hubs: dict = {}                          # cameras with one reader for several consumers
         self.face = self.build_face_loop()           # started in run()
         self._reopen_at: dict[str, float] = {}
+
+    def register(self, backend_url: str, code: str):  # noqa: ANN201 - terminal.store.Identity
+        """Register (again) from the kiosk's wizard while this terminal runs: the running client
+        signs with the new key and terminal id from the next request on. (A first registration,
+        or a new backend address, takes effect at the next start: the sync loop is built then.)"""
+        from terminal.enrol import register
+
+        identity = register(self.store, backend_url, code)
+        auth = device_auth(self.store)
+        if self.client is not None and auth is not None:
+            self.client.with_auth(auth)
+            log.info("registered again as terminal %s: the sync client signs with the new key", identity.terminal_id)
+        return identity
 
     def _approved(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
         # Called after the commit: only now may the gate open and the approval be announced.
@@ -241,7 +255,8 @@ class Runner:
 
     def _poll(self, device) -> list:  # noqa: ANN001
         """A device that went away (unplugged) is reopened every few seconds instead of ending
-        the terminal; payments by its other means go on meanwhile."""
+        the terminal; payments by its other means go on meanwhile. Any failure of a driver
+        counts, not only DeviceError: one broken device must never end the core loop."""
         name = getattr(device, "name", "?")
         retry_at = self._reopen_at.get(name)
         try:
@@ -253,9 +268,10 @@ class Runner:
                 self._reopen_at.pop(name)
                 log.warning("device %s is back", name)
             return device.poll(0.0)
-        except DeviceError as exc:
+        except Exception as exc:  # noqa: BLE001 - DeviceError, or a driver's bug: the loop goes on
             if retry_at is None:
-                log.error("device %s failed, reopening every %ss: %s", name, REOPEN_EVERY_S, exc)
+                log.error("device %s failed, reopening every %ss: %s", name, REOPEN_EVERY_S, exc,
+                          exc_info=not isinstance(exc, DeviceError))
             self._reopen_at[name] = self.clock.monotonic() + REOPEN_EVERY_S
             return []
 
@@ -299,8 +315,6 @@ def run_with_kiosk(config: TerminalConfig, config_path: Path | None) -> int:
     """The kiosk: the Qt screen on the main thread, the device/event loop on another."""
     from ui.kiosk import run_kiosk   # Qt is imported only when a screen is wanted
 
-    from terminal.enrol import register
-
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     runner = Runner(config)
@@ -308,7 +322,7 @@ def run_with_kiosk(config: TerminalConfig, config_path: Path | None) -> int:
     loop.start()
     try:
         return run_kiosk(runner.core, config, config_path=config_path, frames=runner.preview_frames(),
-                         register=lambda url, code: register(runner.store, url, code))
+                         register=runner.register)
     finally:
         runner.stop_event.set()
         loop.join(10)

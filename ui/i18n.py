@@ -100,7 +100,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "amount.bad": ("金额不对：应大于 0，最多两位小数，不超过 {max}", "Bad amount: more than 0, at most 2 decimals, no more than {max}"),
     # admin
     "confirm.title": ("请输入手机号后四位", "Key the last 4 digits of your phone"),
-    "confirm.hint": ("人脸相似，请输入本人手机号后四位确认", "Your face looks like someone else's: key your phone's last 4 digits"),
+    "confirm.hint": ("为确认是您本人，请输入手机号后四位", "To be sure it is you, key your phone's last 4 digits"),
     "confirm.wrong": ("号码不对，还可以再试 {left} 次", "Those digits do not match: {left} tries left"),
     "confirm.need_four": ("请输入4位数字", "Please key 4 digits"),
     "pin.title": ("请输入管理密码", "Enter the admin PIN"),

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from terminal.reasons import message
-from terminal.state import (CanteenView, MealPeriodView, ParkingView, PaymentOutcome, PaymentRow, ShiftTotals,
+from terminal.state import (CanteenView, ConfirmView, MealPeriodView, ParkingView, PaymentOutcome, PaymentRow, ShiftTotals,
                             SyncStatus)
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -59,6 +59,8 @@ def canteen_views() -> dict[str, CanteenView]:
         "already_paid": CanteenView("already_paid", LUNCH, ONLINE, outcome=_outcome(
             status="already_paid", paid_at=NOW - timedelta(minutes=14))),
         "closed": CanteenView("closed", None, ONLINE),
+        "confirm_digits": CanteenView("confirm", LUNCH, ONLINE, confirm=ConfirmView(3)),
+        "confirm_wrong": CanteenView("confirm", LUNCH, ONLINE, confirm=ConfirmView(2, wrong=True)),
     }
 
 
@@ -122,6 +124,12 @@ class ShowcasePort:
         return self._view
 
     def key_in_amount(self, amount_fen: int) -> None:
+        return None
+
+    def key_in_digits(self, digits: str) -> PaymentOutcome | None:
+        return None
+
+    def cancel_confirm(self) -> None:
         return None
 
     def verify_pin(self, pin: str) -> bool:

@@ -17,6 +17,7 @@ from backend.errors import ApiError, api_error
 from backend.models.payments import TerminalEvent
 from backend.models.terminals import Terminal
 from backend.services.changes import changes_page, newest_per_key
+from backend.services.face_desk import confirm_digests, with_digits_key
 from backend.services.signings import templates_for_terminal
 from backend.services.vault import vault_of
 from sync.wire import (MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Change, PullResponse, PushItem, PushItemResult,
@@ -98,12 +99,21 @@ def pull(request: Request, cursor: int = Query(0, ge=0, le=2**62), limit: int = 
     page = changes_page(session, cursor, limit, merchant_id=terminal.merchant_id, site_id=terminal.site_id, now=now)
     rows = newest_per_key(page.rows)   # e.g. one balance per diner, not one per payment; the cursor passes all
     faces = [int(row.key) for row in rows if row.kind == "face_signing" and not row.deleted]
-    templates = templates_for_terminal(session, vault_of(request.app.state.settings), faces)
+    vault = vault_of(request.app.state.settings)
+    templates = templates_for_terminal(session, vault, faces)
+    digests = confirm_digests(session, vault, faces)
+    try:
+        session.commit()       # digests made now are kept (two pulls making the same one: either wins)
+    except IntegrityError:
+        session.rollback()
     changes = []
     for row in rows:
         data = dict(row.data or {})
         if row.kind == "face_signing" and not row.deleted:
             data["templates"] = templates.get(int(row.key), [])
+            data["confirm_digits"] = digests.get(int(row.key))
+        elif row.kind == "face_confirm" and not row.deleted:
+            data = with_digits_key(data, vault)   # the key is never stored in the change feed
         changes.append(Change(id=row.id, kind=row.kind, key=row.key, deleted=row.deleted, data=data))
     # End the read transaction here: otherwise the connection stays checked out until the
     # session dependency's exit, which waits for a free worker thread; under many concurrent

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, true as sa_true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, fen_column, utcnow
@@ -78,11 +78,17 @@ class Site(Base):
     offline_per_customer_day_fen: Mapped[int] = fen_column(default=DEFAULT_OFFLINE_PER_CUSTOMER_DAY_FEN)
     offline_terminal_total_fen: Mapped[int] = fen_column(default=DEFAULT_OFFLINE_TERMINAL_TOTAL_FEN)
     offline_max_cache_age_s: Mapped[int] = mapped_column(Integer, default=DEFAULT_OFFLINE_MAX_CACHE_AGE_S)
-    # The 4-digit check for close face calls (sync.wire.FaceConfirmData): on/off and how much of
-    # the face model's confirm band is used, in percent.
-    face_confirm_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
-    face_confirm_band_pct: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteFaceConfirm(Base):
+    """A site's 4-digit check for close face calls (sync.wire.FaceConfirmData): on/off and how
+    much of the face model's confirm band is used, in percent. No row: on, 100%."""
+    __tablename__ = "site_face_confirm"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    band_pct: Mapped[int] = mapped_column(Integer, default=100)
 
 
 class MealPeriodRow(Base):

@@ -41,23 +41,19 @@ class Signing(Base):
     plate: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     plate_colour: Mapped[str | None] = mapped_column(String(16), default=None)
     status_reason: Mapped[str | None] = mapped_column(String(200), default=None)
-    # Face: keyed digest of the phone's last 4 digits for the close-call check (sync.face_digits).
-    confirm_digits: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FaceTemplate(Base):
-    """One face template (`dimension` little-endian float32), sealed at rest. `model` says which
-    face model made it (hardware.face.models): a gallery never mixes models. Templates made
-    before model ids existed are dlib's (the migration says so)."""
+    """One face template, sealed at rest. The sealed bytes say which face model made it
+    (hardware.face.templates.pack); 512 bare bytes are a dlib template from before model ids.
+    (No model column: existing tables keep their shape, so every revision upgrades as it is.)"""
     __tablename__ = "face_templates"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     signing_id: Mapped[int] = mapped_column(ForeignKey("signings.id"), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    model: Mapped[str] = mapped_column(String(16), default="dlib", server_default="dlib")
-    dimension: Mapped[int] = mapped_column(Integer, default=128, server_default="128")
     template_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -74,3 +70,15 @@ class FacePhoto(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     photo_sealed: Mapped[bytes] = mapped_column(LargeBinary, doc="the uploaded JPEG/PNG bytes, sealed")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FaceConfirmDigits(Base):
+    """The keyed digest of a customer's last 4 phone digits for the close-call check
+    (sync.face_digits), never the digits. Made when a terminal first pulls the face signing and
+    again when the phone changes (`phone_hash` is the customer's at the time); a table of its own
+    so the signing and payment paths do not touch it."""
+    __tablename__ = "face_confirm_digits"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))

@@ -52,10 +52,18 @@ class RecordIntentFirst(Exception):
         self.ref, self.customer_id, self.card_sealed, self.amount_fen, self.at = ref, customer_id, card_sealed, amount_fen, at
         self.rearm = rearm      # the bank said it never took this reference: an `asked` row may change
 
+    def commit(self, session: Session) -> None:
+        _record_debit(session, self)
+
 
 def record(session: Session, first: RecordIntentFirst) -> None:
-    """Commit the intent as `asked` in a transaction of its own (the caller's was rolled back).
-    An intent the bank never took (`not_taken`) is armed again. An `asked` one is left as it is
+    """Commit the intent as `asked` in a transaction of its own (the caller's was rolled back):
+    a debit's here, a refund's card credit in bank_credit_intents (RecordCreditFirst)."""
+    first.commit(session)
+
+
+def _record_debit(session: Session, first: RecordIntentFirst) -> None:
+    """An intent the bank never took (`not_taken`) is armed again. An `asked` one is left as it is
     (an earlier try may have been answered under it), unless the bank just said it never took it.
     A racing copy of the same payment that recorded it first is fine (the next run finds it)."""
     try:
@@ -128,6 +136,9 @@ def settle_orphans(session: Session, bank: CoreBanking, vault: Vault, now: datet
         session.commit()
         if status is not None:
             counts[f"intents_{status}"] = counts.get(f"intents_{status}", 0) + 1
+    from backend.services import bank_credit_intents    # it builds on this module
+
+    counts.update(bank_credit_intents.settle_orphans(session, bank, vault, now, grace_s))   # refunds' credits
     return counts
 
 

@@ -17,14 +17,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from backend.errors import api_error
 from backend.models.changes import SyncChange
 from backend.models.customers import Customer
-from backend.models.merchants import Site
-from backend.models.signings import FacePhoto, FaceTemplate, Signing
+from backend.models.merchants import Site, SiteFaceConfirm
+from backend.models.signings import FaceConfirmDigits, FacePhoto, FaceTemplate, Signing
 from backend.services.changes import record_change
 from backend.services.customers import get_customer
 from backend.services.vault import Vault
@@ -122,13 +122,21 @@ def live_templates(session: Session, vault: Vault, model_id: str, *,
 
     query = (select(FaceTemplate.customer_id, FaceTemplate.template_sealed)
              .join(Signing, Signing.id == FaceTemplate.signing_id)
-             .where(Signing.status != "revoked", FaceTemplate.model == model_id))
+             .where(Signing.status != "revoked"))
     if other_than is not None:
         query = query.where(FaceTemplate.customer_id != other_than)
     out: dict[int, list[np.ndarray]] = {}
     for cid, sealed in session.execute(query).all():
-        out.setdefault(cid, []).append(unpack(vault.open(sealed, TEMPLATE_CTX)).vector)
+        template = unpack(vault.open(sealed, TEMPLATE_CTX))      # the bytes say which model made it
+        if template.model == model_id:
+            out.setdefault(cid, []).append(template.vector)
     return out
+
+
+def template_model(vault: Vault, row: FaceTemplate) -> str:
+    from hardware.face.templates import unpack
+
+    return unpack(vault.open(row.template_sealed, TEMPLATE_CTX)).model
 
 
 def _load_gallery(engine: Any, templates: dict[int, list[np.ndarray]]) -> None:  # noqa: ANN401
@@ -180,13 +188,13 @@ def desk_model(session: Session) -> str:
     return DEFAULT_MODEL
 
 
-def other_models(session: Session) -> list[str]:
+def other_models(session: Session, vault: Vault) -> list[str]:
     """Models that live signings still have templates of (terminals not yet switched use them):
     a new signing gets templates for these too, so it pays on every terminal at once."""
     primary = desk_model(session)
-    found = session.scalars(select(FaceTemplate.model).join(Signing, Signing.id == FaceTemplate.signing_id)
-                            .where(Signing.status != "revoked").distinct()).all()
-    return sorted(m for m in found if m != primary)
+    rows = session.scalars(select(FaceTemplate).join(Signing, Signing.id == FaceTemplate.signing_id)
+                           .where(Signing.status != "revoked")).all()
+    return sorted({template_model(vault, row) for row in rows} - {primary})
 
 
 def enrol_at_desk(session: Session, vault: Vault, engine: Any, customer_id: int, *,  # noqa: ANN401
@@ -223,18 +231,16 @@ def enrol_at_desk(session: Session, vault: Vault, engine: Any, customer_id: int,
                                per_day_limit_fen=per_day_limit_fen, merchant_ids=merchant_ids,
                                funding_order=None, now=now, consent_at=consent_at,
                                consent_text_version=CONSENT_VERSION)
-    signing.confirm_digits = confirm_digest(vault, customer)
+    confirm_digests(session, vault, [customer.id])
     for vector in templates:
-        session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, model=model_id,
-                                 dimension=dimension, created_at=now,
+        session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, created_at=now,
                                  template_sealed=sealed_template(vault, model_id, vector)))
     usable = {v.index for v in verdicts if v.ok}
     kept_images = [decode_photo(data) for i, (_name, data) in enumerate(photos) if i in usable]
     for other in also:
-        other_id, other_dim = model_of(other)
+        other_id, _dim = model_of(other)
         for vector in Enroller(other).templates(kept_images)[0]:
-            session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, model=other_id,
-                                     dimension=other_dim, created_at=now,
+            session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, created_at=now,
                                      template_sealed=sealed_template(vault, other_id, vector)))
     for i, (_name, data) in enumerate(photos):
         if i in usable:
@@ -259,14 +265,48 @@ def confirm_digest(vault: Vault, customer: Customer) -> str | None:
     return digits_digest(digits_key(vault), customer.id, digits) if digits else None
 
 
+def confirm_digests(session: Session, vault: Vault, customer_ids: list[int]) -> dict[int, str | None]:
+    """Each customer's digest of the last 4 phone digits (None without a phone), made once and
+    again only when the phone changes: stretching costs ~6 ms a digest, too much for every pull."""
+    if not customer_ids:
+        return {}
+    stored = {r.customer_id: r for r in session.scalars(
+        select(FaceConfirmDigits).where(FaceConfirmDigits.customer_id.in_(customer_ids)))}
+    out: dict[int, str | None] = {}
+    for customer in session.scalars(select(Customer).where(Customer.id.in_(customer_ids))):
+        row = stored.get(customer.id)
+        if customer.phone_hash is None:
+            if row is not None:
+                session.delete(row)
+            out[customer.id] = None
+            continue
+        if row is None or row.phone_hash != customer.phone_hash:
+            digest = confirm_digest(vault, customer)
+            if digest is None:
+                out[customer.id] = None
+                continue
+            if row is None:
+                row = FaceConfirmDigits(customer_id=customer.id, phone_hash=customer.phone_hash, digest=digest)
+                session.add(row)
+            row.phone_hash, row.digest = customer.phone_hash, digest
+        out[customer.id] = row.digest
+    session.flush()
+    return out
+
+
 def face_confirm_of(site: Site) -> FaceConfirmData:
-    return FaceConfirmData(site_id=site.id, enabled=site.face_confirm_enabled, band_pct=site.face_confirm_band_pct)
+    row = object_session(site).get(SiteFaceConfirm, site.id)
+    return FaceConfirmData(site_id=site.id, enabled=row.enabled if row else True, band_pct=row.band_pct if row else 100)
 
 
 def set_face_confirm(session: Session, site: Site, *, enabled: bool, band_pct: int) -> FaceConfirmData:
     if not 0 <= band_pct <= 100:
         raise api_error(422, "bad_band", "确认区间须在0到100%之间", "The confirm band is 0 to 100 percent")
-    site.face_confirm_enabled, site.face_confirm_band_pct = enabled, band_pct
+    row = session.get(SiteFaceConfirm, site.id)
+    if row is None:
+        row = SiteFaceConfirm(site_id=site.id)
+        session.add(row)
+    row.enabled, row.band_pct = enabled, band_pct
     session.flush()
     data = face_confirm_of(site)
     record_change(session, "face_confirm", site.id, data.model_dump(mode="json", exclude={"digits_key"}),
@@ -313,8 +353,7 @@ def retemplate(session: Session, vault: Vault, engine: Any, now: datetime) -> Re
         customer = session.get(Customer, signing.customer_id)
         photos = session.scalars(select(FacePhoto).where(FacePhoto.signing_id == signing.id)
                                  .order_by(FacePhoto.id)).all()
-        if signing.confirm_digits is None:
-            signing.confirm_digits = confirm_digest(vault, customer)
+        confirm_digests(session, vault, [customer.id])
         if not photos:
             report.without_photos.append((customer.id, customer.masked_name))
             continue
@@ -323,12 +362,11 @@ def retemplate(session: Session, vault: Vault, engine: Any, now: datetime) -> Re
         if not found:
             report.unusable.append((customer.id, customer.masked_name))
             continue
-        for old in session.scalars(select(FaceTemplate).where(FaceTemplate.signing_id == signing.id,
-                                                              FaceTemplate.model == model_id)):
-            session.delete(old)
+        for old in session.scalars(select(FaceTemplate).where(FaceTemplate.signing_id == signing.id)):
+            if template_model(vault, old) == model_id:
+                session.delete(old)
         for vector in found:
-            session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, model=model_id,
-                                     dimension=dimension, created_at=now,
+            session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, created_at=now,
                                      template_sealed=sealed_template(vault, model_id, vector)))
         signing.updated_at = now
         session.flush()

@@ -19,6 +19,7 @@ from backend.corebanking import CoreBanking
 from backend.errors import api_error
 from backend.models.customers import Customer
 from backend.models.payments import Payment, PaymentLine, Refund
+from backend.services import bank_credit_intents as credit_intents
 from backend.services.customers import bank_card_number, publish_balance
 from backend.services.ledger import Leg, book, lock_accounts, merchant_account_id
 from backend.services.vault import Vault
@@ -60,12 +61,15 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
     reason = None
     if payment.status != "approved":
         reason = "payment_not_approved"
-    elif req.amount_fen > payment.amount_fen - payment.refunded_fen:
+    elif req.amount_fen > (payment.amount_fen - payment.refunded_fen
+                           - credit_intents.reserved_fen(session, payment.payment_uuid, row.refund_uuid)):
         reason = "refund_exceeds_payment"
     split: list[SplitLine] = []
     if reason is None:
-        split = _give_back(session, bank, vault, payment, row, req.amount_fen)
+        split = _give_back(session, bank, vault, payment, row, req.amount_fen, now)
         row.status = "refunded"
+    else:
+        credit_intents.decline_own(session, row.refund_uuid, now)
     zh, en = REFUND_DECLINES.get(reason or "", ("退款成功", "Refunded"))
     result = RefundResult(refund_id=req.refund_id, payment_id=req.payment_id, status=row.status, reason=reason,
                           message_zh=zh, message_en=en, amount_fen=req.amount_fen, split=split)
@@ -78,7 +82,7 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
 
 
 def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, row: Refund,
-               amount_fen: int) -> list[SplitLine]:
+               amount_fen: int, now: datetime) -> list[SplitLine]:
     lines = list(session.scalars(select(PaymentLine).where(PaymentLine.payment_id == payment.id)
                                  .order_by(PaymentLine.position.desc())).all())
     lock_accounts(session, [line.account_id for line in lines])
@@ -88,7 +92,7 @@ def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payme
         if take <= 0:
             continue
         if line.source == "bank_card":
-            _credit_card(session, bank, vault, payment, row.refund_uuid, take)
+            _credit_card(session, bank, vault, payment, row, take, now)
         line.refunded_fen += take
         legs.append(Leg(line.account_id, "C", take))
         split.append(SplitLine(source=line.source, program_id=line.program_id, amount_fen=take))
@@ -100,14 +104,23 @@ def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payme
     return split
 
 
-def _credit_card(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, refund_uuid: str,
-                 amount_fen: int) -> None:
-    """Give the card part back at the bank first. The bank applies the refund id once, so when it
+def _credit_card(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, row: Refund,
+                 amount_fen: int, now: datetime) -> None:
+    """Give the card part back at the bank first, under an intent committed before the bank is
+    asked (backend/services/bank_credit_intents.py: a crash before this refund commits is then
+    booked by the resolve_bank job, not lost). The bank applies the refund id once, so when it
     does not answer the refund is refused for now and a retry with the same id is safe."""
-    card = bank_card_number(vault, session.get(Customer, payment.customer_id))
-    answer = bank.credit(f"refund:{refund_uuid}", card, amount_fen)
+    customer = session.get(Customer, payment.customer_id)
+    ref = credit_intents.ref_of(row.refund_uuid)
+    intent = credit_intents.arm(session, bank, {
+        "ref": ref, "refund_uuid": row.refund_uuid, "payment_uuid": payment.payment_uuid,
+        "customer_id": customer.id, "card_sealed": customer.bank_card_sealed, "amount_fen": amount_fen,
+        "refund_amount_fen": row.amount_fen, "reason": row.reason, "terminal_id": row.terminal_id,
+        "operator_id": row.operator_id}, now)
+    answer = bank.credit(ref, bank_card_number(vault, customer), amount_fen)
     if answer.outcome == "unknown":
-        answer = bank.status(f"refund:{refund_uuid}")
+        answer = bank.status(ref)
     if answer.outcome != "ok":
         raise api_error(503, "bank_unavailable", "银行暂时无法退款，请稍后用同一退款编号重试",
                         "The bank cannot take the refund now; retry later with the same refund id")
+    credit_intents.mark(intent, "booked", now)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import api_error
 from backend.models.customers import Customer, CustomerGroup
-from backend.models.signings import FaceTemplate, Signing
+from backend.models.signings import FacePhoto, FaceTemplate, Signing
 from backend.services.changes import record_change
 from backend.services.customers import get_customer, publish_balance
 from backend.services.vault import Vault
@@ -56,7 +56,9 @@ def _live_face_templates(session: Session, vault: Vault, other_than_customer: in
         select(FaceTemplate.customer_id, FaceTemplate.template_sealed)
         .join(Signing, Signing.id == FaceTemplate.signing_id)
         .where(Signing.status != "revoked", FaceTemplate.customer_id != other_than_customer)).all()
-    return [(cid, np.frombuffer(vault.open(sealed, _CTX), dtype="<f4")) for cid, sealed in rows]
+    # This API takes dlib templates (512 bare bytes); other models' (tagged) are face_desk's.
+    opened = [(cid, vault.open(sealed, _CTX)) for cid, sealed in rows]
+    return [(cid, np.frombuffer(raw, dtype="<f4")) for cid, raw in opened if len(raw) == TEMPLATE_BYTES]
 
 
 def _refuse_duplicates(session: Session, vault: Vault, customer_id: int, vectors: list[np.ndarray],
@@ -184,6 +186,8 @@ def change_status(session: Session, signing_id: int, action: str, reason: str, n
         # A revoked face must not stay anywhere: drop the templates, terminals drop their copies.
         for template in session.scalars(select(FaceTemplate).where(FaceTemplate.signing_id == signing.id)):
             session.delete(template)
+        for photo in session.scalars(select(FacePhoto).where(FacePhoto.signing_id == signing.id)):
+            session.delete(photo)
     session.flush()
     publish_signing(session, signing)
     return signing
@@ -223,7 +227,9 @@ def publish_signing(session: Session, signing: Signing) -> None:
 
 
 def templates_for_terminal(session: Session, vault: Vault, customer_ids: list[int]) -> dict[int, list[str]]:
-    """Opened templates of live face signings, base64, for the pull endpoint."""
+    """Opened templates of live face signings, base64, for the pull endpoint: every model's (each
+    carries its model id, hardware.face.templates), so a terminal can fill a new model's gallery
+    before it switches."""
     if not customer_ids:
         return {}
     rows = session.execute(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error, get_or_404
 from backend.models.merchants import Lane, MealPeriodRow, Merchant, Site
 from backend.services.changes import record_change
-from sync.wire import MealPeriod, MealPeriodsData, OfflineLimits
+from sync.wire import FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
 
 
 def get_site(session: Session, site_id: int) -> Site:
@@ -34,9 +34,9 @@ def create_site(session: Session, merchant: Merchant, *, name: str, kind: str,
     session.flush()
     record_change(session, "offline_limits", site.id, offline_limits_of(site).model_dump(mode="json"),
                   merchant_id=merchant.id, site_id=site.id)
-    from backend.services.face_desk import set_face_confirm   # (it imports this module's neighbours)
-
-    set_face_confirm(session, site, enabled=True, band_pct=100)   # terminals learn the 4-digit check's key
+    # Terminals learn the 4-digit check (on, the whole band: no row needed) and get its key at pull.
+    record_change(session, "face_confirm", site.id, FaceConfirmData(site_id=site.id).model_dump(
+        mode="json", exclude={"digits_key"}), merchant_id=merchant.id, site_id=site.id)
     return site
 
 

@@ -55,7 +55,8 @@ def yuan_to_fen(text: str) -> int | None:
 def _desk_page(request: Request, session: Session, who, *, status: int = 200, notice: str = "",  # noqa: ANN001
                result: desk.DeskResult | None = None, form: dict | None = None):  # noqa: ANN202
     merchants = list(session.scalars(select(Merchant).where(Merchant.kind == "canteen").order_by(Merchant.id)))
-    sites = list(session.scalars(select(Site).where(Site.kind == "canteen").order_by(Site.id)))
+    sites = [(s, desk.face_confirm_of(s)) for s in
+             session.scalars(select(Site).where(Site.kind == "canteen").order_by(Site.id))]
     no_photos = session.execute(
         select(Signing.id, Customer.id, Customer.masked_name)
         .join(Customer, Customer.id == Signing.customer_id)
@@ -124,7 +125,7 @@ def sign_at_desk(request: Request, customer_id: str = Form(""), consent: str = F
                 session, vault, desk_engine(desk.desk_model(session)), cid, photos=uploads,
                 consent=consent == "yes", consent_at=now, per_payment_limit_fen=per_payment,
                 per_day_limit_fen=per_day, merchant_ids=chosen, now=now,
-                also=[desk_engine(m) for m in desk.other_models(session)])
+                also=[desk_engine(m) for m in desk.other_models(session, vault)])
     except ApiError as exc:
         session.rollback()
         return again(f"{exc.detail['message_zh']} {exc.detail['message_en']}", status=exc.status_code)

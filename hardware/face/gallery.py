@@ -7,8 +7,8 @@ All templates live in one float32 matrix, rows grouped by person (contiguous). E
 centroid and query is scaled to the same length (the model's `scale`: dlib 1.41, its natural
 length; SFace 1.0), so only the direction counts: a centroid of several templates is not pulled
 towards the middle of face space (where it would sit nearer to everyone), and
-|t - q|² = 2·scale² - 2·t·q — a search is one matrix-vector product, about a millisecond at
-100,000 rows.
+|t - q|² = 2·scale² - 2·t·q — a search is one matrix-vector product (int8 first, then exact for
+the few rows that can be the answer: hardware/face/search.py; under a millisecond at 100,000).
 
 Scores are per PERSON, not per template: a person's score is the distance to the mean of
 their templates (`centroid`, default: one row per person, measured best in docs/FACE.md) or
@@ -27,6 +27,7 @@ from typing import Literal
 import numpy as np
 
 from hardware.face.models import DEFAULT_MODEL, MAX_CONFIRM_CANDIDATES, get_model
+from hardware.face.search import SMALL, Int8Index
 from hardware.face.templates import Template
 
 Scoring = Literal["centroid", "min"]
@@ -86,6 +87,7 @@ class Gallery:
         self._matrix = np.zeros((0, self.dimension), np.float32)
         self._starts = np.zeros(0, np.intp)
         self._ids = np.zeros(0, np.int64)
+        self._index: Int8Index | None = None
 
     def _check(self, templates: np.ndarray | Template | list[Template]) -> np.ndarray:
         """Templates as a normalised (k, dimension) matrix. `Template`s (bytes that carry their
@@ -168,18 +170,25 @@ class Gallery:
         self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp) if blocks \
             else np.zeros(0, np.intp)
         self._ids = np.array(ids, dtype=np.int64)
+        # Big galleries get an int8 first pass (hardware/face/search.py); answers stay exact.
+        self._index = Int8Index(self._matrix, self.scale) \
+            if self.scoring == "centroid" and len(self._matrix) >= SMALL else None
         self._dirty = False
+
+    def _query(self, query: np.ndarray) -> np.ndarray:
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dimension or not np.all(np.isfinite(q)) or not np.any(q):
+            raise ValueError(f"query must be a finite non-zero vector of length {self.dimension}")
+        return normalised(q, self.scale)
 
     def _similarities(self, query: np.ndarray) -> np.ndarray:
         """Per-person dot product with the normalised query (higher = nearer). Every row has
         length `scale`, so |t - q|² = 2·scale² - 2·t·q: one matrix-vector product is the search."""
         self._rebuild()
-        q = np.asarray(query, dtype=np.float32).reshape(-1)
-        if q.shape[0] != self.dimension or not np.all(np.isfinite(q)) or not np.any(q):
-            raise ValueError(f"query must be a finite non-zero vector of length {self.dimension}")
+        q = self._query(query)
         if not len(self._ids):
             return np.zeros(0, np.float32)
-        sims = self._matrix @ normalised(q, self.scale)
+        sims = self._matrix @ q
         return sims if self.scoring == "centroid" else np.maximum.reduceat(sims, self._starts)
 
     def _distance(self, sims: np.ndarray) -> np.ndarray:
@@ -191,6 +200,11 @@ class Gallery:
         return self._ids, dist
 
     def nearest(self, query: np.ndarray, k: int = 2) -> list[Candidate]:
+        """The k nearest people, nearest first (exact distances)."""
+        self._rebuild()
+        if self._index is not None:
+            rows, sims = self._index.top(self._query(query), k)
+            return [Candidate(int(self._ids[i]), float(d)) for i, d in zip(rows, self._distance(sims))]
         sims = self._similarities(query)
         if not len(sims):
             return []

@@ -72,7 +72,9 @@ class CameraPlateReader:
     def close(self) -> None:
         return None  # the camera belongs to its own device entry; it is closed there
 
-    def poll(self) -> list[PlateRead]:
+    def poll(self, timeout_s: float = 0.0) -> list[PlateRead]:
+        """The device loop's call, like every polled device's (the runner passes 0.0: a camera
+        frame is read when there is one, never waited for)."""
         frame = self.camera.read()
         if frame is None:
             return []

@@ -87,12 +87,12 @@ def register_terminal(client, app: FastAPI, merchant_id: int, site_id: int, lane
     return response.json()["terminal_id"], key
 
 
-def wait_for(condition: Callable[[], object], timeout_s: float = 20.0) -> bool:
-    """Poll `condition` until it is true (True) or the time is up (False): for work a background
-    thread or another process does (the backend's jobs, a restarted worker)."""
+def wait_for(condition: Callable[[], object], timeout_s: float = 20.0, every_s: float = 0.05) -> bool:
+    """Poll `condition` every `every_s` until it is true (True) or the time is up (False): for work
+    a background thread or another process does (the backend's jobs, a restarted worker)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.05)
+        time.sleep(every_s)
     return False

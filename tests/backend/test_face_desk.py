@@ -21,6 +21,13 @@ from tests.backend.money_helpers import open_canteen
 FACES = Path(__file__).parents[1] / "data" / "faces"
 
 
+def model_of(app, row: FaceTemplate) -> str:  # noqa: ANN001
+    from backend.services.face_desk import template_model
+    from backend.services.vault import vault_of
+
+    return template_model(vault_of(app.state.settings), row)
+
+
 def photo(name: str) -> tuple[str, tuple[str, bytes, str]]:
     return ("photos", (name, (FACES / name).read_bytes(), "image/jpeg"))
 
@@ -62,7 +69,7 @@ def test_the_desk_signs_a_diner_from_photos_and_says_why_it_refuses_others(sqlit
         with app.state.sessions() as session:
             photos = session.scalars(select(FacePhoto)).all()
             templates = session.scalars(select(FaceTemplate)).all()
-        assert len(photos) == 2 and len(templates) == 2 and {t.model for t in templates} == {"sface"}
+        assert len(photos) == 2 and len(templates) == 2 and {model_of(app, t) for t in templates} == {"sface"}
         raw = (FACES / "Jackie_Chan_0001.jpg").read_bytes()
         assert all(raw[:64] not in p.photo_sealed for p in photos)          # sealed, not the JPEG
 
@@ -112,10 +119,11 @@ def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(sqlite
     assert run.exit_code == 0, run.output
     assert "retemplated=1 without_photos=1" in run.output and f"customer {old}" in run.output
 
-    app = make_app(sqlite_url)
+    app = make_app(sqlite_url, clock=shop.app.state.clock)
+    shop.app = app                                      # the terminal signs with this app's clock
     with TestClient(app) as client:
         with app.state.sessions() as session:
-            models = {(t.customer_id, t.model) for t in session.scalars(select(FaceTemplate))}
+            models = {(t.customer_id, model_of(app, t)) for t in session.scalars(select(FaceTemplate))}
         assert models == {(old, "dlib"), (tang, "dlib"), (tang, "sface")}
         pulled = client.get("/api/v1/terminal/sync/pull?cursor=0", auth=shop.auth).json()["changes"]
         face = [c for c in pulled if c["kind"] == "face_signing" and c["key"] == str(tang)][-1]
@@ -140,11 +148,12 @@ def test_a_dlib_template_stored_before_model_ids_is_dlib_after_the_upgrade(tmp_p
         cid = shop.customer("张小三")
     app.state.engine.dispose()
     upgrade(url)
-    app = make_app(url)
+    app = make_app(url, clock=shop.app.state.clock)
+    shop.app = app
     with TestClient(app) as client:
         with app.state.sessions() as session:
             rows = session.scalars(select(FaceTemplate).where(FaceTemplate.customer_id == cid)).all()
-        assert [(r.model, r.dimension) for r in rows] == [("dlib", 128)]
+        assert [model_of(app, r) for r in rows] == ["dlib"]
         pulled = client.get("/api/v1/terminal/sync/pull?cursor=0", auth=shop.auth).json()["changes"]
         face = [c for c in pulled if c["kind"] == "face_signing" and c["key"] == str(cid)][-1]
         assert unpack(base64.b64decode(face["data"]["templates"][0])).model == "dlib"

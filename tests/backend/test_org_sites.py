@@ -112,4 +112,5 @@ def test_sites_and_lanes(env) -> None:  # noqa: ANN001
     assert client.get(f"/api/v1/operators?merchant_id={2**40}", headers=op).status_code == 422
     with app.state.sessions() as s:
         kinds = sorted(s.scalars(select(SyncChange.kind)))
-        assert kinds == ["merchant_status", "offline_limits", "offline_limits"]   # its approval; each site's limits
+        # its approval; each site's limits and its 4-digit check setting
+        assert kinds == ["face_confirm", "face_confirm", "merchant_status", "offline_limits", "offline_limits"]

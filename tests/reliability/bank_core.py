@@ -8,8 +8,8 @@ installs a proxy to it as app.state.corebanking and serves as `gatepay backend s
     bank = HeldBank(); address, stop = serve_bank(bank, workdir)   # writes workdir/bank-core.json
     BackendProcess(url, workdir, command=backend_command())          # reads it from its cwd
 
-`HeldBank.hold_next_debit()` makes the next debit be applied and then held: the money has moved
-and the answer has not reached the backend, the moment to kill it.
+`HeldBank.hold_next_debit()` (or `hold_next_credit()`) makes the next debit (credit) be applied and
+then held: the money has moved and the answer has not reached the backend, the moment to kill it.
 """
 from __future__ import annotations
 
@@ -30,20 +30,28 @@ CONFIG = "bank-core.json"
 class HeldBank(CoreBankingSimulator):
     def __init__(self) -> None:
         super().__init__()
-        self.held, self._release, self._hold = threading.Event(), threading.Event(), False
+        self.held, self._release, self._hold = threading.Event(), threading.Event(), ""
 
-    def hold_next_debit(self) -> None:
+    def hold_next_debit(self, kind: str = "debit") -> None:
         self.held.clear()
         self._release.clear()
-        self._hold = True
+        self._hold = kind
+
+    def hold_next_credit(self) -> None:
+        self.hold_next_debit("credit")
 
     def release(self) -> None:
         self._release.set()
 
     def debit(self, ref: str, account: str, amount_fen: int) -> BankAnswer:
-        answer = super().debit(ref, account, amount_fen)
-        if self._hold:
-            self._hold = False
+        return self._held("debit", super().debit(ref, account, amount_fen))
+
+    def credit(self, ref: str, account: str, amount_fen: int) -> BankAnswer:
+        return self._held("credit", super().credit(ref, account, amount_fen))
+
+    def _held(self, kind: str, answer: BankAnswer) -> BankAnswer:
+        if self._hold == kind:
+            self._hold = ""
             self.held.set()
             self._release.wait(60)
         return answer

@@ -26,6 +26,7 @@ from terminal.clock import SystemClock
 from terminal.enrol import device_auth, register
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import Store, load_data_key
+from tests.backend.helpers import wait_for
 from tests.backend_process import free_port
 from tests.sync.rig import Canteen
 
@@ -87,9 +88,7 @@ def run_crash_loop(site: Canteen, tmp_path: Path) -> None:
         writer.start()
         # The first approval comes once the process has started (imports, store, first sync):
         # seconds on a quiet box, much longer on a loaded one; the kill point is after it.
-        deadline = time.monotonic() + 90
-        while not any(l.startswith("APPROVED") for l in lines) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: any(l.startswith("APPROVED") for l in lines), 90, every_s=0.02)
         time.sleep(rng.uniform(0.0, 0.6))                          # somewhere inside the payment loop
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -103,6 +102,7 @@ def run_crash_loop(site: Canteen, tmp_path: Path) -> None:
     store = Store.open(data_dir / "terminal.db", load_data_key(data_dir), SystemClock())
     client = SyncClient(site.url, device_auth(store))
     core = TerminalCore(config, store, SystemClock(), client=client)
+    core.recover_interrupted()                                    # as the runner does at its start
     for _ in range(10):
         if core.sync_now().queue_depth == 0:
             break

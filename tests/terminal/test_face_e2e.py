@@ -24,7 +24,9 @@ from tests.terminal.test_runner import ROOT
 
 
 def jackie_template() -> str:
-    engine = FaceEngine(FaceConfig(enrol_jitters=1))
+    # The signings API takes dlib templates (512 bare bytes): this is also the upgrade path, a
+    # terminal configured for sface that runs dlib while every signing has only dlib templates.
+    engine = FaceEngine(FaceConfig(encoder="dlib", enrol_jitters=1))
     rgb = to_rgb(cv2.imread(str(FACES / "Jackie_Chan_0001.jpg")))
     return base64.b64encode(template_to_bytes(engine.enrol_template(rgb, engine.observe(rgb)))).decode()
 

@@ -15,7 +15,7 @@ from hardware.events import FaceRejected
 from hardware.face.config import FaceConfig
 from hardware.face.engine import FaceEngine
 from hardware.face.frames import to_rgb
-from hardware.face.gallery import template_to_bytes
+from hardware.face.templates import pack
 from terminal.app import TerminalCore
 from terminal.clock import ManualClock
 from terminal.face_loop import BOX_COLOUR, FaceLoop, FacePrompt
@@ -32,10 +32,11 @@ def photo(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def signed() -> tuple[bytes, object]:
-    """Jackie Chan's enrolment template from his first photo, and the encoder (loaded once)."""
+    """Jackie Chan's enrolment template from his first photo (tagged with its model, as the
+    backend sends it), and the encoder (loaded once)."""
     engine = FaceEngine(FaceConfig(enrol_jitters=1))
     rgb = to_rgb(photo("Jackie_Chan_0001.jpg"))
-    return template_to_bytes(engine.enrol_template(rgb, engine.observe(rgb))), engine.encoder
+    return pack(engine.model.id, engine.enrol_template(rgb, engine.observe(rgb))), engine.encoder
 
 
 def face_page(customer_id: int, template: bytes, start_id: int = 1) -> Page:

@@ -1,9 +1,8 @@
-"""face desk: model ids on face templates, sealed enrolment photos, the per-site 4-digit check
+"""face desk: sealed enrolment photos, the 4-digit check's digests and per-site setting
 
-Existing face templates were all made by dlib's ResNet: the new columns default to model "dlib",
-dimension 128, so they keep working and `gatepay backend retemplate --model sface` can make the
-new model's templates next to them. Added columns with server defaults and a new table only: a
-database holding data upgrades as it is on SQLite and PostgreSQL.
+New tables only: existing face templates stay as they are (their sealed bytes say which model
+made them; 512 bare bytes are dlib's), and a database holding data upgrades as it is on SQLite
+and PostgreSQL.
 
 Revision ID: 0009_face_desk
 Revises: 0008_admin_sessions
@@ -20,14 +19,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('face_templates') as batch:
-        batch.add_column(sa.Column('model', sa.String(length=16), server_default='dlib', nullable=False))
-        batch.add_column(sa.Column('dimension', sa.Integer(), server_default='128', nullable=False))
-    with op.batch_alter_table('signings') as batch:
-        batch.add_column(sa.Column('confirm_digits', sa.String(length=64), nullable=True))
-    with op.batch_alter_table('sites') as batch:
-        batch.add_column(sa.Column('face_confirm_enabled', sa.Boolean(), server_default=sa.true(), nullable=False))
-        batch.add_column(sa.Column('face_confirm_band_pct', sa.Integer(), server_default='100', nullable=False))
     op.create_table('face_photos',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('signing_id', sa.Integer(), nullable=False),
@@ -40,17 +31,25 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_face_photos_customer_id'), 'face_photos', ['customer_id'], unique=False)
     op.create_index(op.f('ix_face_photos_signing_id'), 'face_photos', ['signing_id'], unique=False)
+    op.create_table('face_confirm_digits',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('phone_hash', sa.String(length=64), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_face_confirm_digits_customer_id_customers')),
+    sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_face_confirm_digits'))
+    )
+    op.create_table('site_face_confirm',
+    sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('band_pct', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_site_face_confirm_site_id_sites')),
+    sa.PrimaryKeyConstraint('site_id', name=op.f('pk_site_face_confirm'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('site_face_confirm')
+    op.drop_table('face_confirm_digits')
     op.drop_index(op.f('ix_face_photos_signing_id'), table_name='face_photos')
     op.drop_index(op.f('ix_face_photos_customer_id'), table_name='face_photos')
     op.drop_table('face_photos')
-    with op.batch_alter_table('sites') as batch:
-        batch.drop_column('face_confirm_band_pct')
-        batch.drop_column('face_confirm_enabled')
-    with op.batch_alter_table('signings') as batch:
-        batch.drop_column('confirm_digits')
-    with op.batch_alter_table('face_templates') as batch:
-        batch.drop_column('dimension')
-        batch.drop_column('model')
