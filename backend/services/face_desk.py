@@ -210,38 +210,42 @@ def enrol_at_desk(session: Session, vault: Vault, engine: Any, customer_id: int,
     customer = get_customer(session, customer_id)
     if not 1 <= len(photos) <= MAX_PHOTOS:
         raise api_error(422, "photo_count", f"请上传1到{MAX_PHOTOS}张照片", f"Upload 1 to {MAX_PHOTOS} photos")
-    templates, verdicts = check_photos(engine, photos)
-    if not templates:
-        return DeskResult(False, verdicts, "no_usable_face")
-    model_id, dimension = model_of(engine)
-    _load_gallery(engine, live_templates(session, vault, model_id, other_than=customer.id))
-    dup = Enroller(engine).check_duplicate(customer.id, np.vstack(templates).astype(np.float32))
-    if dup is not None:
-        other = session.get(Customer, dup[0])
-        return DeskResult(False, verdicts, "duplicate", duplicate_of=dup[0],
-                          duplicate_masked=other.masked_name if other else None)
-    if not consent:
-        return DeskResult(False, verdicts, "no_consent")
     existing = session.scalar(select(Signing).where(Signing.customer_id == customer.id, Signing.kind == "face",
                                                     Signing.status != "revoked"))
     if existing is not None:
         raise api_error(409, "already_signed", "该客户已有刷脸签约；如需更新请先解约",
                         "This customer already has a face signing; revoke it first")
+    templates, verdicts = check_photos(engine, photos)
+    if not templates:
+        return DeskResult(False, verdicts, "no_usable_face")
+    usable = {v.index for v in verdicts if v.ok}
+    kept_images = [decode_photo(data) for i, (_name, data) in enumerate(photos) if i in usable]
+    made = {model_of(engine)[0]: templates}
+    for other in also:
+        made[model_of(other)[0]] = Enroller(other).templates(kept_images)[0]
+    # One face, one payer: checked in every model still in use (a diner signed before the new
+    # model has only old-model templates, and must still be found).
+    for checker in (engine, *also):
+        mid = model_of(checker)[0]
+        if not made[mid]:
+            continue
+        _load_gallery(checker, live_templates(session, vault, mid, other_than=customer.id))
+        dup = Enroller(checker).check_duplicate(customer.id, np.vstack(made[mid]).astype(np.float32))
+        if dup is not None:
+            other = session.get(Customer, dup[0])
+            return DeskResult(False, verdicts, "duplicate", duplicate_of=dup[0],
+                              duplicate_masked=other.masked_name if other else None)
+    if not consent:
+        return DeskResult(False, verdicts, "no_consent")
     signing = svc._new_signing(session, customer, "face", per_payment_limit_fen=per_payment_limit_fen,
                                per_day_limit_fen=per_day_limit_fen, merchant_ids=merchant_ids,
                                funding_order=None, now=now, consent_at=consent_at,
                                consent_text_version=CONSENT_VERSION)
     confirm_digests(session, vault, [customer.id])
-    for vector in templates:
-        session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, created_at=now,
-                                 template_sealed=sealed_template(vault, model_id, vector)))
-    usable = {v.index for v in verdicts if v.ok}
-    kept_images = [decode_photo(data) for i, (_name, data) in enumerate(photos) if i in usable]
-    for other in also:
-        other_id, _dim = model_of(other)
-        for vector in Enroller(other).templates(kept_images)[0]:
+    for mid, vectors in made.items():
+        for vector in vectors:
             session.add(FaceTemplate(signing_id=signing.id, customer_id=customer.id, created_at=now,
-                                     template_sealed=sealed_template(vault, other_id, vector)))
+                                     template_sealed=sealed_template(vault, mid, vector)))
     for i, (_name, data) in enumerate(photos):
         if i in usable:
             session.add(FacePhoto(signing_id=signing.id, customer_id=customer.id, created_at=now,

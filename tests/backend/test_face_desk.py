@@ -158,3 +158,36 @@ def test_a_dlib_template_stored_before_model_ids_is_dlib_after_the_upgrade(tmp_p
         face = [c for c in pulled if c["kind"] == "face_signing" and c["key"] == str(cid)][-1]
         assert unpack(base64.b64decode(face["data"]["templates"][0])).model == "dlib"
     app.state.engine.dispose()
+
+
+def test_a_face_signed_only_with_an_old_dlib_template_is_still_found_at_the_desk(sqlite_url: str) -> None:
+    """A diner signed before the new model (a real dlib template, no photos) comes to the desk as
+    someone else: the duplicate check runs in dlib too, so the second signing is refused."""
+    import cv2
+
+    from backend.services.face_desk import engine_for
+    from hardware.face.enrol import Enroller
+
+    dlib = engine_for("dlib")
+    found, _ = Enroller(dlib).templates([cv2.imread(str(FACES / "Jackie_Chan_0001.jpg"))])
+    legacy = base64.b64encode(np.asarray(found[0], "<f4").tobytes()).decode()
+    app = make_app(sqlite_url)
+    with TestClient(app) as client:
+        open_canteen(app, client)
+        token = operator_token(app)
+        first = new_customer(client, token, "成龙", "13800001234")
+        signed = client.post(f"/api/v1/customers/{first}/signings/face", headers=bearer(token), json={
+            "consent_at": "2026-03-01T08:00:00+08:00", "consent_text_version": "v1", "templates": [legacy],
+            "per_payment_limit_fen": 3000, "per_day_limit_fen": 10000})
+        assert signed.status_code == 201, signed.text
+        other = new_customer(client, token, "李四海", "13900005678")
+        again = desk(client, token, other, ["Jackie_Chan_0002.jpg"])
+        assert again.status_code == 409 and "已签约给另一位客户" in again.text and f"编号 {first}" in again.text
+        fresh = new_customer(client, token, "唐家璇", "13700004321")
+        ok = desk(client, token, fresh, ["Tang_Jiaxuan_0001.jpg"])
+        assert ok.status_code == 200, ok.text
+        with app.state.sessions() as session:           # templates for both models in use
+            models = sorted(model_of(app, t) for t in session.scalars(
+                select(FaceTemplate).where(FaceTemplate.customer_id == fresh)))
+        assert models == ["dlib", "sface"]
+    app.state.engine.dispose()
