@@ -8,7 +8,6 @@ the commit of the payment's transaction, the one that marks the intent with the 
 (the intent's own commit, before the bank is asked, goes through)."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -18,7 +17,7 @@ from sqlalchemy import event, select
 
 from backend.corebanking import CoreBankingSimulator
 from backend.models.bank_intents import BankIntent
-from tests.backend.helpers import make_app
+from tests.backend.helpers import make_app, wait_for
 from tests.backend.money_helpers import Canteen, open_canteen, payment_body
 
 CARD = "6222021234567890123"
@@ -235,10 +234,7 @@ def test_the_running_backend_gives_an_orphaned_debit_back_by_itself(db_url: str)
         diner = _diner(canteen)
         pid = _crashed_payment(canteen, diner, 1000)
         assert bank.balance(CARD) == 9300
-        deadline = time.monotonic() + 15
-        while bank.balance(CARD) != 10_000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert bank.balance(CARD) == 10_000, "the job never gave the orphaned debit back"
+        assert wait_for(lambda: bank.balance(CARD) == 10_000, 15), "the job never gave the orphaned debit back"
         assert _intent(canteen, pid).status == "returned"
         assert canteen.ledger_ok() == []
     finally:

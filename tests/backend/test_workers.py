@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from backend.config import BackendSettings
+from tests.backend.helpers import wait_for
 from tests.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,13 @@ def _health_on_new_connections(url: str, count: int) -> None:
             assert client.get("/health").json()["status"] == "ok"
 
 
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -56,14 +63,7 @@ def served(tmp_path, sqlite_url):  # noqa: ANN001
         proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "backend", "serve", "--port", str(port),
                                  "--workers", "2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    if not wait_for(lambda: _healthy(url), 60, every_s=0.2):
         proc.kill()
         pytest.fail(f"backend did not start:\n{log.read_text()[-3000:]}")
     yield proc, url, log
@@ -75,22 +75,20 @@ def served(tmp_path, sqlite_url):  # noqa: ANN001
 def test_connections_are_spread_over_the_workers(served):  # noqa: ANN001
     _proc, url, log = served
     _health_on_new_connections(url, 40)
-    time.sleep(0.5)                                   # the log lines are written after the answer
-    assert len(_worker_pids(log)) == 2                # 40 connections all on one socket: 2**-39
+    # the log lines are written after the answer; 40 connections all on one socket: 2**-39
+    assert wait_for(lambda: len(_worker_pids(log)) == 2, 10), _worker_pids(log)
 
 
 def test_a_dead_worker_is_replaced_and_sigterm_stops_all(served):  # noqa: ANN001
     proc, url, log = served
     _health_on_new_connections(url, 40)
-    time.sleep(0.5)
+    assert wait_for(lambda: len(_worker_pids(log)) == 2, 10)     # both workers' log lines are written
     first = _worker_pids(log)
     victim = min(first)
     os.kill(victim, signal.SIGKILL)                   # a worker crashes
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(_worker_pids(log) - first) == 0:
-        _health_on_new_connections(url, 10)           # the survivor keeps answering meanwhile
-        time.sleep(0.3)
-    assert _worker_pids(log) - first, "no new worker answered after one was killed"
+    # the survivor keeps answering meanwhile, and a new worker joins it
+    assert wait_for(lambda: _health_on_new_connections(url, 10) or _worker_pids(log) - first, 30, every_s=0.3), \
+        "no new worker answered after one was killed"
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0

@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timezone
 
 import pytest
 
 from backend.models.customers import Customer
 from backend.services.customers import deposit, publish_balance
+from tests.backend.helpers import wait_for
 from tests.reliability.helpers import drain
 from tests.sync.rig import Canteen
 
@@ -50,9 +50,7 @@ def test_backend_killed_during_a_push_batch_books_each_payment_once(pg_site, tmp
 
     pushing = threading.Thread(target=term.engine.cycle)
     pushing.start()
-    deadline = time.monotonic() + 30
-    while not site.payments(terminal_id) and time.monotonic() < deadline:
-        time.sleep(0.01)                                         # the first batch is being booked
+    wait_for(lambda: site.payments(terminal_id), 30, every_s=0.01)   # the first batch is being booked
     site.backend.kill()                                          # kill -9 in the middle of the push
     pushing.join(60)
     landed = len(site.payments(terminal_id))

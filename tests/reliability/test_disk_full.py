@@ -11,13 +11,14 @@ import resource
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import yaml
 
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import load_data_key
+from tests.backend.helpers import wait_for
 from tests.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,20 +47,30 @@ def test_a_full_disk_declines_with_plain_words_and_loses_nothing(site, tmp_path)
                              str(config_path), "--events", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True,
                             preexec_fn=limited(biggest + HEADROOM))
+    out_lines: list[str] = []
+    err_lines: list[str] = []
+    readers = [threading.Thread(target=lambda f=f, into=into: into.extend(iter(f.readline, "")), daemon=True)
+               for f, into in ((proc.stdout, out_lines), (proc.stderr, err_lines))]
+    for reader in readers:
+        reader.start()
+    decisions = lambda: [line for line in list(err_lines) if "decision payment_id=" in line]  # noqa: E731
     try:
         for cid in diners:
             proc.stdin.write(json.dumps({"face": cid}) + "\n")
             proc.stdin.flush()
-            time.sleep(0.05)
-        time.sleep(1.0)
-        assert proc.poll() is None, "the terminal keeps running on a full disk"
+        answered = wait_for(lambda: len(decisions()) == len(diners) or proc.poll() is not None, 120)
+        assert answered and proc.poll() is None, ("the terminal keeps running on a full disk", err_lines[-20:])
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    approved = [line.split()[1] for line in out.splitlines() if line.startswith("APPROVED")]
-    declined_for_space = err.count("store write failed")
-    assert approved and declined_for_space, (out[-500:], err[-2000:])
-    assert len(approved) + declined_for_space <= len(diners)
+        proc.wait(30)
+        for reader in readers:
+            reader.join(10)
+    approved = [line.split()[1] for line in out_lines if line.startswith("APPROVED")]
+    declined_for_space = [line for line in decisions() if "reason=store_write_failed" in line]
+    assert approved and declined_for_space, (out_lines[-5:], err_lines[-20:])
+    # every diner was answered: approved (and announced), or told the terminal cannot save
+    assert len(approved) + len(declined_for_space) == len(diners), decisions()
+    assert all("status=declined" in line for line in declined_for_space)
 
     # Space is back: the store opens, holds every announced approval and nothing else approved.
     term = site.terminal(data_dir, key=load_data_key(data_dir))        # pushes the queue on open

@@ -17,6 +17,7 @@ from hardware.face.engine import FaceEngine
 from hardware.face.frames import to_rgb
 from hardware.face.gallery import template_to_bytes
 from terminal.store import load_data_key
+from tests.backend.helpers import wait_for
 from tests.backend.money_helpers import CONSENT_AT
 from tests.sync.rig import Canteen
 from tests.terminal.test_face_loop import FACES
@@ -56,9 +57,7 @@ def test_a_signed_diner_pays_by_face_through_the_runner_and_the_backend_books_it
         assert line.startswith("APPROVED"), line
         payment_id, amount = line.split()[1], int(line.split()[2])
         assert amount == 500
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and payment_id not in {str(k) for k in rig.payments()}:
-            time.sleep(0.3)
+        wait_for(lambda: payment_id in {str(k) for k in rig.payments()}, 60, every_s=0.3)
         time.sleep(1.5)                                      # the diner lingers past the 1 s debounce
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

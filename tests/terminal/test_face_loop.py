@@ -4,7 +4,6 @@ camera picture with the face box. (A still photo cannot blink, so it never pays 
 from __future__ import annotations
 
 import base64
-import time
 
 import cv2
 import numpy as np
@@ -19,6 +18,7 @@ from hardware.face.templates import pack
 from terminal.app import TerminalCore
 from terminal.clock import ManualClock
 from terminal.face_loop import BOX_COLOUR, FaceLoop, FacePrompt
+from tests.backend.helpers import wait_for
 from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, make_config, open_store, register_fake
 from tests.terminal.test_runner import ROOT
@@ -48,10 +48,8 @@ def face_page(customer_id: int, template: bytes, start_id: int = 1) -> Page:
 
 def run_until_decided(loop: FaceLoop, events: list, timeout_s: float = 120) -> None:
     loop.start()
-    deadline = time.monotonic() + timeout_s
     try:
-        while time.monotonic() < deadline and not any(isinstance(e, FaceRejected) for e in events):
-            time.sleep(0.05)
+        wait_for(lambda: any(isinstance(e, FaceRejected) for e in events), timeout_s)
     finally:
         loop.stop()
 

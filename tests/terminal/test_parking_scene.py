@@ -2,7 +2,7 @@
 contactless within limits, fallback fee, repeat-entry rule, and garbage reads."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -113,7 +113,14 @@ def test_pass_renewed_late_still_charges_nothing_for_covered_days(tmp_path: Path
     from terminal.parking_store import Stay
     stay = Stay("s", "京M00001", "blue", T0, 1, None, "inside")
     assert exit_.quote("京M00001", "blue", T0 + timedelta(days=2), stay) == (0, "member")
-    assert date(2026, 3, 31) > T0.date()
+    # The pass ends with 2026-03-31 (Shanghai): a car still inside pays for the hours after that
+    # only, the same as a car without a pass that came in when the pass ended.
+    pass_end = datetime(2026, 3, 31, 16, 0, tzinfo=timezone.utc)      # 04-01 00:00 in Shanghai
+    leaves = pass_end + timedelta(hours=11)
+    assert exit_.quote("京M00001", "blue", pass_end - timedelta(minutes=1), stay) == (0, "member")
+    visitor = Stay("v", "京Z99999", "blue", pass_end, 1, None, "inside")
+    after_pass = exit_.quote("京M00001", "blue", leaves, stay)
+    assert after_pass == exit_.quote("京Z99999", "blue", leaves, visitor) and after_pass[0] > 0
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

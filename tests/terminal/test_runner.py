@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from terminal.clock import SystemClock
 from terminal.store import Store, load_data_key
+from tests.backend.helpers import wait_for
 from tests.backend_process import free_port
 from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, make_config, register_fake
@@ -63,11 +63,9 @@ def test_decisions_are_logged_without_codes_or_card_numbers(tmp_path):
 def test_sigterm_stops_cleanly(tmp_path):
     config = prepare(tmp_path)
     proc = run(config)
-    deadline = time.monotonic() + 30
     proc.stdin.write('{"face": 101}\n')
     proc.stdin.flush()
-    while time.monotonic() < deadline and not proc.stdout.readline().startswith("APPROVED"):
-        pass
+    assert wait_for(lambda: proc.stdout.readline().startswith("APPROVED"), 30, every_s=0)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -102,12 +100,16 @@ def test_parking_lane_runs_headless_with_the_camera_push_endpoint(tmp_path):
     path.write_text(yaml.safe_dump(config.model_dump(mode="json"), allow_unicode=True))
     proc = run(path)
     camera = SimulatedVzenithCamera(f"http://127.0.0.1:{port}/plates/push", "SN-ENTRY-1")
-    reply, deadline = None, time.monotonic() + 30
-    while reply is None and time.monotonic() < deadline:
+    replies = []
+
+    def pushed() -> bool:
         try:
-            reply = camera.see("京A12345")
+            replies.append(camera.see("京A12345"))
         except OSError:
-            time.sleep(0.2)                                   # the endpoint is not up yet
+            return False                                      # the endpoint is not up yet
+        return True
+
+    reply = replies[0] if wait_for(pushed, 30, every_s=0.2) else None
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err

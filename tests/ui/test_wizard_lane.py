@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from terminal.clock import ManualClock, SystemClock
 from terminal.config import check_pin, load_config
 from terminal.runner import Runner
 from terminal.store import Identity, Store, load_data_key
+from tests.backend.helpers import wait_for
 from tests.backend_process import free_port
 from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, open_store, register_fake
@@ -90,13 +90,16 @@ def _registered_store(data_dir: Path) -> None:
 def push_when_up(url: str, serial: str, plate: str, source: str = "127.0.0.1", wait_s: float = 30.0):  # noqa: ANN201
     """A camera that keeps trying until the endpoint listens, then pushes one car."""
     camera = SimulatedVzenithCamera(url, serial, PHOTO, source_address=source)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
+    replies = []
+
+    def pushed() -> bool:
         try:
-            return camera.see(plate)
+            replies.append(camera.see(plate))
         except OSError:
-            time.sleep(0.05)
-    return None
+            return False                      # the endpoint does not listen yet
+        return True
+
+    return replies[0] if wait_for(pushed, wait_s) else None
 
 
 class CameraAtTheLane:
