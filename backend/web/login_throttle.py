@@ -29,8 +29,8 @@ class TooManyFailures(Exception):
 
 
 def client_of(request: Request) -> str:
-    """The address an attempt came from (behind a proxy: run uvicorn with --proxy-headers and
-    --forwarded-allow-ips so this is the browser's, not the proxy's; docs/DEPLOY.md)."""
+    """The address an attempt came from. Behind a load balancer this is the browser's only when
+    uvicorn trusts the balancer's X-Forwarded-For (FORWARDED_ALLOW_IPS; docs/DEPLOY.md)."""
     return (request.client.host if request.client else "unknown")[:64]
 
 
