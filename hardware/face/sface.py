@@ -7,7 +7,8 @@
   FaceRecognizerSF.alignCrop does, and SFace turns it into 128 numbers (onnxruntime).
 - The SFace file declares its weight tensors also as graph inputs that nothing feeds;
   onnxruntime asks for them at run time. They are dropped from the graph's input list in memory
-  at load (the `onnx` package); the file on disk is never changed.
+  at load (the `onnx` package); the file on disk is never changed. Its int8 weights are folded
+  into float32 constants once at load (QDQ handling off), not dequantized on every run.
 
 Both files are checked against their sha256 when the encoder is built (hardware/face/models.py).
 Calls are serialised with a lock: YuNet keeps its input size as state.
@@ -84,6 +85,10 @@ class SFaceEncoder:
         options.log_severity_level = 3                       # the graph's style warnings are noise
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
+        # The int8 weights sit behind DequantizeLinear nodes. With QDQ handling on, onnxruntime
+        # keeps those nodes and dequantizes 10 MB of weights on every run; off, it folds them into
+        # float32 constants once at load: same outputs (max difference 1.5e-6), 37 -> 24 ms CPU.
+        options.add_session_config_entry("session.disable_quant_qdq", "1")
         try:
             self._session = ort.InferenceSession(strip_dangling_inputs(files[SFACE_FILE]), options,
                                                  providers=["CPUExecutionProvider"])
