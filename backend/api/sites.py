@@ -16,8 +16,8 @@ from backend.auth import OperatorPrincipal, ensure_visible, require_roles
 from backend.deps import get_session
 from backend.logging import log
 from backend.models.merchants import LANE_DIRECTIONS, SITE_KINDS, Lane, Site
-from backend.services import sites as svc
-from sync.wire import MAX_AMOUNT_FEN, MealPeriod, MealPeriodsData, OfflineLimits
+from backend.services import face_desk, sites as svc
+from sync.wire import MAX_AMOUNT_FEN, FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
 
 router = APIRouter(prefix="/api/v1", tags=["sites"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")
@@ -191,3 +191,25 @@ def put_offline_limits(site_id: IdPath, body: OfflineLimitsIn, who: OperatorPrin
     session.commit()
     log.info("offline_limits_set", site_id=site.id, operator_id=who.operator_id, **body.model_dump())
     return limits
+
+
+class FaceConfirmIn(_Body):
+    enabled: bool = Field(description="ask for the last 4 phone digits on a close face call")
+    band_pct: int = Field(ge=0, le=100, description="how much of the face model's confirm band is used")
+
+
+@router.get("/sites/{site_id}/face-confirm", response_model=FaceConfirmData)
+def get_face_confirm(site_id: IdPath, who: OperatorPrincipal = Depends(ANY_ROLE),
+                     session: Session = Depends(get_session)) -> FaceConfirmData:
+    return face_desk.face_confirm_of(_visible_site(session, who, site_id))
+
+
+@router.put("/sites/{site_id}/face-confirm", response_model=FaceConfirmData)
+def put_face_confirm(site_id: IdPath, body: FaceConfirmIn, who: OperatorPrincipal = Depends(OPERATOR),
+                     session: Session = Depends(get_session)) -> FaceConfirmData:
+    """The site's 4-digit check for close face calls (docs/FACE.md); the bank's risk setting."""
+    site = _visible_site(session, who, site_id)
+    data = face_desk.set_face_confirm(session, site, enabled=body.enabled, band_pct=body.band_pct)
+    session.commit()
+    log.info("face_confirm_set", site_id=site.id, operator_id=who.operator_id, **body.model_dump())
+    return data

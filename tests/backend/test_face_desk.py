@@ -191,3 +191,21 @@ def test_a_face_signed_only_with_an_old_dlib_template_is_still_found_at_the_desk
                 select(FaceTemplate).where(FaceTemplate.customer_id == fresh)))
         assert models == ["dlib", "sface"]
     app.state.engine.dispose()
+
+
+def test_the_site_setting_reaches_the_sites_terminals_and_only_operators_change_it(sqlite_url: str) -> None:
+    app = make_app(sqlite_url)
+    with TestClient(app) as client:
+        shop = open_canteen(app, client)
+        token = operator_token(app)
+        url = f"/api/v1/sites/{shop.site_id}/face-confirm"
+        assert client.get(url, headers=bearer(token)).json()["enabled"] is True
+        changed = client.put(url, headers=bearer(token), json={"enabled": False, "band_pct": 40})
+        assert changed.status_code == 200 and changed.json()["band_pct"] == 40
+        assert client.put(url, headers=bearer(token), json={"enabled": True, "band_pct": 101}).status_code == 422
+        admin = operator_token(app, "merchant_admin", merchant_id=shop.merchant_id)
+        assert client.put(url, headers=bearer(admin), json={"enabled": True, "band_pct": 100}).status_code == 403
+        pulled = client.get("/api/v1/terminal/sync/pull?cursor=0", auth=shop.auth).json()["changes"]
+        setting = [c for c in pulled if c["kind"] == "face_confirm"][-1]["data"]
+        assert (setting["enabled"], setting["band_pct"]) == (False, 40) and setting["digits_key"]
+    app.state.engine.dispose()
