@@ -133,10 +133,13 @@ def sign_at_desk(request: Request, customer_id: str = Form(""), consent: str = F
         session.rollback()
         return again(_refusal(result), status=409 if result.reason == "duplicate" else 422, result=result)
     session.commit()
+    no_phone = session.get(Customer, cid).phone_hash is None
     return _desk_page(request, session, user.who, result=result,
                       notice=f"签约成功：签约编号 {result.signing.id}，客户 {cid}。终端下次同步后即可刷脸付款。"
                              f" Signed: signing {result.signing.id} for customer {cid}; terminals take it at "
-                             "their next sync.")
+                             "their next sync." + (" 该客户未登记手机号：相似人脸时无法用手机号后四位确认。"
+                                                   " The customer has no phone on file: a close call cannot "
+                                                   "be confirmed with the last 4 digits." if no_phone else ""))
 
 
 @router.post("/signing-desk/face-confirm")

@@ -75,3 +75,10 @@ def test_an_operator_signs_a_diner_at_the_desk(desk_world, browser) -> None:  # 
     page.wait_for_selector(".notice")
     assert "已签约给另一位客户" in page.inner_text(".notice")
     shot(page, "signing-desk-duplicate")
+
+    page.select_option("#face-confirm select[name=enabled]", "no")
+    page.fill("#face-confirm input[name=band_pct]", "50")
+    page.click("#face-confirm button[type=submit]")
+    page.wait_for_selector(".notice")
+    assert "四位数字确认已关闭" in page.inner_text(".notice") and "band 50%" in page.inner_text(".notice")
+    assert "(关 50%)" in page.inner_text("#face-confirm select[name=site_id]")
