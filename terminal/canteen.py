@@ -32,6 +32,8 @@ FACE_REJECTIONS: dict[str, tuple[str, str]] = {
     "liveness_timeout": ("活体检测超时，请眨眼后重试", "Liveness check timed out: blink and try again"),
     "liveness_needed": ("需要活体检测，请眨眼", "A liveness check is needed: please blink"),
     "digits_refused": ("手机号后四位核对未通过，请刷卡或扫码", "The phone digits did not match: tap a card or show a pay code"),
+    "digits_locked": ("手机号后四位多次核对未通过，请10分钟后再试，或刷卡、扫码",
+                      "The phone digits failed several times: try again in 10 minutes, or tap a card or show a pay code"),
     "unknown_code": ("无法识别此付款码，请换用微信、支付宝或校园码", "This code is not a pay code: use WeChat, Alipay or a campus code"),
 }
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hardware.events import FaceConfirm, FaceMatched, FaceRejected
@@ -27,6 +27,7 @@ from sync.face_digits import DIGITS, digits_match
 log = logging.getLogger("gatepay.terminal.face_confirm")
 
 MAX_TRIES = 3
+LOCKOUT = timedelta(minutes=10)   # after a refused check its candidates are not asked again for this long
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class CloseCalls:
         self._digests: dict[int, str | None] = {}
         self._key: bytes | None = None
         self._tries = 0
+        self._refused_at: dict[int, datetime] = {}   # candidate -> when a check naming them was refused
 
     def running_model(self) -> Any:  # noqa: ANN401 - hardware.face.models.FaceModel
         """The model the face loop runs now (the same rule it switches by), whose thresholds the
@@ -69,9 +71,21 @@ class CloseCalls:
         self.store.audit.record("kiosk", action, **detail)
 
     def start(self, event: FaceConfirm) -> FaceRejected | None:
-        """A close call arrived: None when the digits screen should open, else the refusal."""
-        self._event = None
+        """A close call arrived: None when the digits screen should open, else the refusal.
+
+        A diner looking down at the keypad loses the camera's track and may come back as a new
+        close call: a check already running for any of the same people goes on with the tries it
+        has used, and people a check was refused for are not asked again for LOCKOUT — walking
+        away and back never buys more guesses."""
         candidates = [int(c) for c in event.candidates]
+        if self._event is not None and set(candidates) & set(self._digests):
+            self._audit("face_confirm_start", candidates=candidates, result="continued", attempt=self._tries)
+            return None
+        self._event = None
+        locked = [c for c in candidates if c in self._refused_at and event.at - self._refused_at[c] < LOCKOUT]
+        if locked:
+            self._audit("face_confirm_start", candidates=candidates, result="locked", locked=locked)
+            return FaceRejected(reason="digits_locked", at=event.at, device=event.device)
         found = self.store.cache.face_confirm()
         setting, key = found if found else (None, None)
         model = self.running_model()
@@ -112,6 +126,7 @@ class CloseCalls:
         result = "several_match" if hits else "wrong"
         if self._tries >= MAX_TRIES or hits:
             self._event = None
+            self._refused_at.update({cid: now for cid in self._digests})
             self._audit("face_confirm_try", attempt=self._tries, result=result, final="refused",
                         candidates=list(self._digests))
             return FaceRejected(reason="digits_refused", at=now, device=event.device)

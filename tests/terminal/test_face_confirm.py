@@ -148,3 +148,20 @@ def test_the_digits_key_rests_sealed_and_the_digits_never_rest_plain(core: Termi
     assert KEY not in raw and base64.b64encode(KEY) not in raw
     assert core.store.cache.item("face_confirm", "1")["digits_key"] is None
     assert np.all([d and len(d) == 64 for d in core.store.cache.face_confirm_digits([101, 102]).values()])
+
+
+def test_walking_away_and_back_never_buys_more_guesses(core: TerminalCore) -> None:
+    core.handle_event(close_call(core))
+    assert core.key_in_digits("0000") is None
+    assert core.handle_event(close_call(core)) is None       # looked down at the keypad: same check
+    assert core.current_view().confirm.tries_left == 2
+    core.key_in_digits("0001")
+    assert core.key_in_digits("0002").reason == "digits_refused"
+    core.clock.advance(60)
+    locked = core.handle_event(close_call(core))              # back a minute later: not asked again
+    assert locked.status == "declined" and locked.reason == "digits_locked" and "10分钟" in locked.message_zh
+    core.clock.advance(11 * 60)
+    assert core.handle_event(close_call(core)) is None        # after the lockout: asked again
+    assert core.key_in_digits("1234").status == "approved"
+    results = [e.detail["result"] for e in reversed(core.store.audit.entries(action="face_confirm_start"))]
+    assert results == ["asked", "continued", "locked", "asked"]
