@@ -3,7 +3,6 @@ espeak-ng live synthesis, players, and the display's text fitting and wire forma
 from __future__ import annotations
 
 import shutil
-import time
 import wave
 from io import BytesIO
 from pathlib import Path
@@ -15,6 +14,7 @@ from hardware.registry import build_device
 from hardware.serialio import LoopLink
 from hardware.voice import PROMPT_DIR, PROMPTS, SinkPlayer, Voice, VoiceConfig, payment_sentence, yuan_words
 from terminal.clock import ManualClock
+from tests.backend.helpers import wait_for
 from tests.hardware.serial_pty import PtyDevice
 
 
@@ -100,10 +100,8 @@ def test_display_driver_on_a_pty_sends_the_plain_text_protocol() -> None:
         display = build_device(config.model_copy(update={"port": dev.port}))
         rows = display.show("粤B12345", "请缴费12.00元", "third line is dropped")
         display.close()
-        for _ in range(50):
-            if len(dev.received) >= len(encode_screen(config, rows)):
-                break
-            time.sleep(0.01)  # the pty thread is still copying the bytes
+        # the pty thread may still be copying the bytes
+        wait_for(lambda: len(dev.received) >= len(encode_screen(config, rows)), 5, every_s=0.01)
     assert rows == ["粤B12345", "请缴费12.00元"]
     assert bytes(dev.received) == b"\x0c" + "粤B12345".encode("gbk") + b"\r\n" + "请缴费12.00元".encode("gbk") + b"\r\n"
 

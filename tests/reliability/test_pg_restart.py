@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backend.helpers import wait_for
 from tests.reliability.helpers import drain
 from tests.sync.rig import Canteen
 
@@ -36,11 +37,8 @@ pytestmark = [
 def restart_postgres() -> None:
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", CLUSTERS[-1], "main", "restart"],
                    check=True, timeout=120, capture_output=True)
-    for _ in range(100):
-        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0:
-            return
-        time.sleep(0.1)
-    raise RuntimeError("PostgreSQL did not come back")
+    if not wait_for(lambda: subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0, 30, every_s=0.1):
+        raise RuntimeError("PostgreSQL did not come back")
 
 
 def test_payments_through_a_postgres_restart_are_booked_once(pg_url, tmp_path):
