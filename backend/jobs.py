@@ -4,7 +4,9 @@
                       whose outcome it could not tell at payment time, and settle them; and
                       give back bank debits no committed payment booked (bank intents still
                       'asked' after settings.bank_intent_grace_s: the process died or the
-                      commit failed between the bank's answer and the commit)
+                      commit failed between the bank's answer and the commit); and book refunds
+                      the bank credited to a card but whose transaction never committed
+                      (bank_credit_intents)
     expire_subsidies  every settings.expire_subsidies_every_s: lapse subsidy money whose time is
                       up (day end, month end, the program's date), booked on the ledger
 
