@@ -124,12 +124,13 @@ def test_diner_pays_by_face_from_the_camera_simulator(qtbot, tr, tmp_path, cante
     from ui.widgets import FramePump
 
     # LFW photos hold ~100 px faces; a still photo cannot blink, so liveness is "not required"
-    # here (a staffed gate) — liveness itself is tested with the face engine.
-    engine = FaceEngine(FaceConfig(min_face_px=80, liveness=LivenessConfig(mode="not_required")))
+    # here (a staffed gate) — liveness itself is tested with the face engine. The JSON signings
+    # API takes dlib templates (512 bare bytes, read as model "dlib"), so this diner is dlib's.
+    engine = FaceEngine(FaceConfig(encoder="dlib", min_face_px=80, liveness=LivenessConfig(mode="not_required")))
     cid = _signed_face_diner(canteen, engine, FACES / "Jackie_Chan_0001.jpg", "陈港生")
     term = canteen.terminal(tmp_path / "t-face")
     core = canteen.core(term, liveness_required=False)
-    for person, blobs in term.store.cache.face_gallery():          # the pulled, sealed templates
+    for person, blobs in term.store.cache.face_gallery("dlib"):    # the pulled, sealed templates
         engine.gallery.set_person(person, np.stack([np.frombuffer(b, "<f4") for b in blobs]))
     camera = SimulatedCamera.from_config(SimulatedCameraConfig(files=[str(FACES / "Jackie_Chan_0002.jpg")],
                                                                fps=15))

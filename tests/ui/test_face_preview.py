@@ -18,11 +18,31 @@ from tests.terminal.test_face_loop import face_page, photo, signed  # noqa: F401
 from ui.widgets import FramePump
 
 
+def retemplated(store) -> None:  # noqa: ANN001 - terminal.store.Store
+    """The seeded diners were signed before model ids (dlib templates only); as after
+    `gatepay backend retemplate --model sface`, they get sface templates too — otherwise the
+    terminal keeps running dlib (the model most of its signings have) and 103 could not pay."""
+    import base64
+
+    from hardware.face.templates import pack
+    from tests.terminal.helpers import Page, template
+
+    page = Page(900)
+    for cid, name in ((101, "张*三"), (102, "王*")):
+        fake = np.frombuffer(base64.b64decode(template(cid)), "<f4")
+        page.add("face_signing", cid, {
+            "customer_id": cid, "masked_name": name, "status": "active", "funding_order": "subsidy_first",
+            "templates": [template(cid), base64.b64encode(pack("sface", fake)).decode()],
+            "per_payment_limit_fen": 5000, "per_day_limit_fen": 20000})
+    page.apply(store)
+
+
 def test_the_preview_shows_the_camera_with_the_face_box_and_the_payment_follows(qtbot, tr, tmp_path, signed):  # noqa: ANN001, F811
     template, encoder = signed
     clock = ManualClock()
     config = make_config(tmp_path, liveness_required=False)     # a staffed gate: no blink needed
     core = TerminalCore(config, seeded_store(tmp_path, clock), clock)
+    retemplated(core.store)
     face_page(103, template, start_id=1000).apply(core.store)
     kiosk = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
     kiosk.bridge.attach()
