@@ -2,11 +2,12 @@
 their phone (terminal/face_confirm.py decides; this screen only collects the digits).
 
 Digits show as dots (people queue behind the diner); the fourth digit sends them, as on the
-face-pay kiosks diners know. A wrong try says so with the tries left; Back ends the check.
+face-pay kiosks diners know. A wrong try says so with the tries left; Back ends the check, and
+so does nobody touching the keypad for IDLE_MS (the diner walked away: the gate screen returns).
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from terminal.state import ConfirmView
@@ -14,6 +15,7 @@ from ui.i18n import Translator
 from ui.keypad import KeypadScreen
 
 DIGITS = 4
+IDLE_MS = 30_000
 
 
 class DigitsScreen(KeypadScreen):
@@ -24,6 +26,10 @@ class DigitsScreen(KeypadScreen):
         self._digits = ""
         self._state: ConfirmView | None = None
         self.hint = self.entry      # reused below the title: the dots
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.setInterval(IDLE_MS)
+        self.idle.timeout.connect(self._cancel)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -39,6 +45,10 @@ class DigitsScreen(KeypadScreen):
         self._digits = ""
         self._show_dots()
         self._show_error()
+        if state is None:
+            self.idle.stop()
+        else:
+            self.idle.start()
 
     def reset(self) -> None:
         self._digits = ""
@@ -46,6 +56,7 @@ class DigitsScreen(KeypadScreen):
         self._show_dots()
 
     def press(self, key: str) -> None:
+        self.idle.start()                   # restarts: the diner is still there
         if key == "clear":
             self._digits = ""
         elif key == "ok":

@@ -52,3 +52,14 @@ def test_back_on_the_digit_screen_ends_the_check_without_paying(qtbot, kiosk):  
     qtbot.waitUntil(lambda: canteen.right.currentWidget() is canteen.card)
     results = [e.detail["result"] for e in core.store.audit.entries(action="face_confirm_try")]
     assert results == ["cancelled"]
+
+
+def test_a_diner_who_walks_away_from_the_keypad_is_not_left_on_it(qtbot, kiosk):  # noqa: ANN001
+    core, canteen = kiosk.bridge.core, kiosk.screen_widget
+    canteen.digits.idle.setInterval(200)                 # 30 s on the kiosk
+    sync_check(core.store)
+    core.handle_event(close_call(core))
+    qtbot.waitUntil(lambda: canteen.right.currentWidget() is canteen.digits)
+    qtbot.waitUntil(lambda: canteen.right.currentWidget() is canteen.card, timeout=5000)
+    assert [e.detail["result"] for e in core.store.audit.entries(action="face_confirm_try")] == ["cancelled"]
+    assert core.current_view().phase != "confirm"
