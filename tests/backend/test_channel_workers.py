@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,8 @@ import pytest
 
 from backend.channels.compose import simulated_env
 from sync.auth import TerminalAuth
-from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal
+from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal, wait_for
+from tests.backend.test_workers import _healthy
 from tests.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,7 @@ def two_workers(tmp_path, sqlite_url):  # noqa: ANN001, ANN201
                                  "--workers", "2", "--no-jobs"], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    if not wait_for(lambda: _healthy(url), 60, every_s=0.2):
         proc.kill()
         pytest.fail(f"backend did not start:\n{log.read_text()[-3000:]}")
     yield url, log, sqlite_url
@@ -89,7 +82,8 @@ def test_qr_orders_made_and_paid_through_different_workers_are_all_paid(two_work
             with fresh() as c:
                 state = c.get(f"/api/v1/terminal/parking/orders/{order['order_id']}", auth=auth).json()
             assert state["status"] == "paid", state
-    time.sleep(0.5)                            # access-log lines are written after the answer
-    assert len(_pids(log, "/channel-sim/pay")) == 2 and len(_pids(log, "/terminal/parking/orders")) == 2
+    # access-log lines are written after the answer
+    assert wait_for(lambda: len(_pids(log, "/channel-sim/pay")) == 2 and len(_pids(log, "/terminal/parking/orders")) == 2,
+                    10), (_pids(log, "/channel-sim/pay"), _pids(log, "/terminal/parking/orders"))
     text = log.read_text(errors="replace")
     assert "SIMULATED" in text and "no real money moves" in text     # serve said so, loudly
