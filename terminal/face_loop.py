@@ -140,6 +140,7 @@ class FaceLoop:
             log.info("face model %s -> %s (every signed face has %s templates: %s)", self.engine.encoder.name,
                      choice.model, choice.model, choice.complete)
             self.engine.encoder = build_encoder(self.config, choice.model)
+            self.engine.load_liveness_model()
         if not choice.complete:
             log.warning("face model %s: %d signed faces have no %s template and cannot pay by face",
                         choice.model, len(choice.missing), choice.model)

@@ -139,3 +139,24 @@ class DlibEncoder:
         shape = self._shape(rgb, box, landmarks)
         vec = net.compute_face_descriptor(rgb, shape, max(0, int(jitters)))
         return np.asarray(vec, dtype=np.float32)
+
+
+class DlibLandmarker:
+    """dlib's 68-point shape predictor alone (the blink check's eye contours when the encoder's
+    own landmarks have no eyes, e.g. YuNet's 5 points). Loads only the predictor, not HOG or the
+    ResNet."""
+
+    def __init__(self):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")      # face_recognition_models imports pkg_resources
+            import dlib
+            import face_recognition_models as frm
+        self._dlib = dlib
+        self._predictor = dlib.shape_predictor(frm.pose_predictor_model_location())
+
+    def landmarks(self, rgb: np.ndarray, box: FaceBox) -> np.ndarray:
+        rect = self._dlib.rectangle(int(box.left), int(box.top), int(box.right), int(box.bottom))
+        shape = self._predictor(np.ascontiguousarray(rgb), rect)
+        return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hardware.face.config import FaceConfig
-from hardware.face.encoder import DlibEncoder, Encoder, FaceBox
+from hardware.face.encoder import DlibEncoder, DlibLandmarker, Encoder, FaceBox
 from hardware.face.gallery import Gallery, Match
 from hardware.face.models import FaceModel, get_model
 from hardware.face.quality import Quality, assess
@@ -59,7 +59,16 @@ class FaceEngine:
         self.gallery = gallery if gallery is not None else Gallery(
             self.encoder.dimension, self.config.scoring, model=self.encoder.name)
         self._limits = self.config.quality_limits()
-        self._eyes = None          # dlib's 68-point predictor, loaded on first use (liveness)
+        self._eyes: DlibLandmarker | None = None    # dlib's 68-point predictor (blink check)
+        self.load_liveness_model()
+
+    def load_liveness_model(self) -> None:
+        """Load the blink check's landmark model now (~1 s) when this encoder's own points have
+        no eye contours, so it is not loaded while the first diner waits. Call again after
+        swapping the encoder."""
+        live = self.config.liveness
+        if live.mode == "required" and live.blink and self.encoder.name != "dlib" and self._eyes is None:
+            self._eyes = DlibLandmarker()
 
     @property
     def model(self) -> FaceModel:
@@ -71,7 +80,7 @@ class FaceEngine:
         if len(obs.landmarks) == 68:
             return obs.landmarks
         if self._eyes is None:
-            self._eyes = DlibEncoder()
+            self._eyes = DlibLandmarker()
         return self._eyes.landmarks(rgb, dlib_like_box(obs.box, obs.landmarks))
 
     def detect(self, rgb: np.ndarray) -> list[FaceBox]:
