@@ -194,6 +194,12 @@ async def channel_notify(request: Request, session: Session = Depends(get_sessio
     return _notified(request, session, "wechat", await request.body())
 
 
+@router.post("/parking/channel/unionpay/notify", include_in_schema=False)
+async def unionpay_notify(request: Request, session: Session = Depends(get_session)) -> Response:
+    """UnionPay's back notification (a signed form, ACP 5.1.0): checked, booked once, answered 200."""
+    return _notified(request, session, "unionpay", await request.body())
+
+
 @router.post("/parking/channel/alipay/notify", include_in_schema=False)
 async def alipay_notify(request: Request, session: Session = Depends(get_session)) -> Response:
     """Alipay's asynchronous notification (a signed form): checked, booked once, answered "success"."""

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from backend.channels.base import ChannelError, PaymentChannel, load_private_key, load_public_key
-from backend.channels.settings import AlipayLive, ChannelSettings, CoreBankingSettings, Simulated, WechatPayLive
+from backend.channels.settings import (AlipayLive, ChannelSettings, CoreBankingSettings, Simulated, UnionPayLive,
+                                       WechatPayLive)
 from backend.corebanking import CoreBanking, CoreBankingSimulator, NoCoreBanking
 
 if TYPE_CHECKING:
@@ -71,14 +72,14 @@ def _field_error(name: str, exc: Exception) -> ValueError:
     return ValueError(f"channels.{name}: {exc}")
 
 
-def _wechat(settings: WechatPayLive | Simulated, database_url: str):  # noqa: ANN202
+def _wechat(settings: WechatPayLive | Simulated, engine: Callable[[], object]):  # noqa: ANN202
     from backend.channels.wechat import ChannelKeys, WechatNativeChannel
 
     if isinstance(settings, Simulated):
-        from backend.channels.sim_store import DatabaseStore, simulator_engine
+        from backend.channels.sim_store import DatabaseStore
         from backend.channels.wechat_sim import simulated_channel
 
-        return simulated_channel(DatabaseStore(simulator_engine(database_url), "wechat"), fresh_keys=False)
+        return simulated_channel(DatabaseStore(engine(), "wechat"), fresh_keys=False)
     try:
         keys = ChannelKeys(mchid=settings.mchid, appid=settings.appid,
                            merchant_key=load_private_key(settings.merchant_key_file.read_bytes()),
@@ -91,14 +92,14 @@ def _wechat(settings: WechatPayLive | Simulated, database_url: str):  # noqa: AN
     return WechatNativeChannel(keys, base_url=settings.base_url, timeout_s=settings.timeout_s), None
 
 
-def _alipay(settings: AlipayLive | Simulated, database_url: str):  # noqa: ANN202
+def _alipay(settings: AlipayLive | Simulated, engine: Callable[[], object]):  # noqa: ANN202
     from backend.channels.alipay import AlipayChannel, AlipayKeys
 
     if isinstance(settings, Simulated):
         from backend.channels.alipay_sim import simulated_alipay
-        from backend.channels.sim_store import DatabaseStore, simulator_engine
+        from backend.channels.sim_store import DatabaseStore
 
-        return simulated_alipay(DatabaseStore(simulator_engine(database_url), "alipay"), fresh_keys=False)
+        return simulated_alipay(DatabaseStore(engine(), "alipay"), fresh_keys=False)
     try:
         keys = AlipayKeys(settings.app_id, load_private_key(settings.app_private_key_file.read_bytes()),
                           load_public_key(settings.alipay_public_key_file.read_bytes()))
@@ -107,12 +108,37 @@ def _alipay(settings: AlipayLive | Simulated, database_url: str):  # noqa: ANN20
     return AlipayChannel(keys, gateway=settings.gateway, timeout_s=settings.timeout_s), None
 
 
+def _unionpay(settings: UnionPayLive | Simulated, engine: Callable[[], object]):  # noqa: ANN202
+    from backend.channels.sim_store import DatabaseRefs
+    from backend.channels.unionpay import UnionPayChannel, UnionPayKeys
+
+    refs = DatabaseRefs(engine(), "unionpay")
+    if isinstance(settings, Simulated):
+        from backend.channels.sim_store import DatabaseStore
+        from backend.channels.unionpay_sim import simulated_unionpay
+
+        return simulated_unionpay(DatabaseStore(engine(), "unionpay"), refs, fresh_keys=False)
+    try:
+        keys = UnionPayKeys(settings.mer_id, settings.cert_id, load_private_key(settings.sign_key_file.read_bytes()),
+                            load_public_key(settings.unionpay_cert_file.read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise _field_error("unionpay", exc) from exc
+    return UnionPayChannel(keys, gateway=settings.gateway, timeout_s=settings.timeout_s, refs=refs,
+                           back_url=settings.back_url), None
+
+
 def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
+    from functools import lru_cache
+
+    from backend.channels.sim_store import simulator_engine
+
+    shared = lru_cache(maxsize=1)(lambda: simulator_engine(database_url))   # one engine for this app
     built = Channels(qr_channel=channels.qr, wait=PayerWait(channels.payer_queries, channels.query_every_s))
-    for name, block, make in (("wechat", channels.wechat, _wechat), ("alipay", channels.alipay, _alipay)):
+    for name, block, make in (("wechat", channels.wechat, _wechat), ("alipay", channels.alipay, _alipay),
+                              ("unionpay", channels.unionpay, _unionpay)):
         if block is None:
             continue
-        adapter, sim = make(block, database_url)
+        adapter, sim = make(block, shared)
         built.install(name, adapter, sim)
     return built
 
@@ -131,7 +157,7 @@ def simulated_names(settings: "BackendSettings") -> list[str]:
     return names
 
 
-CHANNEL_NAMES = ("wechat", "alipay")
+CHANNEL_NAMES = ("wechat", "alipay", "unionpay")
 
 
 def all_simulated(query_every_s: float | None = None) -> dict:

@@ -53,11 +53,29 @@ class AlipayLive(BaseModel):
 AlipaySettings = Annotated[AlipayLive | Simulated, Field(discriminator="mode")]
 
 
+class UnionPayLive(BaseModel):
+    """UnionPay online gateway (全渠道 ACP 5.1.0) for QR payments, signMethod 01 (RSA, SHA-256)."""
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["live"] = Field(title="Mode / 模式")
+    mer_id: str = Field(min_length=15, max_length=15, title="商户号 merId")
+    cert_id: str = Field(min_length=1, max_length=40, title="签名证书序列号 certId")
+    sign_key_file: Path = Field(title="商户签名私钥 (PEM, exported from the .pfx)")
+    unionpay_cert_file: Path = Field(title="银联签名证书 (PEM): answers and notifications are checked with it")
+    gateway: str = Field("https://gateway.95516.com/gateway/api", pattern=r"^https://", title="网关")
+    back_url: str = Field("", max_length=256, title="后台通知地址 backUrl for pay codes",
+                          description="https://<this backend>/api/v1/parking/channel/unionpay/notify")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+UnionPaySettings = Annotated[UnionPayLive | Simulated, Field(discriminator="mode")]
+
+
 class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     wechat: WechatSettings | None = Field(None, title="微信支付 WeChat Pay")
     alipay: AlipaySettings | None = Field(None, title="支付宝 Alipay")
-    qr: Literal["wechat", "alipay"] = Field("wechat", title="QR orders / 主扫",
+    unionpay: UnionPaySettings | None = Field(None, title="银联二维码 UnionPay QR")
+    qr: Literal["wechat", "alipay", "unionpay"] = Field("wechat", title="QR orders / 主扫",
                                   description="The channel that makes the QR codes lanes show for 主扫")
     payer_queries: int = Field(6, ge=1, le=60, title="Queries of an unknown pay-code outcome",
                                description="How often a pay code whose outcome is unknown (timeout, password "

@@ -8,7 +8,7 @@ the bench builds on its own.
 
 The simulator's tables are not our schema (they stand for the channel's), so they are not in the
 Alembic migrations: `DatabaseStore` creates them when a simulator is configured. On SQLite they
-go to a file beside the backend's (`x.db` -> `x.channel-sim.db`): SQLite has one writer, and a
+go to a file beside the backend's (`x.db` -> `x.channels.db`): SQLite has one writer, and a
 request's transaction holds it while the route calls the channel.
 """
 from __future__ import annotations
@@ -103,6 +103,9 @@ _orders = Table("sim_channel_orders", _meta,
                 Column("channel", String(16), primary_key=True), Column("out_trade_no", String(64), primary_key=True),
                 Column("state", String(16), nullable=False), Column("code_url", String(256), index=True),
                 Column("data", Text, nullable=False))
+_refs = Table("channel_refs", _meta,
+              Column("channel", String(16), primary_key=True), Column("ref", String(64), primary_key=True),
+              Column("value", String(64), nullable=False))
 _refunds = Table("sim_channel_refunds", _meta,
                  Column("channel", String(16), primary_key=True), Column("out_refund_no", String(64), primary_key=True),
                  Column("out_trade_no", String(64), nullable=False, index=True), Column("data", Text, nullable=False))
@@ -116,7 +119,7 @@ def simulator_database_url(database_url: str) -> str:
     if not path or path == ":memory:":
         return database_url
     stem = path[:-3] if path.endswith(".db") else path
-    return f"{head}///{stem}.channel-sim.db"
+    return f"{head}///{stem}.channels.db"
 
 
 def simulator_engine(database_url: str) -> Engine:
@@ -217,3 +220,23 @@ class DatabaseStore:
             rows = conn.execute(select(_refunds.c.out_refund_no, _refunds.c.data)
                                 .where(_refunds.c.channel == self.channel)).all()
         return {no: json.loads(text) for no, text in rows}
+
+
+class DatabaseRefs:
+    """A few facts an adapter must remember about its own requests, shared by every worker (UnionPay:
+    the txnTime an orderId was sent with, which names the order in later queries)."""
+
+    def __init__(self, engine: Engine, channel: str):
+        self.engine, self.channel = engine, channel
+
+    def remember(self, ref: str, value: str) -> str:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(_refs).values(channel=self.channel, ref=ref, value=value))
+            return value
+        except IntegrityError:
+            return self.txn_time(ref) or value
+
+    def txn_time(self, ref: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(select(_refs.c.value).where(_refs.c.channel == self.channel, _refs.c.ref == ref))

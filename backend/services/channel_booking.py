@@ -55,7 +55,8 @@ CHANNEL_DECLINES: dict[str, tuple[str, str]] = {
 _CHANNEL_CODES = {"NOTENOUGH": "channel_insufficient_funds", "AUTH_CODE_INVALID": "channel_code_invalid",
                   "AUTH_CODE_EXPIRE": "channel_code_invalid", "AUTHCODEEXPIRE": "channel_code_invalid",
                   "ACQ.BUYER_BALANCE_NOT_ENOUGH": "channel_insufficient_funds",
-                  "ACQ.PAYMENT_AUTH_CODE_INVALID": "channel_code_invalid"}
+                  "ACQ.PAYMENT_AUTH_CODE_INVALID": "channel_code_invalid",
+                  "51": "channel_insufficient_funds", "14": "channel_code_invalid"}     # UnionPay respCode
 # No answer we can trust: the money may or may not have been taken. Ask (query) before anything else.
 _UNKNOWN = {"unreachable", "bad_answer", "bad_signature", "SYSTEMERROR", "SYSTEM_ERROR", "BANKERROR", "USERPAYING",
             "OUT_TRADE_NO_USED", "ORDERPAID", "500", "502", "503", "504"}

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from backend.models.ledger import Posting
 from tests.backend.money_helpers import canteen  # noqa: F401  (fixture over SQLite and PostgreSQL)
 
-CODES = {"wechat": "13456789012345", "alipay": "2876543210987654"}     # + 4 digits naming the plan
+CODES = {"wechat": "13456789012345", "alipay": "2876543210987654", "unionpay": "621234567890123"}  # + 4 digits: plan
 
 
 def code_body(code: str, amount: int = 850) -> dict:
@@ -32,7 +32,7 @@ def postings(c) -> int:  # noqa: ANN001
         return s.scalar(select(func.count()).select_from(Posting))
 
 
-@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay"])
 def test_each_outcome_of_a_pay_code_ends_booked_once_or_not_charged(canteen, channel):  # noqa: ANN001, F811
     c = canteen
     sim = c.app.state.channels.simulator(channel)
@@ -57,7 +57,7 @@ def test_each_outcome_of_a_pay_code_ends_booked_once_or_not_charged(canteen, cha
     assert c.ledger_ok() == []
 
 
-@pytest.mark.parametrize("channel", ["wechat", "alipay"])
+@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay"])
 def test_a_refund_goes_back_through_the_channel_that_took_the_money(canteen, channel):  # noqa: ANN001, F811
     c = canteen
     body = code_body(CODES[channel] + "9876", 900)
@@ -67,15 +67,20 @@ def test_a_refund_goes_back_through_the_channel_that_took_the_money(canteen, cha
     first = c.client.post("/api/v1/terminal/refunds", json=refund, auth=c.auth).json()
     assert first["status"] == "refunded" and first["split"][0]["source"] == "channel"
     assert len(c.app.state.channels.simulator(channel).refunds) == 1
-    other = "alipay" if channel == "wechat" else "wechat"
-    assert c.app.state.channels.simulator(other).refunds == {}      # never through another channel
+    for other in {"wechat", "alipay", "unionpay"} - {channel}:
+        assert c.app.state.channels.simulator(other).refunds == {}  # never through another channel
     assert c.ledger_ok() == []
 
 
-def test_an_alipay_qr_order_is_booked_once_from_its_signed_notifications(sqlite_url):  # noqa: ANN001
-    """The lane's QR code made by Alipay (settings: qr = alipay): the form notification Alipay
-    POSTs is verified and booked once, a repeat is answered "success" again and books nothing, and
-    a forged one is answered "fail" and changes nothing."""
+QR = {"alipay": ("https://qr.alipay.com/", (200, "success"), (200, "fail")),
+      "unionpay": ("https://qr.95516.com/", (200, "ok"), (400, "fail"))}
+
+
+@pytest.mark.parametrize("channel", ["alipay", "unionpay"])
+def test_a_qr_order_is_booked_once_from_its_signed_notifications(sqlite_url, channel):  # noqa: ANN001
+    """The lane's QR code made by Alipay or UnionPay (settings: qr = that channel): the form
+    notification the channel POSTs is verified and booked once, a repeat is acknowledged again and
+    books nothing, and a forged one is refused and changes nothing."""
     from fastapi.testclient import TestClient
 
     from backend.channels.compose import all_simulated
@@ -83,7 +88,8 @@ def test_an_alipay_qr_order_is_booked_once_from_its_signed_notifications(sqlite_
     from tests.backend.helpers import make_app, make_merchant_site, register_terminal
 
     chosen = all_simulated(query_every_s=0)
-    chosen["channels"]["qr"] = "alipay"
+    chosen["channels"]["qr"] = channel
+    prefix, accepted, refused = QR[channel]
     app = make_app(sqlite_url, simulated=False, **chosen)
     with TestClient(app) as client:
         ids = make_merchant_site(app, kind="parking")
@@ -92,15 +98,15 @@ def test_an_alipay_qr_order_is_booked_once_from_its_signed_notifications(sqlite_
         body = {"order_id": str(uuid.uuid4()), "plate": "京A12345", "amount_fen": 700,
                 "session_id": str(uuid.uuid4()), "occurred_at": datetime.now(timezone.utc).isoformat()}
         order = client.post("/api/v1/terminal/parking/orders", json=body, auth=auth).json()
-        assert order["qr_text"].startswith("https://qr.alipay.com/")
-        sim = app.state.channels.simulator("alipay")
+        assert order["qr_text"].startswith(prefix)
+        sim = app.state.channels.simulator(channel)
         headers, note = sim.pay(sim.order_for_code(order["qr_text"]))
         forged = note.replace(b"700", b"7") if b"700" in note else note + b"&x=1"
-        r = client.post("/api/v1/parking/channel/alipay/notify", content=forged, headers=headers)
-        assert (r.status_code, r.text) == (200, "fail") and postings_of(app) == 0
-        for _ in range(2):                                           # Alipay sends it again
-            r = client.post("/api/v1/parking/channel/alipay/notify", content=note, headers=headers)
-            assert (r.status_code, r.text) == (200, "success")
+        r = client.post(f"/api/v1/parking/channel/{channel}/notify", content=forged, headers=headers)
+        assert (r.status_code, r.text) == refused and postings_of(app) == 0
+        for _ in range(2):                                           # the channel sends it again
+            r = client.post(f"/api/v1/parking/channel/{channel}/notify", content=note, headers=headers)
+            assert (r.status_code, r.text) == accepted
         assert postings_of(app) == 1
         poll = client.get(f"/api/v1/terminal/parking/orders/{order['order_id']}", auth=auth).json()
         assert poll["status"] == "paid"

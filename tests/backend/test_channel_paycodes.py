@@ -74,7 +74,7 @@ def postings(c) -> int:  # noqa: ANN001
 
 def test_wallet_codes_are_charged_at_their_own_channel_and_booked_once(canteen):  # noqa: ANN001, F811
     c = canteen
-    for code, channel in ((WECHAT, "wechat"), (ALIPAY, "alipay")):
+    for code, channel in ((WECHAT, "wechat"), (ALIPAY, "alipay"), (UNIONPAY, "unionpay")):
         sim = c.app.state.channels.simulator(channel)
         body = code_body(code)
         first, again = pay(c, body), pay(c, body)
