@@ -31,47 +31,64 @@ MAX_TEMPLATES = 5
 _CTX = "face_templates.template"
 
 
-def decode_template(text: str) -> np.ndarray:
-    """A 128-d float32 vector from base64, or a 422 saying what is wrong with it."""
+def decode_template(text: str) -> tuple[str, np.ndarray, bytes]:
+    """(model id, vector, the bytes to seal) from base64, or a 422 saying what is wrong. 512 bare
+    bytes are a dlib template (the form before model ids); anything else must carry its face
+    model (hardware.face.templates.pack) with that model's dimension."""
+    from hardware.face.models import get_model
+    from hardware.face.templates import TemplateError, unpack
+
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) != TEMPLATE_BYTES:
-        raise api_error(422, "bad_template", "人脸模板应为128个浮点数（base64编码），请重新采集",
-                        "A face template is 128 float32 numbers in base64; capture the face again")
-    vector = np.frombuffer(raw, dtype="<f4")
-    if not np.all(np.isfinite(vector)):
-        raise api_error(422, "bad_template", "人脸模板含无效数值，请重新采集",
-                        "The face template holds invalid numbers; capture the face again")
-    return vector
+    if len(raw) == TEMPLATE_BYTES:
+        vector = np.frombuffer(raw, dtype="<f4")
+        if not np.all(np.isfinite(vector)):
+            raise api_error(422, "bad_template", "人脸模板含无效数值，请重新采集",
+                            "The face template holds invalid numbers; capture the face again")
+        return "dlib", vector, raw
+    try:
+        template = unpack(raw)
+        model = get_model(template.model)
+    except (TemplateError, ValueError):
+        model = template = None
+    if model is None or template.dimension != model.dimension:
+        raise api_error(422, "bad_template", "人脸模板应为128个浮点数或带模型标识的模板（base64编码），请重新采集",
+                        "A face template is 128 float32 numbers, or a template tagged with a known face "
+                        "model, in base64; capture the face again")
+    return model.id, template.vector, raw
 
 
 def encode_template(vector: np.ndarray) -> str:
     return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
 
 
-def _live_face_templates(session: Session, vault: Vault, other_than_customer: int) -> list[tuple[int, np.ndarray]]:
-    rows = session.execute(
-        select(FaceTemplate.customer_id, FaceTemplate.template_sealed)
-        .join(Signing, Signing.id == FaceTemplate.signing_id)
-        .where(Signing.status != "revoked", FaceTemplate.customer_id != other_than_customer)).all()
-    # This API takes dlib templates (512 bare bytes); other models' (tagged) are face_desk's.
-    opened = [(cid, vault.open(sealed, _CTX)) for cid, sealed in rows]
-    return [(cid, np.frombuffer(raw, dtype="<f4")) for cid, raw in opened if len(raw) == TEMPLATE_BYTES]
+def _refuse_duplicates(session: Session, vault: Vault, customer_id: int,
+                       decoded: list[tuple[str, np.ndarray, bytes]], max_distance: float) -> None:
+    """Compared only with other people's templates of the SAME model: dlib's as always (raw
+    vectors, the backend's `face_duplicate_distance`), another model's at its own scale and
+    duplicate distance (hardware.face.models)."""
+    from backend.services.face_desk import live_templates
+    from hardware.face.gallery import normalised
+    from hardware.face.models import get_model
 
-
-def _refuse_duplicates(session: Session, vault: Vault, customer_id: int, vectors: list[np.ndarray],
-                       max_distance: float) -> None:
-    others = _live_face_templates(session, vault, customer_id)
-    if not others:
-        return
-    matrix = np.stack([v for _, v in others])
-    for vector in vectors:
-        if float(np.min(np.linalg.norm(matrix - vector, axis=1))) < max_distance:
-            raise api_error(409, "face_signed_to_another",
-                            "此人脸已签约给另一位客户，不能重复签约；请核实身份",
-                            "This face is already signed to another person; check the person's identity")
+    for model_id in sorted({m for m, _, _ in decoded}):
+        others = [v for rows in live_templates(session, vault, model_id, other_than=customer_id).values()
+                  for v in rows]
+        if not others:
+            continue
+        mine = np.stack([v for m, v, _ in decoded if m == model_id])
+        matrix = np.stack(others)
+        limit = max_distance
+        if model_id != "dlib":
+            spec = get_model(model_id)
+            mine, matrix, limit = normalised(mine, spec.scale), normalised(matrix, spec.scale), spec.duplicate_threshold
+        for vector in mine:
+            if float(np.min(np.linalg.norm(matrix - vector, axis=1))) < limit:
+                raise api_error(409, "face_signed_to_another",
+                                "此人脸已签约给另一位客户，不能重复签约；请核实身份",
+                                "This face is already signed to another person; check the person's identity")
 
 
 def _check_limits(per_payment: int, per_day: int) -> None:
@@ -120,11 +137,11 @@ def add_templates(session: Session, vault: Vault, signing: Signing, templates: l
     if not templates or count + len(templates) > MAX_TEMPLATES:
         raise api_error(422, "template_count", f"每人需1到{MAX_TEMPLATES}个人脸模板",
                         f"A person needs 1 to {MAX_TEMPLATES} face templates")
-    vectors = [decode_template(t) for t in templates]
-    _refuse_duplicates(session, vault, signing.customer_id, vectors, duplicate_distance)
-    for vector in vectors:
+    decoded = [decode_template(t) for t in templates]
+    _refuse_duplicates(session, vault, signing.customer_id, decoded, duplicate_distance)
+    for _model, _vector, raw in decoded:
         session.add(FaceTemplate(signing_id=signing.id, customer_id=signing.customer_id, created_at=now,
-                                 template_sealed=vault.seal(vector.astype("<f4").tobytes(), _CTX)))
+                                 template_sealed=vault.seal(raw, _CTX)))
     signing.updated_at = now
     session.flush()
     publish_signing(session, signing)
