@@ -209,3 +209,38 @@ def test_the_site_setting_reaches_the_sites_terminals_and_only_operators_change_
         setting = [c for c in pulled if c["kind"] == "face_confirm"][-1]["data"]
         assert (setting["enabled"], setting["band_pct"]) == (False, 40) and setting["digits_key"]
     app.state.engine.dispose()
+
+
+def test_the_signing_api_takes_templates_tagged_with_their_model(sqlite_url: str) -> None:
+    """An enrolment client on SFace sends tagged templates: stored as SFace (not read as dlib),
+    compared for duplicates with SFace's own distance; an unknown model or a damaged tag is 422."""
+    import cv2
+
+    from backend.services.face_desk import engine_for
+    from hardware.face.enrol import Enroller
+    from hardware.face.templates import pack, to_text
+
+    sface = engine_for("sface")
+    found, _ = Enroller(sface).templates([cv2.imread(str(FACES / n)) for n in
+                                          ("Jackie_Chan_0001.jpg", "Jackie_Chan_0002.jpg")])
+    body = {"consent_at": "2026-03-01T08:00:00+08:00", "consent_text_version": "v1",
+            "per_payment_limit_fen": 3000, "per_day_limit_fen": 10000}
+    app = make_app(sqlite_url)
+    with TestClient(app) as client:
+        shop = open_canteen(app, client)
+        token = operator_token(app)
+        first, second = (new_customer(client, token, n, p) for n, p in (("成龙", "13800001234"), ("李四海", "13900005678")))
+        url = "/api/v1/customers/{}/signings/face"
+        ok = client.post(url.format(first), headers=bearer(token), json={**body, "templates": [to_text("sface", found[0])]})
+        assert ok.status_code == 201, ok.text
+        dup = client.post(url.format(second), headers=bearer(token), json={**body, "templates": [to_text("sface", found[1])]})
+        assert dup.status_code == 409 and dup.json()["detail"]["code"] == "face_signed_to_another"
+        unknown = base64.b64encode(pack("arcface9", found[1])).decode()
+        bad = client.post(url.format(second), headers=bearer(token), json={**body, "templates": [unknown]})
+        damaged = base64.b64encode(pack("sface", found[1])[:-4]).decode()    # header and length disagree
+        worse = client.post(url.format(second), headers=bearer(token), json={**body, "templates": [damaged]})
+        assert bad.status_code == worse.status_code == 422 and "模板" in bad.json()["detail"]["message_zh"]
+        pulled = client.get("/api/v1/terminal/sync/pull?cursor=0", auth=shop.auth).json()["changes"]
+        face = next(c for c in pulled if c["kind"] == "face_signing" and c["key"] == str(first))
+        assert [unpack(base64.b64decode(t)).model for t in face["data"]["templates"]] == ["sface"]
+    app.state.engine.dispose()
