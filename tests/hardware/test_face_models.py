@@ -123,3 +123,26 @@ def test_bad_frames_are_refused_in_words(frame, words):
         to_rgb(frame)
     events = FacePipeline(engine()).process(frame)
     assert [e.reason for e in events] == ["bad_frame"]
+
+
+def test_evaluate_counts_the_digit_check_as_the_kiosk_would():
+    from hardware.face.evaluate import Evaluation
+
+    eng = FaceEngine(FaceConfig(), engine().encoder, Gallery(model="sface"))
+    axes = np.eye(128, dtype=np.float32)
+    eng.gallery.set_person(1, axes[0])
+    eng.gallery.set_person(2, axes[1])
+    cos = 1 - 1.06 ** 2 / 2                          # distance 1.06: inside the close-call band
+    near_1 = cos * axes[0] + np.sqrt(1 - cos ** 2) * axes[5]
+    assert eng.identify(near_1).decision == "confirm"
+    # the diner keys their own digits: accepted; digits shared with the other candidate: refused
+    ok = Evaluation._score(eng, [(1, near_1)], [], 2, {1: "1234", 2: "9999"}, [])
+    assert (ok.true_accepts, ok.confirm_true, ok.confirm_tar, ok.confirm_far) == (0, 1, 1.0, 0.0)
+    both_near = (axes[0] + axes[1]) / np.sqrt(2) + 0.3 * axes[7]    # 2 candidates, equally near
+    assert set(eng.identify(both_near).candidate_ids) == {1, 2}
+    clash = Evaluation._score(eng, [(1, both_near)], [], 2, {1: "1234", 2: "1234"}, [])
+    assert clash.confirm_true == 0 and clash.confirm_false == 0
+    # a stranger in the band whose own digits happen to be a candidate's: a false accept
+    stranger = Evaluation._score(eng, [], [near_1, near_1], 2, {1: "1234", 2: "9999"}, ["5555", "1234"])
+    assert (stranger.asked, stranger.confirm_false, stranger.far) == (2, 1, 0.0)
+    assert stranger.confirm_far == 0.5
