@@ -7,7 +7,7 @@
 - `retemplate`: recompute every active face signing's templates for another model from its
   sealed photos and publish them (the change feed); signings without photos are listed.
 - the 4-digit check: the per-site setting (`face_confirm` change) and each diner's keyed digest
-  of the last 4 phone digits (sync.face_digits), kept on the signing, never the digits.
+  of the last 4 phone digits (sync.face_digits), kept in face_confirm_digits, never the digits.
 """
 from __future__ import annotations
 
@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from backend.errors import api_error
-from backend.models.changes import SyncChange
 from backend.models.customers import Customer
 from backend.models.merchants import Site, SiteFaceConfirm
 from backend.models.signings import FaceConfirmDigits, FacePhoto, FaceTemplate, Signing
@@ -31,7 +30,6 @@ from backend.services.vault import Vault
 from sync.face_digits import derive_digits_key, digits_digest, last_digits
 from sync.wire import FaceConfirmData, FaceModelData
 
-LEGACY_MODEL = "dlib"
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_CTX = "face_photos.photo"
@@ -49,6 +47,7 @@ CONSENT_EN = ("I agree to pay by face: the bank keeps my face templates and the 
 PHOTO_WORDS: dict[str, tuple[str, str]] = {
     "bad_frame": ("不是可读取的照片（请上传JPG或PNG）", "Not a readable photo (upload a JPG or PNG)"),
     "too_large": ("照片太大（最大5MB）", "The photo is too large (5 MB at most)"),
+    "too_many_pixels": ("照片像素过多（最多4000万像素）", "The photo has too many pixels (40 megapixels at most)"),
     "no_face": ("照片中没有检测到人脸", "No face found in the photo"),
     "several_faces": ("照片中有多张人脸，请只拍本人", "More than one face in the photo: only the diner, please"),
     "too_small": ("人脸太小，请靠近拍摄", "The face is too small: take the photo closer"),
@@ -104,10 +103,30 @@ def sealed_template(vault: Vault, model_id: str, vector: np.ndarray) -> bytes:
     return vault.seal(pack(model_id, vector), TEMPLATE_CTX)
 
 
+MAX_PHOTO_PIXELS = 40_000_000   # a 5 MB PNG can claim gigapixels: read the header before decoding
+
+
+def photo_problem(data: bytes) -> str | None:
+    """Why these bytes are not a photo the desk will decode (from the header alone), or None."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if len(data) > MAX_PHOTO_BYTES:
+        return "too_large"
+    try:
+        width, height = Image.open(io.BytesIO(data)).size
+    except Image.DecompressionBombError:
+        return "too_many_pixels"
+    except (UnidentifiedImageError, OSError, ValueError):
+        return "bad_frame"
+    return "too_many_pixels" if width * height > MAX_PHOTO_PIXELS else None
+
+
 def decode_photo(data: bytes) -> np.ndarray | None:
     import cv2
 
-    if not data or len(data) > MAX_PHOTO_BYTES:
+    if not data or photo_problem(data) is not None:
         return None
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     return image if image is not None and image.size else None
@@ -159,8 +178,9 @@ def check_photos(engine: Any, photos: list[tuple[str, bytes]]) -> tuple[list[np.
     verdicts: list[PhotoVerdict] = []
     images, where = [], []
     for i, (name, data) in enumerate(photos):
-        if len(data) > MAX_PHOTO_BYTES:
-            verdicts.append(PhotoVerdict(i, name, "too_large"))
+        problem = photo_problem(data)
+        if problem is not None:
+            verdicts.append(PhotoVerdict(i, name, problem))
             continue
         image = decode_photo(data)
         if image is None:
@@ -325,13 +345,6 @@ def with_digits_key(data: dict, vault: Vault) -> dict:
 
 
 # --- model changes ----------------------------------------------------------------------------
-
-def current_face_model(session: Session) -> str:
-    """The model terminals are told to use: the last `face_model` change, else dlib (the only
-    model there was before model ids)."""
-    row = session.scalar(select(SyncChange).where(SyncChange.kind == "face_model").order_by(SyncChange.id.desc()))
-    return row.data.get("model", LEGACY_MODEL) if row is not None else LEGACY_MODEL
-
 
 @dataclass
 class RetemplateReport:

@@ -4,7 +4,6 @@ a live face where the RGB camera sees it (the grey image) and sees nothing where
 shows a photo (a dark frame) — the IR liveness check of hardware/face is what refuses the spoof."""
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import cv2
@@ -56,6 +55,9 @@ def blank_frame() -> np.ndarray:
     return np.full((480, 640, 3), 90, np.uint8)
 
 
-def template_text(template: np.ndarray) -> str:
-    """The wire format of a template: base64 of 128 little-endian float32."""
-    return base64.b64encode(np.asarray(template, dtype="<f4").tobytes()).decode()
+def template_text(template: np.ndarray, model: str) -> str:
+    """The wire format of a template: base64 of its bytes tagged with the face model that made it
+    (hardware.face.templates; bare floats would be read as an old dlib template)."""
+    from hardware.face.templates import to_text
+
+    return to_text(model, template)

@@ -165,7 +165,8 @@ def face_signings(op: Operator, world: DemoWorld) -> None:
             continue
         op.post(f"/api/v1/customers/{cid}/signings/face", {
             "consent_at": consent, "consent_text_version": "demo-v1",
-            "templates": [template_text(t) for t in result.templates], "per_payment_limit_fen": 5000,
+            "templates": [template_text(t, enroller.engine.model.id) for t in result.templates],
+            "per_payment_limit_fen": 5000,
             "per_day_limit_fen": 20_000, "merchant_ids": [merchant["merchant_id"]]})
         world.faces[person] = cid
 

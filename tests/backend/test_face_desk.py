@@ -244,3 +244,16 @@ def test_the_signing_api_takes_templates_tagged_with_their_model(sqlite_url: str
         face = next(c for c in pulled if c["kind"] == "face_signing" and c["key"] == str(first))
         assert [unpack(base64.b64decode(t)).model for t in face["data"]["templates"]] == ["sface"]
     app.state.engine.dispose()
+
+
+def test_a_photo_claiming_gigapixels_is_refused_before_it_is_decoded() -> None:
+    import io
+
+    from PIL import Image
+
+    from backend.services.face_desk import check_photos, engine_for
+
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")       # ~50 kB on disk, 400 megapixels
+    _found, verdicts = check_photos(engine_for("sface"), [("bomb.png", bomb.getvalue())])
+    assert [v.reason for v in verdicts] == ["too_many_pixels"] and "像素过多" in verdicts[0].words[0]
