@@ -77,7 +77,7 @@ class Worker:
 
         from hardware.face.gallery import template_from_bytes
 
-        people = self.runner.store.cache.face_gallery()
+        people = self.runner.store.cache.face_gallery(self.engine.model.id)   # this engine's model only
         ids = [cid for cid, blobs in people for _ in blobs]
         blobs = [template_from_bytes(b) for _, found in people for b in found]
         if blobs:
