@@ -146,3 +146,12 @@ def test_evaluate_counts_the_digit_check_as_the_kiosk_would():
     stranger = Evaluation._score(eng, [], [near_1, near_1], 2, {1: "1234", 2: "9999"}, ["5555", "1234"])
     assert (stranger.asked, stranger.confirm_false, stranger.far) == (2, 1, 0.0)
     assert stranger.confirm_far == 0.5
+
+
+def test_a_face_block_written_before_model_ids_still_loads_and_keeps_dlib():
+    # the wizard saved every field; this is what such a terminal.yaml holds
+    old = {"encoder": "dlib_resnet_v1", "threshold": 0.38, "margin": 0.08, "scoring": "centroid",
+           "duplicate_threshold": 0.44, "detect_max_side": 400, "enrol_jitters": 5, "probe_flip": True}
+    cfg = FaceConfig.model_validate(old)
+    assert cfg.encoder == "dlib" and cfg.model().threshold == 0.38 and cfg.model().margin == 0.08
+    assert FaceConfig().model().id == "sface" and FaceConfig().model().threshold == 1.00   # new installs
