@@ -15,7 +15,8 @@ from backend.services.vault import vault_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.reconciliation.channel import reconcile
-from backend.reconciliation.channel_file import MAX_FILE_BYTES, StatementError, parse_statement
+from backend.reconciliation.channel_file import MAX_FILE_BYTES, StatementError
+from backend.reconciliation.statements import parse_any
 from backend.reconciliation.models import ChannelReconciliation, ReconciliationItem, TerminalShift
 from backend.reconciliation.terminal import close_shift
 from sync.wire import ShiftCloseRequest, ShiftCloseResult
@@ -36,9 +37,9 @@ def item_view(item: ReconciliationItem) -> dict:
             "action": item.action, "note": item.note}
 
 
-def import_statement(request: Request, session: Session, raw: bytes) -> dict:
+def import_statement(request: Request, session: Session, raw: bytes, statement_date: str | None = None) -> dict:
     try:
-        statement = parse_statement(raw)
+        statement = parse_any(raw, statement_date)
     except StatementError as exc:
         raise api_error(422, "bad_statement", f"对账文件无法读取：{exc.zh}", f"The statement cannot be read: {exc.en}") from None
     run = reconcile(session, statement, raw, corebanking_of(request.app.state) if statement.channel == "bank_card"
@@ -52,12 +53,15 @@ def import_statement(request: Request, session: Session, raw: bytes) -> dict:
 @router.post("/reconciliation/channel-statements", openapi_extra={"requestBody": {
     "required": True, "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}})
 async def upload_statement(request: Request, session: Session = Depends(get_session),
+                           statement_date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                                              description="the bill's day, for a WeChat Pay bill"),
                            _: OperatorPrincipal = Depends(BANK_STAFF)) -> dict:
-    """Body: the channel's statement file (docs/SETTLEMENT.md). The same file again returns the first result."""
+    """Body: the statement file: GPSTMT1, WeChat Pay's trade bill or Alipay's detail bill (zip or
+    CSV); docs/SETTLEMENT.md and docs/CHANNELS.md. The same file again returns the first result."""
     raw = await request.body()
     if len(raw) > MAX_FILE_BYTES:
         raise api_error(413, "statement_too_large", "对账文件过大", "The statement file is too large")
-    return await run_in_threadpool(import_statement, request, session, raw)
+    return await run_in_threadpool(import_statement, request, session, raw, statement_date)
 
 
 @router.get("/reconciliation/differences")

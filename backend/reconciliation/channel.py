@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from backend.corebanking import CoreBanking
 from backend.services.vault import Vault
+from backend.models.ledger import Account
 from backend.models.parking import ParkingOrder
 from backend.models.payments import Payment, PaymentLine, Refund
 from backend.models.merchants import Site
@@ -78,8 +79,8 @@ def _bank_card_elsewhere(session: Session, ref: str) -> Ours | None:
     return Ours(ref, row[1], row[0].merchant_id, row[0]) if row else None
 
 
-def _wechat_ours(session: Session, day: str) -> dict[str, Ours]:
-    """Everything the QR channel took for us on the statement's calendar day, once per reference.
+def _channel_ours(session: Session, day: str, channel: str) -> dict[str, Ours]:
+    """Everything `channel` took for us on the statement's calendar day, once per reference.
     Channel receipts are payments (canteen pay codes: ref = payment id hex; parking orders: the
     payment id IS the order id, so its hex is the order's out_trade_no) — a parking order and its
     payment are one reference, counted once. Paid orders are read too, in case one has no payment."""
@@ -87,28 +88,32 @@ def _wechat_ours(session: Session, day: str) -> dict[str, Ours]:
     found: dict[str, Ours] = {}
     for payment, amount in session.execute(
             select(Payment, PaymentLine.amount_fen).join(PaymentLine, PaymentLine.payment_id == Payment.id)
-            .where(PaymentLine.source == "channel", Payment.status == "approved",
-                   Payment.occurred_at >= start, Payment.occurred_at < end)):
+            .join(Account, Account.id == PaymentLine.account_id)
+            .where(PaymentLine.source == "channel", Account.code == f"channel_clearing:{channel}",
+                   Payment.status == "approved", Payment.occurred_at >= start, Payment.occurred_at < end)):
         ref = payment.payment_uuid.replace("-", "")
         found[ref] = Ours(ref, amount, payment.merchant_id, payment)
     for order, merchant_id in session.execute(
             select(ParkingOrder, Site.merchant_id).join(Site, Site.id == ParkingOrder.site_id)
-            .where(ParkingOrder.status == "paid", ParkingOrder.paid_at >= start, ParkingOrder.paid_at < end)):
+            .where(ParkingOrder.status == "paid", ParkingOrder.channel == channel, ParkingOrder.paid_at >= start,
+                   ParkingOrder.paid_at < end)):
         found.setdefault(order.out_trade_no, Ours(order.out_trade_no, order.amount_fen, merchant_id))
     return found
 
 
-def _wechat_elsewhere(session: Session, ref: str) -> Ours | None:
+def _channel_elsewhere(session: Session, ref: str, channel: str) -> Ours | None:
     row = session.execute(select(ParkingOrder, Site.merchant_id).join(Site, Site.id == ParkingOrder.site_id)
-                          .where(ParkingOrder.out_trade_no == ref, ParkingOrder.status == "paid")).first()
+                          .where(ParkingOrder.out_trade_no == ref, ParkingOrder.channel == channel,
+                                 ParkingOrder.status == "paid")).first()
     if row:
         return Ours(ref, row[0].amount_fen, row[1])
     if len(ref) != 32:
         return None
     uuid_text = f"{ref[:8]}-{ref[8:12]}-{ref[12:16]}-{ref[16:20]}-{ref[20:]}"
     paid = session.execute(select(Payment, PaymentLine.amount_fen).join(PaymentLine, PaymentLine.payment_id == Payment.id)
+                           .join(Account, Account.id == PaymentLine.account_id)
                            .where(Payment.payment_uuid == uuid_text, PaymentLine.source == "channel",
-                                  Payment.status == "approved")).first()
+                                  Account.code == f"channel_clearing:{channel}", Payment.status == "approved")).first()
     return Ours(ref, paid[1], paid[0].merchant_id, paid[0]) if paid else None
 
 
@@ -151,7 +156,8 @@ def reconcile(session: Session, statement: Statement, raw: bytes, bank: CoreBank
     if existing is not None:
         return existing
     card = statement.channel == "bank_card"
-    ours = _bank_card_ours(session, statement.statement_date) if card else _wechat_ours(session, statement.statement_date)
+    ours = _bank_card_ours(session, statement.statement_date) if card else \
+        _channel_ours(session, statement.statement_date, statement.channel)
     run = ChannelReconciliation(channel=statement.channel, statement_date=statement.statement_date,
                                 file_sha256=digest, counts={}, created_at=now)
     session.add(run)
@@ -160,7 +166,7 @@ def reconcile(session: Session, statement: Statement, raw: bytes, bank: CoreBank
     items = []
     for row in statement.rows:
         mine = ours.pop(row.ref, None) or (_bank_card_elsewhere(session, row.ref) if card
-                                           else _wechat_elsewhere(session, row.ref))
+                                           else _channel_elsewhere(session, row.ref, statement.channel))
         if mine is None:
             items.append(ReconciliationItem(ref=row.ref, kind="missing_ours", theirs_fen=row.amount_fen,
                                             action="for_person", note="渠道已结算但我方无记录 / settled by the channel, unknown to us"))

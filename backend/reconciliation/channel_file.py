@@ -11,7 +11,9 @@ Format (UTF-8 text, one record per line, CSV quoting, LF or CRLF):
 
 `ref` is our reference: the payment id for a card debit, "refund:<refund id>" for a card credit,
 the order's out_trade_no for a QR order. The trailer makes a truncated file an error instead of
-a short statement. Channels: "bank_card" (CoreBanking) and "wechat" (the QR channel).
+a short statement. Channels: "bank_card" (CoreBanking), "wechat", "alipay", "unionpay" (UnionPay's
+clearing file is not public: it is converted to this format, backend/reconciliation/unionpay_file.py).
+The channels' own files are read by wechat_bill.py and alipay_bill.py (statements.parse_any).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from backend.corebanking import BankAnswer, CoreBankingSimulator
 
 MAGIC = "GPSTMT1"
 COLUMNS = ["ref", "kind", "amount_fen", "settled_at", "txn_id"]
-CHANNELS = ("bank_card", "wechat")
+CHANNELS = ("bank_card", "wechat", "alipay", "unionpay")
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_AMOUNT_FEN = 100_000_000
 STATEMENT_TZ = ZoneInfo("Asia/Shanghai")   # the channels cut their statement at local midnight
