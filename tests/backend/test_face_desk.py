@@ -44,8 +44,8 @@ def new_customer(client: TestClient, token: str, name: str, phone: str) -> int:
     return response.json()["id"]
 
 
-def test_the_desk_signs_a_diner_from_photos_and_says_why_it_refuses_others(sqlite_url: str) -> None:
-    app = make_app(sqlite_url)
+def test_the_desk_signs_a_diner_from_photos_and_says_why_it_refuses_others(db_url: str) -> None:
+    app = make_app(db_url)
     with TestClient(app) as client:
         shop = open_canteen(app, client)
         token = operator_token(app)
@@ -89,7 +89,7 @@ def test_the_desk_signs_a_diner_from_photos_and_says_why_it_refuses_others(sqlit
     app.state.engine.dispose()
 
 
-def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(sqlite_url: str) -> None:
+def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(db_url: str) -> None:
     """A deployment on dlib: one diner signed at the desk (photos kept) and one signed through the
     API with a bare dlib template (no photos). `retemplate --model sface` gives the first SFace
     templates, published to terminals, and lists the second for re-enrolment."""
@@ -97,7 +97,7 @@ def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(sqlite
     from backend.services.vault import vault_of
     from tests.backend.money_helpers import template
 
-    app = make_app(sqlite_url)
+    app = make_app(db_url)
     with TestClient(app) as client:
         shop = open_canteen(app, client)
         token = operator_token(app)
@@ -114,12 +114,12 @@ def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(sqlite
         assert template  # (the API signing above used it)
     app.state.engine.dispose()
 
-    env = {"GATEPAY_DATABASE_URL": sqlite_url, **{f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}}
+    env = {"GATEPAY_DATABASE_URL": db_url, **{f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}}
     run = CliRunner().invoke(backend_cli, ["retemplate", "--model", "sface"], env=env)
     assert run.exit_code == 0, run.output
     assert "retemplated=1 without_photos=1" in run.output and f"customer {old}" in run.output
 
-    app = make_app(sqlite_url, clock=shop.app.state.clock)
+    app = make_app(db_url, clock=shop.app.state.clock)
     shop.app = app                                      # the terminal signs with this app's clock
     with TestClient(app) as client:
         with app.state.sessions() as session:
