@@ -32,7 +32,8 @@ class FaceSigningIn(Limits):
     consent_at: AwareDatetime = Field(description="when the person agreed")
     consent_text_version: str = Field(min_length=1, max_length=32, description="which consent text they agreed to")
     templates: list[str] = Field(min_length=1, max_length=svc.MAX_TEMPLATES,
-                                 description="base64 of 128 little-endian float32 each")
+                                 description="base64 of 128 little-endian float32 (dlib), or of a template "
+                                             "tagged with its face model (hardware.face.templates.pack)")
     funding_order: FundingOrder | None = Field(None, description="None = the customer's group decides")
 
 
