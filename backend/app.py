@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from backend.config import BackendSettings
+from core.clock import Clock, SystemClock
 from backend.db import make_engine, make_sessionmaker
 from backend.errors import install_error_handlers
 from backend.logging import configure_logging
@@ -37,7 +38,7 @@ async def _jobs_while_serving(app: FastAPI):  # noqa: ANN201
     if app.state.settings.run_jobs:
         from backend.jobs import JobRunner, backend_jobs
 
-        runner = JobRunner(app.state.sessions, backend_jobs(app.state))
+        runner = JobRunner(app.state.sessions, backend_jobs(app.state), clock=app.state.clock)
         runner.start()
     try:
         yield
@@ -46,7 +47,9 @@ async def _jobs_while_serving(app: FastAPI):  # noqa: ANN201
             runner.stop()
 
 
-def create_app(settings: BackendSettings | None = None) -> FastAPI:
+def create_app(settings: BackendSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The backend. `clock` is its one source of time (tests pin a ManualClock; serve uses the
+    system clock): every route reads it through `request_now`, the jobs through `clock.now`."""
     settings = settings or BackendSettings()
     configure_logging(json_lines=settings.log_json)
     engine = make_engine(settings.database_url)
@@ -54,6 +57,7 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
                   description="Merchants, terminals, customers, signings, subsidies and payments "
                               "on a double-entry ledger. Money is integer fen.")
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
 
@@ -87,6 +91,10 @@ def _compose_money_rails(app: FastAPI, settings: BackendSettings) -> None:
     app.state.corebanking = build_corebanking(settings.corebanking)
     app.state.channels = build_channels(settings.channels, settings.database_url)
     simulated = simulated_names(settings)
+    for name in simulated:                 # a simulator stamps its answers with the backend's clock
+        sim = app.state.corebanking if name == "corebanking" else app.state.channels.simulator(name)
+        if hasattr(sim, "clock"):
+            sim.clock = app.state.clock
     if simulated:
         from backend.api import channel_sim
         from backend.logging import log

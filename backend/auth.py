@@ -8,7 +8,6 @@ before the route runs, so a replay racing the original is refused by the unique 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from backend.deps import get_session
+from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.models.operators import Operator
 from backend.models.terminals import Terminal, UsedNonce
@@ -91,14 +90,10 @@ def _unauthorised(code: str, zh: str, en: str):  # noqa: ANN202
     return api_error(401, code, zh, en)
 
 
-def _clock(request: Request) -> Callable[[], float]:
-    return getattr(request.app.state, "clock", None) or time.time
-
-
 def _authenticate_terminal(request: Request, session: Session, signed: SignedHeaders, body: bytes,
                            path_and_query: str) -> TerminalPrincipal:
     settings = request.app.state.settings
-    now = _clock(request)()
+    now = request_now(request).timestamp()
     if abs(now - signed.timestamp) > settings.signature_window_s:
         raise _unauthorised("clock", "终端时钟与服务器相差过大，请校准终端时间后重试",
                             "The terminal clock is too far from the server's; set the time and retry")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -21,6 +21,5 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def request_now(request: Request) -> datetime:
-    """The backend's clock: `app.state.clock` (unix seconds) when a test sets one, else real time."""
-    clock = getattr(request.app.state, "clock", None)
-    return datetime.fromtimestamp(clock(), timezone.utc) if clock else datetime.now(timezone.utc)
+    """Now, on the backend's one clock (`app.state.clock`, a core.clock.Clock)."""
+    return request.app.state.clock.now()

@@ -21,10 +21,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
 
 from backend.logging import log
 
@@ -68,8 +70,9 @@ class JobRunner:
     """Runs each job when it is due (first run at start), until stop()."""
 
     def __init__(self, sessions: Callable[[], Session], jobs: list[Job],
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
-        self.sessions, self.jobs, self.clock = sessions, [j for j in jobs if j.every_s > 0], clock
+                 clock: Clock | None = None):
+        self.sessions, self.jobs = sessions, [j for j in jobs if j.every_s > 0]
+        self.clock = clock or SystemClock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -85,7 +88,7 @@ class JobRunner:
     def run_once(self, job: Job) -> dict | None:
         try:
             with self.sessions() as session:
-                done = job.run(session, self.clock())
+                done = job.run(session, self.clock.now())
                 session.commit()
         except Exception as exc:  # noqa: BLE001 - a job's failure must not end the others
             log.error("job_failed", job=job.name, error=f"{type(exc).__name__}: {exc}"[:300])

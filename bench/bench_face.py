@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hardware.camera import ManualClock  # noqa: E402
+from core.clock import ManualClock  # noqa: E402
 from hardware.events import FaceMatched  # noqa: E402
 from hardware.face.config import FaceConfig, LivenessConfig  # noqa: E402
 from hardware.face.engine import FaceEngine  # noqa: E402

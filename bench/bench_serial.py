@@ -23,7 +23,7 @@ from hardware.gate import ModbusGateConfig, NumatoGateConfig  # noqa: E402
 from hardware.gate_modbus import ModbusBoardSim  # noqa: E402
 from hardware.gate_numato import NumatoBoardSim  # noqa: E402
 from hardware.registry import build_device  # noqa: E402
-from terminal.clock import ManualClock  # noqa: E402
+from core.clock import ManualClock  # noqa: E402
 from tests.hardware.serial_pty import PtyDevice  # noqa: E402
 
 

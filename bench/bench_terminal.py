@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sync.status import SyncTracker  # noqa: E402
 from sync.wire import Credential, PaymentRequest, SplitLine  # noqa: E402
-from terminal.clock import SystemClock  # noqa: E402
+from core.clock import SystemClock  # noqa: E402
 from terminal.crypto import new_key  # noqa: E402
 from terminal.decision import Decider, PaymentIntent  # noqa: E402
 from terminal.store import Store  # noqa: E402

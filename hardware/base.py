@@ -12,10 +12,10 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from terminal.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
 
 system_clock = SystemClock()
-"""Devices get the terminal's clock (terminal.clock.Clock): `now()` stamps events, `monotonic()`
+"""Devices get the one clock (core.clock.Clock): `now()` stamps events, `monotonic()`
 times pulses, hold-offs and simulated barrier travel. Tests pass a ManualClock."""
 
 

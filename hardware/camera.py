@@ -12,9 +12,8 @@ never on import or construction.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -22,55 +21,10 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from pydantic import Field, field_validator
 
+from core.clock import Clock, SystemClock
 from hardware.base import NAME_PATTERN, CheckResult, DeviceConfigBase
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-    def monotonic(self) -> float: ...
-    def sleep(self, seconds: float) -> None: ...
-
-
-def _sleeper(clock):  # noqa: ANN001, ANN202
-    """How to wait on this clock: its sleep(), a manual clock's advance(), else real time."""
-    for attr in ("sleep", "advance"):
-        fn = getattr(clock, attr, None)
-        if fn is not None:
-            return lambda s: fn(s) if s > 0 else None
-    return lambda s: time.sleep(s) if s > 0 else None
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-class ManualClock:
-    """A clock that only moves when told to (or when something sleeps on it)."""
-
-    def __init__(self, start: datetime | None = None):
-        self._start = start or datetime(2026, 1, 1, tzinfo=UTC)
-        self._t = 0.0
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=self._t)
-
-    def monotonic(self) -> float:
-        return self._t
-
-    def sleep(self, seconds: float) -> None:
-        self._t += max(0.0, seconds)
-
-    advance = sleep
 
 
 @dataclass(frozen=True)
@@ -171,7 +125,7 @@ class OpenCVCamera:
         self.name = config.name
         self._cfg = config
         self._clock = clock or SystemClock()
-        self._sleep = _sleeper(self._clock)
+        self._sleep = self._clock.sleep
         self._source = parse_source(config.source)
         self._cap = None   # cv2.VideoCapture while open
         self._state = CameraState.CLOSED
@@ -314,7 +268,7 @@ class SimulatedCamera:
         self._period = 1.0 / fps
         self._loop = loop
         self._clock = clock or SystemClock()
-        self._sleep = _sleeper(self._clock)
+        self._sleep = self._clock.sleep
         self._state = CameraState.CLOSED
         self._t0 = 0.0
         self._next_tick = 0

@@ -21,7 +21,7 @@ from sync.client import SyncClient, SyncFailure
 from sync.status import SyncTracker
 from sync.wire import MAX_PULL_LIMIT, PushRequest
 from terminal.cache import BadChange
-from terminal.clock import Clock
+from core.clock import Clock
 from terminal.store import Store
 
 log = logging.getLogger("gatepay.sync")

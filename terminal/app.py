@@ -21,7 +21,7 @@ from sync.status import SyncTracker
 from sync.wire import (MAX_SHIFT_PAYMENTS, PaymentMethod, RefundRequest, ShiftCloseRequest, ShiftMethodTotal,
                        ShiftPayment)
 from terminal.canteen import CanteenScene
-from terminal.clock import Clock, from_iso, to_iso
+from core.clock import Clock, from_iso, to_iso
 from terminal.config import TerminalConfig, check_pin
 from terminal.decision import Decider, compensating_refund
 from terminal.face_confirm import CloseCalls

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from terminal.clock import from_iso, to_iso
+from core.clock import from_iso, to_iso
 
 if TYPE_CHECKING:
     from terminal.store import Store

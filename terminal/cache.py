@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceConfirmData, FaceSigningData, MealPeriodsData,
                        MerchantStatusData, OfflineLimits, PlateSigningData, SubsidyProgramData)
-from terminal.clock import from_iso, to_iso
+from core.clock import from_iso, to_iso
 
 log = logging.getLogger("gatepay.terminal.cache")
 

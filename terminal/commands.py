@@ -55,7 +55,7 @@ def _safe_mode(problem: str, config_path: Path | None) -> int:
     is closed (e.g. after the wizard saved): the terminal did not run, and a service manager
     restarting it on failure then starts it with the new config."""
     from terminal import enrol
-    from terminal.clock import SystemClock
+    from core.clock import SystemClock
     from terminal.store import Store, load_data_key
     from ui.kiosk import run_safe_mode   # Qt only on the kiosk path
     from ui.setup_app import services_for
@@ -104,7 +104,7 @@ def register(config: Path = typer.Option(..., "--config", help="Terminal config 
              hardware_id: str = typer.Option("", "--hardware-id", help="Serial number of the box")) -> None:
     """Register this terminal with the backend (the device key is made here and never leaves)."""
     from sync.client import SyncFailure
-    from terminal.clock import SystemClock
+    from core.clock import SystemClock
     from terminal.enrol import register as do_register
     from terminal.runner import open_store
 
@@ -150,7 +150,7 @@ def status(config: Path = typer.Option(..., "--config", help="Terminal config fi
     from sync.loops import SyncEngine
     from sync.status import SyncTracker
     from terminal.app import read_sync_status
-    from terminal.clock import SystemClock
+    from core.clock import SystemClock
     from terminal.runner import make_client, open_store
 
     cfg = _config(config)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sync.client import SyncClient, SyncFailure
 from sync.status import SyncTracker
 from sync.wire import Credential, PaymentRequest, PaymentResult, RefundRequest
-from terminal.clock import Clock
+from core.clock import Clock
 from terminal.money import format_yuan
 from terminal.offline import OfflineDecision, decide_offline, resolve_signing
 from terminal.reasons import message

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sync.wire import ParkingEvent, ParkingEventResult, ParkingSessionData
-from terminal.clock import from_iso, to_iso
+from core.clock import from_iso, to_iso
 from terminal.store import Store
 
 _SCHEMA = [

@@ -34,7 +34,7 @@ from sync.client import SyncClient
 from sync.loops import SyncThread
 from sync.wire import MAX_AMOUNT_FEN
 from terminal.app import TerminalCore
-from terminal.clock import Clock, SystemClock
+from core.clock import Clock, SystemClock
 from terminal.config import TerminalConfig
 from terminal.enrol import card_hash_key, device_auth
 from terminal.store import Store, load_data_key

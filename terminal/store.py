@@ -26,7 +26,7 @@ import sqlite_utils
 
 from terminal.audit import AuditLog
 from terminal.cache import Cache
-from terminal.clock import Clock, SystemClock, from_iso, to_iso
+from core.clock import Clock, SystemClock, from_iso, to_iso
 from terminal.crypto import FieldCipher, key_from_text, key_to_text, new_key
 from terminal.outbox import Outbox
 from terminal.schema import migrate, schema_version

@@ -54,7 +54,7 @@ def run_setup(config_path: Path, data_dir: Path | None = None, fullscreen: bool 
     from PySide6.QtWidgets import QApplication
 
     from terminal import enrol
-    from terminal.clock import SystemClock
+    from core.clock import SystemClock
     from terminal.store import Store, load_data_key
     from ui import theme
     from ui.i18n import Translator

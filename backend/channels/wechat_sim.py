@@ -15,8 +15,8 @@ import re
 import time
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,14 +26,12 @@ from backend.channels.base import ChannelError, rsa_verify
 from backend.channels.sim_plans import plan_of
 from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
 from backend.channels.wechat import AUTH, PAIR, ChannelKeys, WechatNativeChannel, wechatpay_headers
+from core.clock import Clock, SystemClock
 
+BEIJING = ZoneInfo("Asia/Shanghai")              # WeChat Pay writes times as +08:00
 WECHAT_CODE = re.compile(r"1[0-5][0-9]{16}")      # 付款码: 18 digits starting 10..15
 _DESC = {"SUCCESS": "支付成功", "NOTPAY": "未支付", "CLOSED": "已关闭", "USERPAYING": "用户支付中（输入密码）",
          "REVOKED": "已撤销", "PAYERROR": "支付失败"}
-
-
-def _now_text() -> str:
-    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 class ChannelSimulator(httpx.BaseTransport):
@@ -45,6 +43,7 @@ class ChannelSimulator(httpx.BaseTransport):
         self.merchant_public, self.platform_key = merchant_public, platform_key
         self.platform_serial, self.api_v3_key = platform_serial, api_v3_key
         self.store: SimStore = store or MemoryStore()
+        self.clock: Clock = SystemClock()     # the backend gives its own: paid times follow it
 
     @property
     def orders(self) -> dict[str, SimOrder]:
@@ -116,8 +115,11 @@ class ChannelSimulator(httpx.BaseTransport):
             return self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统异常，请用相同参数重新调用"})
         return self._answer(200, self._transaction(sim))
 
+    def _now_text(self) -> str:
+        return self.clock.now().astimezone(BEIJING).isoformat(timespec="seconds")
+
     def _paid(self, sim: SimOrder, payer: str) -> SimOrder:
-        return replace(sim, state="SUCCESS", payer=payer, success_time=_now_text(),
+        return replace(sim, state="SUCCESS", payer=payer, success_time=self._now_text(),
                        transaction_id=f"42000{time.time_ns() // 1000}{uuid.uuid4().int % 10000:04d}")
 
     def _queried(self, sim: SimOrder) -> SimOrder:

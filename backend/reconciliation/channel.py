@@ -138,7 +138,7 @@ def _reverse_unsettled(session: Session, bank: CoreBanking, vault: Vault, ours: 
     if _paid_out(session, payment) or payment.refunded_fen:
         return "for_person", "银行未扣款但已结算或已退款，请人工处理 / never taken but already settled or refunded"
     book(session, f"channel_reverse:{payment.payment_uuid}", "payment_reversal",
-         reverse_legs(session, payment.posting_id), memo="not on the channel statement; bank: not found")
+         reverse_legs(session, payment.posting_id), memo="not on the channel statement; bank: not found", now=now)
     payment.status, payment.reason = "declined", "channel_not_settled"
     payment.result = {**payment.result, "status": "declined", "reason": "channel_not_settled", "split": []}
     if payment.customer_id is not None:

@@ -78,7 +78,7 @@ def book_receipt(session: Session, *, payment_uuid: str, digest: str, where: Whe
     clearing = clearing_account_id(session, channel)
     posting = book(session, f"payment:{payment_uuid}", "payment",
                    [Leg(clearing, "D", amount_fen), Leg(merchant_account_id(session, where.merchant_id), "C", amount_fen)],
-                   memo=memo)
+                   memo=memo, now=at)
     line = SplitLine(source="channel", amount_fen=amount_fen)
     result = PaymentResult(payment_id=payment_uuid, status="approved", message_zh="支付成功", message_en="Paid",
                            amount_fen=amount_fen, split=[line], booked_at=at)

@@ -37,7 +37,7 @@ def renew_at_counter(session: Session, site_id: int, plate: str, plan_code: str,
     site = car_park(session, site_id)
     today = now.astimezone(ZoneInfo(site.timezone)).date()
     member, renewal, fresh = record_renewal(session, site_id, plate, plan_code, renewal_id, today, COUNTER,
-                                            amount_fen=amount_fen)
+                                            amount_fen=amount_fen, now=now)
     if not fresh:
         return member
     renewal.business_date = business_date(session.get(Merchant, site.merchant_id), now)
@@ -45,7 +45,7 @@ def renew_at_counter(session: Session, site_id: int, plate: str, plan_code: str,
         posting = book(session, f"counter_renewal:{renewal_id}", "counter_renewal",
                        [Leg(merchant_cash_account_id(session, site.merchant_id), "D", renewal.amount_fen),
                         Leg(merchant_account_id(session, site.merchant_id), "C", renewal.amount_fen)],
-                       memo=f"parking renewal {plate} ({renewal.plan}) paid at the counter of site {site_id}")
+                       memo=f"parking renewal {plate} ({renewal.plan}) paid at the counter of site {site_id}", now=now)
         renewal.posting_id = posting.id
     session.flush()
     return member

@@ -166,7 +166,7 @@ def deposit(session: Session, customer: Customer, deposit_id: str, amount_fen: i
                             "This deposit id was used for a different top-up; use a new id")
         return existing.id, False
     posting = transfer(session, ref, "deposit", system_account_id(session, "deposit_clearing"), wallet.id,
-                       amount_fen, memo=f"top-up customer {customer.id}")
+                       amount_fen, memo=f"top-up customer {customer.id}", now=now)
     publish_balance(session, customer.id, now)
     return posting.id, True
 

@@ -7,6 +7,7 @@ below zero (the caller's transaction then rolls back: nothing is half-booked).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -134,8 +135,9 @@ class BookedPosting:
 
 
 def book(session: Session, ref: str, kind: str, legs: list[Leg], memo: str = "",
-         locked: dict[int, Account] | None = None) -> BookedPosting:
-    """Book one balanced posting. Raises LedgerError / Overdraft; the caller rolls back.
+         locked: dict[int, Account] | None = None, *, now: datetime) -> BookedPosting:
+    """Book one balanced posting at `now` (the backend's clock: reports and settlement read the
+    posting's time). Raises LedgerError / Overdraft; the caller rolls back.
     `locked`: the customer accounts the caller already holds locked (then every other leg must
     be a counterpart account); without it they are looked up and locked here."""
     legs = [leg for leg in legs if leg.amount_fen != 0]
@@ -155,7 +157,8 @@ def book(session: Session, ref: str, kind: str, legs: list[Leg], memo: str = "",
     balances = _new_balances(accounts, legs)
     # Core statements, not ORM objects: the ledger rows are never read back in this session,
     # and the unit of work cost more CPU than the SQL on the payment path (bench/profile_payments.py).
-    posting_id = session.execute(_INSERT_POSTING, dict(ref=ref, kind=kind, memo=memo[:200])).scalar_one()
+    posting_id = session.execute(_INSERT_POSTING, dict(ref=ref, kind=kind, memo=memo[:200],
+                                                        created_at=now)).scalar_one()
     session.execute(_INSERT_ENTRIES, [dict(posting_id=posting_id, account_id=leg.account_id, side=leg.side,
                                            amount_fen=leg.amount_fen) for leg in legs])
     for account_id_, balance in balances.items():
@@ -178,9 +181,9 @@ def _new_balances(accounts: dict[int, Account], legs: list[Leg]) -> dict[int, in
 
 
 def transfer(session: Session, ref: str, kind: str, from_id: int, to_id: int, amount_fen: int,
-             memo: str = "") -> Posting:
+             memo: str = "", *, now: datetime) -> Posting:
     """The common two-leg posting: money leaves `from_id` (debit) and arrives at `to_id` (credit)."""
-    return book(session, ref, kind, [Leg(from_id, "D", amount_fen), Leg(to_id, "C", amount_fen)], memo)
+    return book(session, ref, kind, [Leg(from_id, "D", amount_fen), Leg(to_id, "C", amount_fen)], memo, now=now)
 
 
 def reverse_legs(session: Session, posting_id: int) -> list[Leg]:

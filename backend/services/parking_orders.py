@@ -82,7 +82,7 @@ def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
         site = car_park(session, order.site_id)
         today = order.paid_at.astimezone(ZoneInfo(site.timezone)).date()
         renew_member(session, order.site_id, order.plate, order.plan, renewal_id=order.id, today=today,
-                     paid_via="qr", order_id=order.id, amount_fen=order.amount_fen)
+                     paid_via="qr", order_id=order.id, amount_fen=order.amount_fen, now=order.paid_at)
     book_order_receipt(session, order)          # on the ledger in the same transaction, once
     session.commit()
     return order

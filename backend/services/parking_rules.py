@@ -1,7 +1,7 @@
 """A car park's rules, member passes and blacklist; every change reaches the site's lanes by pull."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -101,14 +101,16 @@ def plan_of(rules: ParkingRules | None, code: str) -> PassPlan:
 
 
 def renew_member(session: Session, site_id: int, plate: str, plan_code: str, renewal_id: str, today: date,
-                 paid_via: str, order_id: str | None = None, amount_fen: int | None = None) -> ParkingMember:
+                 paid_via: str, order_id: str | None = None, amount_fen: int | None = None, *,
+                 now: datetime) -> ParkingMember:
     """One paid renewal (会员缴费续期), at most once per renewal_id."""
-    return record_renewal(session, site_id, plate, plan_code, renewal_id, today, paid_via, order_id, amount_fen)[0]
+    return record_renewal(session, site_id, plate, plan_code, renewal_id, today, paid_via, order_id, amount_fen,
+                          now=now)[0]
 
 
 def record_renewal(session: Session, site_id: int, plate: str, plan_code: str, renewal_id: str, today: date,
                    paid_via: str, order_id: str | None = None,
-                   amount_fen: int | None = None) -> tuple[ParkingMember, MemberRenewal, bool]:
+                   amount_fen: int | None = None, *, now: datetime) -> tuple[ParkingMember, MemberRenewal, bool]:
     """(member, renewal, fresh): the pass extended once per renewal_id; a repeat of the same renewal
     returns the first (fresh False), the same id for another plate, plan, amount or way of paying is
     refused. amount_fen 0 is a free renewal, only at the counter ("operator"): the pass is extended,
@@ -139,11 +141,11 @@ def record_renewal(session: Session, site_id: int, plate: str, plan_code: str, r
         m = ParkingMember(site_id=site_id, plate=plate, plan=plan.code, valid_from=renewed.valid_from,
                           valid_to=renewed.valid_to, status="active")
         session.add(m)
-    m.plan, m.valid_from, m.valid_to, m.updated_at = plan.code, renewed.valid_from, renewed.valid_to, utcnow()
+    m.plan, m.valid_from, m.valid_to, m.updated_at = plan.code, renewed.valid_from, renewed.valid_to, now
     session.flush()
     renewal = MemberRenewal(renewal_id=renewal_id, member_id=m.id, plan=plan.code,
                             amount_fen=0 if free else plan.price_fen, paid_via=paid_via, order_id=order_id,
-                            valid_to_before=before, valid_to_after=m.valid_to)
+                            valid_to_before=before, valid_to_after=m.valid_to, created_at=now)
     session.add(renewal)
     _publish_member(session, site, m)
     return m, renewal, True

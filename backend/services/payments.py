@@ -238,7 +238,7 @@ def _book(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, d
             for line in decision.lines]
     legs.append(Leg(merchant_account_id(session, payment.merchant_id), "C", payment.amount_fen))
     posting = book(session, f"payment:{payment.payment_uuid}", "payment", legs,
-                   memo=f"{payment.method} payment at merchant {payment.merchant_id}", locked=accounts)
+                   memo=f"{payment.method} payment at merchant {payment.merchant_id}", locked=accounts, now=now)
     payment.posting_id = posting.id
     if payment.status != "pending_bank":
         payment.status = "approved"
@@ -302,7 +302,7 @@ def resolve_pending(session: Session, bank: CoreBanking, vault: Vault, payment: 
             return payment.status      # try again on the next run; the reference keeps it single
     bank_intents.settle_pending(session, payment.payment_uuid, answer.outcome == "ok", now)
     book(session, f"bank_reverse:{payment.payment_uuid}", "payment_reversal",
-         reverse_legs(session, payment.posting_id), memo="bank outcome unknown at payment time: reversed")
+         reverse_legs(session, payment.posting_id), memo="bank outcome unknown at payment time: reversed", now=now)
     for line in _lines(session, payment):
         line.refunded_fen = line.amount_fen
     payment.status, payment.refunded_fen = "declined", payment.amount_fen

@@ -57,7 +57,7 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
         raise api_error(404, "payment_not_found", "找不到这笔支付，请核对支付编号",
                         "No such payment; check the payment id")
     row = Refund(refund_uuid=str(req.refund_id), request_hash=digest, payment_id=payment.id, terminal_id=terminal_id,
-                 operator_id=operator_id, amount_fen=req.amount_fen, reason=req.reason, status="declined", result={})
+                 operator_id=operator_id, amount_fen=req.amount_fen, reason=req.reason, status="declined", result={}, created_at=now)
     reason = None
     if payment.status != "approved":
         reason = "payment_not_approved"
@@ -98,7 +98,7 @@ def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payme
         split.append(SplitLine(source=line.source, program_id=line.program_id, amount_fen=take))
         left -= take
     legs.append(Leg(merchant_account_id(session, payment.merchant_id), "D", amount_fen))
-    posting = book(session, f"refund:{row.refund_uuid}", "refund", legs, memo=f"refund of payment {payment.id}")
+    posting = book(session, f"refund:{row.refund_uuid}", "refund", legs, memo=f"refund of payment {payment.id}", now=now)
     row.posting_id = posting.id
     payment.refunded_fen += amount_fen
     return split

@@ -98,7 +98,7 @@ def expire_holding(session: Session, holding: SubsidyHolding, now: datetime) -> 
     if left > 0:
         transfer(session, f"expiry:{holding.id}:{holding.expires_at.isoformat()}", "subsidy_expiry",
                  holding.account_id, funding_account_id(session, holding.program_id), left,
-                 memo=f"subsidy {holding.program_id} lapsed for customer {holding.customer_id}")
+                 memo=f"subsidy {holding.program_id} lapsed for customer {holding.customer_id}", now=now)
     holding.expires_at = None
     return left
 
@@ -109,7 +109,7 @@ def grant(session: Session, program: SubsidyProgram, customer_id: int, amount_fe
     holding = holding_for(session, customer_id, program.id)
     expire_holding(session, holding, now)
     posting = transfer(session, ref, "subsidy_grant", funding_account_id(session, program.id),
-                       holding.account_id, amount_fen, memo=f"grant line {line_no}")
+                       holding.account_id, amount_fen, memo=f"grant line {line_no}", now=now)
     holding.expires_at = lapse_at(program, now)
     row = Grant(batch_id=batch_pk, program_id=program.id, customer_id=customer_id, line_no=line_no,
                 amount_fen=amount_fen, posting_id=posting.id, created_at=now)
@@ -134,7 +134,7 @@ def clawback(session: Session, grant_id: int, amount_fen: int | None, now: datet
         raise api_error(409, "nothing_to_claw_back", "该客户的补贴余额已用完，无法追回",
                         "The customer's subsidy balance is spent; nothing can be clawed back")
     transfer(session, f"clawback:{row.id}:{row.clawed_back_fen}", "subsidy_clawback", holding.account_id,
-             funding_account_id(session, row.program_id), taken, memo=f"clawback of grant {row.id}")
+             funding_account_id(session, row.program_id), taken, memo=f"clawback of grant {row.id}", now=now)
     row.clawed_back_fen += taken
     return taken
 

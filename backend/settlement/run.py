@@ -158,7 +158,7 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
         days[sid].adjustments = rows
 
 
-def _book_settlement(session: Session, day: SettlementDay) -> None:
+def _book_settlement(session: Session, day: SettlementDay, now: datetime) -> None:
     """Merchant payable pays out the net (to payout clearing) and the fees (to fee income); the
     counter money it took itself is set off against merchant_cash (nothing leaves the bank for it)."""
     payable = day.net_fen + day.fees_fen + day.counter_fen
@@ -171,7 +171,7 @@ def _book_settlement(session: Session, day: SettlementDay) -> None:
     legs = [leg for leg in legs if leg.amount_fen]
     if legs:
         posting = book(session, f"settlement:{day.merchant_id}:{day.business_date}", "settlement", legs,
-                       memo=f"settlement of merchant {day.merchant_id} for {day.business_date}")
+                       memo=f"settlement of merchant {day.merchant_id} for {day.business_date}", now=now)
         day.posting_id = posting.id
 
 
@@ -226,7 +226,7 @@ def settle_day(session: Session, business_date: str, now: datetime, merchant_ids
         if progress:
             progress(3, steps)
         for day in fresh.values():
-            _book_settlement(session, day)
+            _book_settlement(session, day, now)
         session.flush()
     session.commit()
     if progress:

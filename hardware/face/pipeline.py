@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hardware.camera import Clock, Frame, SystemClock
+from core.clock import Clock, SystemClock
+from hardware.camera import Frame
 from hardware.events import FaceConfirm, FaceMatched, FaceRejected
 from hardware.face.encoder import FaceBox
 from hardware.face.engine import FaceEngine

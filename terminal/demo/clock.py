@@ -1,6 +1,6 @@
 """The demo's compressed day: a clock that is *set* to the next scripted moment and runs in real
 time between moves, so a whole day of meal periods plays in a couple of minutes while every
-timestamp stays ordered. Both terminal.clock.Clock and hardware's Clock (with sleep)."""
+timestamp stays ordered. Both core.clock.Clock."""
 from __future__ import annotations
 
 import threading

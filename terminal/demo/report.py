@@ -21,7 +21,7 @@ from backend.db import make_engine, make_sessionmaker
 from backend.models.ledger import Posting
 from backend.models.merchants import Merchant
 from backend.models.payments import Payment, Refund
-from terminal.clock import SystemClock
+from core.clock import SystemClock
 from terminal.parking_store import ParkingStore
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import Store, load_data_key

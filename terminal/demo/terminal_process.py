@@ -72,7 +72,7 @@ class TerminalProcess:
         """What `gatepay terminal register --config … --code …` does, without starting a Python
         process per terminal: the store from the config, a device key made here, the one-time code."""
         from sync.client import SyncFailure
-        from terminal.clock import SystemClock
+        from core.clock import SystemClock
         from terminal.config import load_config
         from terminal.enrol import register
         from terminal.runner import open_store

@@ -25,7 +25,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from terminal.clock import to_iso
+from core.clock import to_iso
 from terminal.config import load_config
 from terminal.demo.clock import DemoClock
 from terminal.runner import Runner

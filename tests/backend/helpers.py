@@ -22,6 +22,7 @@ from backend.config import BackendSettings
 from backend.services.merchants import apply_merchant, approve
 from backend.services.operators import create_operator
 from backend.services.sites import create_lane, create_site
+from core.clock import Clock
 from sync.signing import new_private_key, public_key_text
 
 # Fixed, obviously-test keys (32 bytes each), so hashes are reproducible across a test.
@@ -29,12 +30,13 @@ TEST_KEYS = {name: base64.b64encode(bytes([n]) * 32).decode()
              for n, name in enumerate(("data_key", "hash_key", "card_hash_key"), start=1)}
 
 
-def make_app(db_url: str, simulated: bool = True, **settings: object) -> FastAPI:
+def make_app(db_url: str, simulated: bool = True, clock: Clock | None = None, **settings: object) -> FastAPI:
     """The real backend app on an already migrated database (fixtures sqlite_url / pg_url / db_url).
     The tests choose simulators for the channels and the bank core explicitly (`simulated`); a
-    deployment gets none unless its settings say so."""
+    deployment gets none unless its settings say so. `clock` pins its time (a ManualClock); sign
+    terminal calls with `clock=app.state.clock.timestamp`."""
     chosen = all_simulated(query_every_s=0) if simulated else {}
-    return create_app(BackendSettings(database_url=db_url, **TEST_KEYS, **{**chosen, **settings}))
+    return create_app(BackendSettings(database_url=db_url, **TEST_KEYS, **{**chosen, **settings}), clock=clock)
 
 
 def operator_token(app: FastAPI, role: str = "operator", merchant_id: int | None = None,

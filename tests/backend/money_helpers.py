@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from core.clock import ManualClock, SystemClock
 from sync.auth import TerminalAuth
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
 
@@ -43,11 +44,18 @@ class Canteen:
     @property
     def auth(self) -> TerminalAuth:
         # Sign with the backend's clock, so a test that moves app.state.clock stays in the window.
-        return TerminalAuth(self.key, self.terminal_id, clock=getattr(self.app.state, "clock", None))
+        return TerminalAuth(self.key, self.terminal_id, clock=self.app.state.clock.timestamp)
 
     def at(self, when: datetime) -> None:
-        """Set the backend's clock (operators and terminals both follow it)."""
-        self.app.state.clock = when.timestamp
+        """Set the backend's clock (operators, terminals and simulators all follow it)."""
+        if isinstance(self.app.state.clock, ManualClock):
+            self.app.state.clock.set(when)
+        else:
+            self.app.state.clock = ManualClock(when)
+
+    def now(self, zone: tzinfo = timezone.utc) -> datetime:
+        """The backend's time: the canteen's day is pinned (open_canteen), never today's date."""
+        return self.app.state.clock.now().astimezone(zone)
 
     def post(self, path: str, json: object, expect: int | None = 201) -> dict:  # noqa: A002
         response = self.client.post(path, json=json, headers=self.staff)
@@ -93,12 +101,13 @@ class Canteen:
         return response.json()
 
     def pay_raw(self, customer_id: int, amount_fen: int, payment_id: str | None = None, **kw):  # noqa: ANN003, ANN201
+        kw.setdefault("occurred_at", self.now())
         body = payment_body(customer_id, amount_fen, payment_id, **kw)
         return self.client.post("/api/v1/terminal/payments", json=body, auth=self.auth)
 
     def refund(self, payment_id: str, amount_fen: int, refund_id: str | None = None) -> dict:
         body = {"refund_id": refund_id or str(uuid.uuid4()), "payment_id": payment_id, "amount_fen": amount_fen,
-                "reason": "wrong dish", "occurred_at": datetime.now(timezone.utc).isoformat()}
+                "reason": "wrong dish", "occurred_at": self.now().isoformat()}
         response = self.client.post("/api/v1/terminal/refunds", json=body, auth=self.auth)
         assert response.status_code == 200, response.text
         return response.json()
@@ -131,7 +140,12 @@ def canteen(db_url: str):  # noqa: ANN201
         yield open_canteen(app, client)
 
 
-def open_canteen(app: FastAPI, client) -> Canteen:  # noqa: ANN001
+def open_canteen(app: FastAPI, client, pin: bool = True) -> Canteen:  # noqa: ANN001
+    """A canteen on `app`, whose clock is pinned (core.clock.DEFAULT_START, a Monday lunch time in
+    mid-month) unless the test pinned its own: no test depends on the day it runs. `pin=False`
+    keeps the real clock, for tests whose simulators stamp real time."""
+    if pin and isinstance(app.state.clock, SystemClock):
+        app.state.clock = ManualClock()
     ids = make_merchant_site(app, "canteen")
     terminal_id, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"])
     return Canteen(app, client, operator_token(app), ids["merchant_id"], ids["site_id"], terminal_id, key)

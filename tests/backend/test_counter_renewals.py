@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from backend.models.ledger import Account, Entry, Posting
 from backend.models.parking import MemberRenewal, ParkingMember
 from backend.services.ledger import balance_of, check_ledger
+from core.clock import DEFAULT_START, ManualClock
 from sync.auth import TerminalAuth
 from terminal.members import PassPlan
 from terminal.members import renew as renew_pass
@@ -30,17 +31,19 @@ RULES = {"tariffs": {"default": {"free_minutes": 15, "day": {"first_period_minut
          "plans": [{"code": "monthly", "months": 1, "price_fen": 30000},
                    {"code": "quarterly", "months": 3, "price_fen": 80000}]}
 PLATE = "京A12345"
+NOW = DEFAULT_START.astimezone(SHANGHAI)
 
 
 @pytest.fixture
 def park(db_url: str):  # noqa: ANN201
-    app = make_app(db_url)
+    app = make_app(db_url, clock=ManualClock(NOW))       # the car park's day is pinned, not today
     with TestClient(app) as client:
         ids = make_merchant_site(app, kind="parking")
         tid, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
         op = bearer(operator_token(app))
         assert client.put(f"/api/v1/sites/{ids['site_id']}/parking/rules", json=RULES, headers=op).status_code == 200
-        yield dict(app=app, client=client, auth=TerminalAuth(key, tid), op=op, db_url=db_url, **ids)
+        auth = TerminalAuth(key, tid, clock=app.state.clock.timestamp)
+        yield dict(app=app, client=client, auth=auth, op=op, db_url=db_url, **ids)
 
 
 def renew(p: dict, body: dict, plate: str = PLATE, expect: int | None = 200):  # noqa: ANN201
@@ -83,7 +86,7 @@ def test_counter_renewal_is_booked_once_and_a_repeat_gets_the_same_answer(park):
     with p["app"].state.sessions() as s:
         row = s.scalar(select(MemberRenewal))
         assert (row.paid_via, row.amount_fen, row.posting_id is not None) == ("operator", 30000, True)
-        assert row.business_date == datetime.now(SHANGHAI).date().isoformat()
+        assert row.business_date == NOW.date().isoformat()
 
 
 def test_the_same_renewal_id_with_another_body_is_refused_and_books_nothing_more(park):  # noqa: ANN001
@@ -151,7 +154,7 @@ def pay_qr(p: dict, amount_fen: int, **kw) -> str:  # noqa: ANN003
     """A QR order the driver pays through the (simulated) channel: money the bank holds."""
     c = p["client"]
     body = {"order_id": str(uuid.uuid4()), "plate": PLATE, "amount_fen": amount_fen,
-            "occurred_at": datetime.now(timezone.utc).isoformat(), **kw}
+            "occurred_at": NOW.isoformat(), **kw}
     order = c.post("/api/v1/terminal/parking/orders", json=body, auth=p["auth"]).json()
     sim = p["app"].state.channels.simulator("wechat")
     headers, raw = sim.pay(sim.order_for_code(order["qr_text"]))
@@ -160,13 +163,13 @@ def pay_qr(p: dict, amount_fen: int, **kw) -> str:  # noqa: ANN003
 
 
 def settle_today(p: dict) -> dict:
-    today = datetime.now(SHANGHAI).date()
+    today = NOW.date()
     morning_after = datetime.combine(today + timedelta(days=1), datetime.min.time(), SHANGHAI) + timedelta(hours=9)
-    p["app"].state.clock = morning_after.timestamp
+    p["app"].state.clock.set(morning_after)
     try:
         r = p["client"].post("/api/v1/settlement/runs", headers=p["op"], json={"business_date": today.isoformat()})
     finally:
-        p["app"].state.clock = None
+        p["app"].state.clock.set(NOW)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -198,13 +201,13 @@ def test_settlement_reports_counter_money_but_pays_out_only_what_the_bank_holds(
                              headers=p["op"]).json()
     assert next(d for d in listed if d["merchant_id"] == m)["counter_fen"] == 110000
     # The next day's run claims nothing of it again.
-    tomorrow = datetime.now(SHANGHAI).date() + timedelta(days=1)
-    p["app"].state.clock = (datetime.combine(tomorrow + timedelta(days=1), datetime.min.time(), SHANGHAI)
-                            + timedelta(hours=9)).timestamp
+    tomorrow = NOW.date() + timedelta(days=1)
+    p["app"].state.clock.set(datetime.combine(tomorrow + timedelta(days=1), datetime.min.time(), SHANGHAI)
+                             + timedelta(hours=9))
     try:
         r = p["client"].post("/api/v1/settlement/runs", headers=p["op"], json={"business_date": tomorrow.isoformat()})
     finally:
-        p["app"].state.clock = None
+        p["app"].state.clock.set(NOW)
     nxt = next(d for d in r.json()["closed"] if d["merchant_id"] == m)
     assert (nxt["counter_fen"], nxt["gross_fen"], nxt["net_fen"], nxt["adjustments"]) == (0, 0, 0, [])
     from backend.cli import app as backend_cli
@@ -218,7 +221,7 @@ def test_parking_report_shows_renewals_by_how_they_were_paid(park):  # noqa: ANN
     pay_qr(p, 30000, purpose="renewal", plan="monthly")
     renew(p, renewal(30000))
     renew(p, renewal(0))
-    month = datetime.now(SHANGHAI).strftime("%Y-%m")
+    month = NOW.strftime("%Y-%m")
     r = p["client"].get("/api/v1/reports/parking", params={"month": month, "format": "json"}, headers=p["op"])
     assert r.status_code == 200, r.text
     rows = r.json()["rows"]

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
+from core.clock import SystemClock
 from backend.corebanking import CoreBankingSimulator
 from backend.models.bank_intents import BankIntent
 from tests.backend.helpers import make_app, wait_for
@@ -230,7 +231,7 @@ def test_the_running_backend_gives_an_orphaned_debit_back_by_itself(db_url: str)
     bank = app.state.corebanking = CoreBankingSimulator()
     canteen = _canteen(app)                                # serving: the lifespan starts the jobs
     try:
-        canteen.app.state.clock = None                     # the job runs on real time
+        canteen.app.state.clock = SystemClock()            # the job runs on real time
         diner = _diner(canteen)
         pid = _crashed_payment(canteen, diner, 1000)
         assert bank.balance(CARD) == 9300

@@ -39,7 +39,7 @@ def _race(url: str, auth: TerminalAuth, bodies: list[dict]) -> list[dict]:
 def test_fifty_parallel_payments_on_one_account_with_money_for_thirty(pg_url: str, tmp_path) -> None:  # noqa: ANN001
     app = make_app(pg_url)
     with TestClient(app) as client:
-        canteen = open_canteen(app, client)
+        canteen = open_canteen(app, client, pin=False)     # a real backend process serves the race
         cid = canteen.customer(wallet_fen=3000)
         with BackendProcess(pg_url, tmp_path, extra_env=KEY_ENV) as backend:
             results = _race(backend.url, canteen.auth, [payment_body(cid, 100) for _ in range(50)])
@@ -59,7 +59,7 @@ def test_fifty_parallel_payments_on_one_account_with_money_for_thirty(pg_url: st
 def test_one_payment_id_racing_books_once(pg_url: str, tmp_path) -> None:  # noqa: ANN001
     app = make_app(pg_url)
     with TestClient(app) as client:
-        canteen = open_canteen(app, client)
+        canteen = open_canteen(app, client, pin=False)     # a real backend process serves the race
         cid = canteen.customer(wallet_fen=1000)
         body = payment_body(cid, 100, str(uuid.uuid4()))
         with BackendProcess(pg_url, tmp_path, extra_env=KEY_ENV) as backend:

@@ -199,7 +199,7 @@ def test_balance_changes_go_only_where_the_diner_can_pay_one_row_per_diner_a_pag
     assert [c["data"]["wallet_fen"] for c in _balances(mine, here_only)] == [600]
     assert [c["data"]["wallet_fen"] for c in _balances(mine, anywhere)] == [600]
     theirs = canteen.client.get("/api/v1/terminal/sync/pull", params={"cursor": 0, "limit": 1000},
-                                auth=TerminalAuth(other_key, other_tid)).json()["changes"]
+                                auth=TerminalAuth(other_key, other_tid, clock=canteen.app.state.clock.timestamp)).json()["changes"]
     assert _balances(theirs, here_only) == []
     assert [c["data"]["wallet_fen"] for c in _balances(theirs, anywhere)] == [600]
     # Paging in small pages still ends with the newest balance of each diner.

@@ -3,7 +3,7 @@ and lane, and a malformed registration body is refused with nothing written."""
 from __future__ import annotations
 
 import base64
-import time
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from core.clock import ManualClock
 from backend.models.terminals import EnrolmentCode, Terminal
 from sync.auth import TerminalAuth
 from sync.signing import new_private_key, public_key_text
@@ -79,7 +80,7 @@ def test_expired_code_is_refused(env) -> None:  # noqa: ANN001
     token = operator_token(app)
     code = client.post("/api/v1/enrolment-codes", headers=bearer(token),
                        json={"site_id": ids["site_id"], "name": "t", "valid_hours": 1}).json()["code"]
-    app.state.clock = lambda: time.time() + 3601
+    app.state.clock = ManualClock(datetime.now(timezone.utc) + timedelta(seconds=3601))
     response = _register(client, code)
     assert response.status_code == 410 and response.json()["detail"]["code"] == "enrolment_code_expired"
     assert _terminals(app) == 0
@@ -128,8 +129,8 @@ def test_terminal_list_shows_last_seen(env) -> None:  # noqa: ANN001
     listed = client.get("/api/v1/terminals", headers=bearer(operator_token(app))).json()
     assert [(t["id"], t["status"]) for t in listed] == [(tid, "active")]
     first_seen = listed[0]["last_seen_at"]
-    app.state.clock = lambda: time.time() + 60
-    client.get("/api/v1/terminal/time", auth=TerminalAuth(key, tid, clock=app.state.clock))
+    app.state.clock = ManualClock(datetime.now(timezone.utc) + timedelta(seconds=60))
+    client.get("/api/v1/terminal/time", auth=TerminalAuth(key, tid, clock=app.state.clock.timestamp))
     assert client.get(f"/api/v1/terminals/{tid}", headers=bearer(operator_token(app))).json()["last_seen_at"] > first_seen
 
 

@@ -4,6 +4,7 @@ and leaves no trace (no nonce stored, last seen unchanged)."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from core.clock import ManualClock
 from backend.auth import parse_signed_headers
 from backend.models.terminals import Terminal, UsedNonce
 from sync.auth import TerminalAuth
@@ -175,13 +177,11 @@ def test_garbled_headers_over_http_get_401_and_store_nothing(sqlite_url: str, he
 
 def test_nonces_older_than_twice_the_window_are_purged(env) -> None:  # noqa: ANN001
     app, client, terminal_id, key = env
-    start = time.time()
-    app.state.clock = lambda: start
-    client.get(TIME, auth=TerminalAuth(key, terminal_id, clock=app.state.clock))
+    app.state.clock = ManualClock(datetime.now(timezone.utc))
+    client.get(TIME, auth=TerminalAuth(key, terminal_id, clock=app.state.clock.timestamp))
     assert _nonces(app) == 1
-    later = start + 2 * app.state.settings.signature_window_s + 61
-    app.state.clock = lambda: later
-    assert client.get(TIME, auth=TerminalAuth(key, terminal_id, clock=app.state.clock)).status_code == 200
+    app.state.clock.advance(2 * app.state.settings.signature_window_s + 61)
+    assert client.get(TIME, auth=TerminalAuth(key, terminal_id, clock=app.state.clock.timestamp)).status_code == 200
     assert _nonces(app) == 1     # the old one is gone, the new one kept
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.services.changes import changes_page
+from core.clock import ManualClock
 from sync.auth import TerminalAuth
 from sync.wire import ParkingEventsResponse, ParkingOrderState
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
@@ -26,13 +27,15 @@ RULES = {
 
 @pytest.fixture
 def park(sqlite_url: str):  # noqa: ANN201
-    app = make_app(sqlite_url)
+    app = make_app(sqlite_url, clock=ManualClock(T0))        # the car park's day is pinned, not today
+    stamp = app.state.clock.timestamp
     with TestClient(app) as client:
         ids = make_merchant_site(app, kind="parking")
         tid, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
         tid2, key2 = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
         op = bearer(operator_token(app))
-        yield dict(app=app, client=client, auth=TerminalAuth(key, tid), auth2=TerminalAuth(key2, tid2), op=op, **ids)
+        yield dict(app=app, client=client, auth=TerminalAuth(key, tid, clock=stamp),
+                   auth2=TerminalAuth(key2, tid2, clock=stamp), op=op, **ids)
 
 
 def changes(app, ids, kind: str) -> list[dict]:  # noqa: ANN001

@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from backend.models.parking import ParkingSession
 from backend.models.subsidies import Grant
+from core.clock import DEFAULT_START
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token
 from tests.backend.money_helpers import open_canteen
 
 SHANGHAI = timezone(timedelta(hours=8))
-MONTH = datetime.now(SHANGHAI).strftime("%Y-%m")
+NOW = DEFAULT_START.astimezone(SHANGHAI)          # the canteen's pinned clock (open_canteen)
+MONTH = NOW.strftime("%Y-%m")
 
 
 @pytest.fixture
@@ -51,9 +53,9 @@ def test_subsidy_usage_granted_spent_expired_clawed_back(canteen) -> None:  # no
     with canteen.app.state.sessions() as session:
         grant_id = session.scalar(select(Grant.id).where(Grant.customer_id == bob, Grant.program_id == monthly))
     assert canteen.post(f"/api/v1/subsidy-grants/{grant_id}/clawback", {"amount_fen": 300}, expect=200)
-    canteen.at(datetime.now(SHANGHAI) + timedelta(days=1, hours=1))     # the daily allowance lapses
+    canteen.at(NOW + timedelta(days=1, hours=1))     # the daily allowance lapses
     assert canteen.post("/api/v1/subsidies/expire", {}, expect=200)["total_fen"] == 400
-    canteen.app.state.clock = None
+    canteen.at(NOW)
     by_program = {r["program_id"]: r for r in rows(canteen, "subsidy-programs")}
     assert (by_program[monthly]["granted_fen"], by_program[monthly]["spent_fen"], by_program[monthly]["expired_fen"],
             by_program[monthly]["clawed_back_fen"]) == (5000, 1300, 0, 300)
@@ -73,7 +75,7 @@ def test_sales_per_day_meal_period_and_method_and_exports(canteen) -> None:  # n
     done = canteen.pay(cid, 300, meal_period="breakfast")
     canteen.refund(done["payment_id"], 100)
     sales = rows(canteen, "sales")
-    day = datetime.now(SHANGHAI).date().isoformat()
+    day = NOW.date().isoformat()
     assert [(r["business_date"], r["meal_period"], r["method"], r["payments"], r["amount_fen"], r["net_fen"])
             for r in sales] == [(day, "breakfast", "face", 1, 300, 200), (day, "lunch", "face", 2, 1600, 1600)]
     streamed = get(canteen, "sales", format="csv")
@@ -88,7 +90,7 @@ def test_sales_per_day_meal_period_and_method_and_exports(canteen) -> None:  # n
 
 def test_parking_revenue_occupancy_and_terminal_health(canteen) -> None:  # noqa: ANN001
     park = make_merchant_site(canteen.app, "parking")
-    now = datetime.now(timezone.utc)
+    now = canteen.now()
     with canteen.app.state.sessions() as session:
         session.add_all([
             ParkingSession(id=str(uuid.uuid4()), site_id=park["site_id"], plate="京A12345", plate_colour="blue",

@@ -11,12 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.settlement.run import day_end
+from core.clock import DEFAULT_START
 from tests.backend.helpers import bearer, make_app, operator_token
 from tests.backend.money_helpers import open_canteen, payment_body
 
 SHANGHAI = timezone(timedelta(hours=8))
-# Payments and refunds are stamped with the real clock; only the settlement run is moved in time.
-TODAY = datetime.now(SHANGHAI).date()
+# The canteen's clock is pinned (open_canteen): payments are made at NOW, settlement runs are moved.
+NOW = DEFAULT_START.astimezone(SHANGHAI)
+TODAY = NOW.date()
 YESTERDAY = TODAY - timedelta(days=1)
 DAY = TODAY.isoformat()
 
@@ -54,7 +56,7 @@ def run_day(canteen, day: str = DAY, at: datetime | None = None) -> dict:  # noq
         response = canteen.client.post("/api/v1/settlement/runs", headers=canteen.staff,
                                        json={"business_date": day})
     finally:
-        canteen.app.state.clock = None
+        canteen.at(NOW)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -120,7 +122,7 @@ def test_offline_payment_after_cutoff_and_refund_of_earlier_day_go_to_next_day_a
     cid = canteen.customer(wallet_fen=10_000)
     paid = pay_yesterday(canteen, cid, 1000, seq=1)
     yesterday = YESTERDAY.isoformat()
-    closed = mine(run_day(canteen, yesterday, at=datetime.now(SHANGHAI)), canteen.merchant_id)
+    closed = mine(run_day(canteen, yesterday, at=NOW), canteen.merchant_id)
     assert closed["gross_fen"] == 1000
     # another of yesterday's offline payments arrives after the close, and yesterday's is refunded
     pay_yesterday(canteen, cid, 700, seq=2)
@@ -140,7 +142,7 @@ def test_offline_payment_after_cutoff_and_refund_of_earlier_day_go_to_next_day_a
 def test_a_day_not_yet_over_is_not_closed(canteen) -> None:  # noqa: ANN001
     cid = canteen.customer(wallet_fen=10_000)
     canteen.pay(cid, 500)
-    result = run_day(canteen, at=datetime.now(SHANGHAI))
+    result = run_day(canteen, at=NOW)
     assert canteen.merchant_id in result["not_over"] and result["closed"] == []
 
 
@@ -222,7 +224,7 @@ def test_a_day_with_more_refunds_than_sales_collects_and_the_ledger_holds(cantee
     set_fees(canteen, [{"method": "face", "rate_bp": 60, "min_fen": 10, "max_fen": 500}])
     cid = canteen.customer(wallet_fen=10_000)
     paid = pay_yesterday(canteen, cid, 3000, seq=1)
-    run_day(canteen, YESTERDAY.isoformat(), at=datetime.now(SHANGHAI))
+    run_day(canteen, YESTERDAY.isoformat(), at=NOW)
     canteen.refund(paid["payment_id"], 3000)         # today: no sales, one refund of yesterday's
     canteen.pay(cid, 500)                            # and one small sale (fee 10)
     today = mine(run_day(canteen), canteen.merchant_id)

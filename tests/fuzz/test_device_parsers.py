@@ -15,7 +15,7 @@ from hardware.events import CardTapped, CodeScanned, FaceMatched
 from hardware.plates.camclock import CameraClocks
 from hardware.voice import payment_sentence, yuan_words
 from sync.wire import MAX_AMOUNT_FEN
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.runner import parse_event_line
 
 CLOCK = ManualClock()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hardware.base import DeviceError
 from hardware.card_reader import CardReaderConfig, FrameParser, encode_frame
 from hardware.registry import build_device
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.crypto import keyed_hash
 from tests.hardware.serial_pty import PtyDevice, poll_until
 

@@ -14,7 +14,8 @@ from tests.hardware.facekit import DATA, PEOPLE, photo, signed_engine
 
 
 def test_enrolling_a_new_person_from_live_camera_frames_adds_them_and_they_then_match():
-    from hardware.camera import ManualClock, SimulatedCamera
+    from core.clock import ManualClock
+    from hardware.camera import SimulatedCamera
 
     eng = signed_engine()
     camera = SimulatedCamera([photo("Hu_Jintao_0001.jpg")], fps=10, clock=ManualClock())

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hardware.camera import ManualClock
+from core.clock import ManualClock
 from hardware.events import FaceRejected
 from hardware.face.config import FaceConfig, LivenessConfig
 from hardware.face.frames import BadFrame, decode_image, to_rgb

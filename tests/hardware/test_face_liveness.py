@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware.camera import ManualClock, SimulatedCamera
+from core.clock import ManualClock
+from hardware.camera import SimulatedCamera
 from hardware.events import FaceMatched, FaceRejected
 from hardware.face.config import FaceConfig, LivenessConfig
 from hardware.face.enrol import Enroller

@@ -12,7 +12,7 @@ from hardware.gate import ModbusGateConfig, NumatoGateConfig
 from hardware.gate_modbus import ModbusBoardSim, _framer, find_frame
 from hardware.gate_numato import NumatoBoardSim, parse_reply
 from hardware.registry import build_device
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.hardware.serial_pty import PtyDevice
 
 FAST = dict(pulse_ms=50, reply_timeout_ms=150, retries=1, travel_ms=2000, hold_open_ms=5000)

@@ -13,7 +13,7 @@ from hardware.barrier_sim import BarrierSim
 from hardware.gate import ModbusGateConfig
 from hardware.gate_modbus import ModbusBoardSim
 from hardware.registry import build_device
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.hardware.serial_pty import NullModem, PtyDevice
 
 

@@ -2,13 +2,13 @@
 played by the simulated camera, confirmed over frames, reported once."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
 import pytest
 
-from hardware.camera import ManualClock, SimulatedCamera
+from core.clock import DEFAULT_START, ManualClock
+from hardware.camera import SimulatedCamera
 from hardware.plates.camera_reader import CameraPlateReader, CameraPlateReaderConfig
 from hardware.plates.ocr import PlateOCR
 
@@ -42,7 +42,7 @@ def test_a_car_seen_in_several_frames_is_reported_once_with_its_picture(tmp_path
     reads = drain(reader, 3)
     assert [(r.plate, r.colour, r.direction, r.camera) for r in reads] == \
         [("皖AMK620", "blue", "out", "exit-cam-lpr")]
-    assert reads[0].at == datetime(2026, 1, 1, tzinfo=timezone.utc)      # the first sighting
+    assert reads[0].at == DEFAULT_START                                  # the first sighting
     assert cv2.imread(reads[0].image_ref) is not None
 
 

@@ -18,7 +18,7 @@ from hardware.registry import build_device
 from hardware.scanner import (CameraScanner, CameraScannerConfig, HidScannerConfig, SerialScannerConfig,
                               decode_frame)
 from hardware.serialio import LineFramer
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.hardware.serial_pty import PtyDevice, poll_until
 
 CODES = Path(__file__).parent.parent / "data" / "codes"
@@ -198,7 +198,8 @@ def test_a_picture_without_a_code_reads_nothing() -> None:
 
 
 def test_camera_scanner_reports_a_code_once_while_it_stays_in_view() -> None:
-    from hardware.camera import ManualClock as CameraClock, SimulatedCamera
+    from core.clock import ManualClock as CameraClock
+    from hardware.camera import SimulatedCamera
 
     clock = CameraClock()
     frame = cv2.imread(str(CODES / "qrcode-3_01.png"))

@@ -13,7 +13,7 @@ from hardware.display import LaneDisplayConfig, encode_screen, fit_line
 from hardware.registry import build_device
 from hardware.serialio import LoopLink
 from hardware.voice import PROMPT_DIR, PROMPTS, SinkPlayer, Voice, VoiceConfig, payment_sentence, yuan_words
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.backend.helpers import wait_for
 from tests.hardware.serial_pty import PtyDevice
 

@@ -17,7 +17,7 @@ from sync.client import SyncClient
 from sync.loops import SyncEngine
 from sync.signing import private_key_from_bytes
 from sync.status import SyncTracker
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.decision import Decider
 
 

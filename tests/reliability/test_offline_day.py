@@ -14,7 +14,7 @@ from sync.client import SyncClient
 from sync.loops import SyncEngine
 from sync.status import SyncTracker
 from sync.wire import Credential
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from terminal.enrol import device_auth
 from tests.sync.rig import LIMITS

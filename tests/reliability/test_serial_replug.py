@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from hardware.scanner import SerialScannerConfig
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.runner import REOPEN_EVERY_S, Runner
 from tests.hardware.serial_pty import PtyDevice
 from tests.terminal.helpers import make_config

@@ -16,7 +16,7 @@ from sync.loops import SyncEngine
 from sync.status import SyncTracker
 from sync.wire import Credential
 from terminal.app import TerminalCore
-from terminal.clock import SystemClock
+from core.clock import SystemClock
 from terminal.crypto import new_key
 from terminal.decision import Decider, PaymentIntent
 from terminal.enrol import device_auth, register

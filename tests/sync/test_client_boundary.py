@@ -16,7 +16,7 @@ from sync.client import SyncClient, SyncFailure
 from sync.loops import Backoff
 from sync.status import SyncTracker, skew_warning
 from sync.wire import Credential, PaymentRequest
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from tests.terminal.helpers import seeded_store
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from backend.models.payments import Payment
 from sync.client import SyncClient
 from terminal.app import TerminalCore
-from terminal.clock import SystemClock
+from core.clock import SystemClock
 from terminal.enrol import device_auth, register
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import Store, load_data_key

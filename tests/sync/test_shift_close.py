@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock, from_iso
+from core.clock import ManualClock, from_iso
 from tests.sync.faults import FaultTransport
 from tests.terminal.helpers import PIN
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sync.wire import Change
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.config import TerminalConfig, hash_pin
 from terminal.crypto import new_key
 from terminal.store import Identity, Store

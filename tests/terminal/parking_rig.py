@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from hardware.events import PlateRead
 from hardware.gate import ModbusGateConfig, build_modbus_gate
 from sync.loops import SyncEngine
 from sync.status import SyncTracker
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.config import check_pin, hash_pin
 from terminal.crypto import new_key
 from terminal.decision import Decider
@@ -66,8 +67,13 @@ class Lane:
         self.engine.cycle()
 
 
-# Scenarios run in the past so that "three hours later" is still before the backend's now.
-START = (datetime.now(timezone.utc) - timedelta(hours=6)).replace(microsecond=0)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Scenarios run in the past, at a fixed time of day: 08:00 in Shanghai two days ago. "Sixteen hours
+# later" is still before the backend's now, and a stay never crosses today's midnight by accident
+# (the backend process runs on the real clock, which a test cannot pin).
+_TODAY = datetime.now(SHANGHAI).date()
+START = datetime.combine(_TODAY - timedelta(days=2), time(8), tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
 class CarPark:

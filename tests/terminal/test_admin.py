@@ -7,7 +7,7 @@ import pytest
 
 from hardware.events import FaceMatched
 from terminal.app import AdminError, TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.terminal.helpers import PIN, make_config, seeded_store
 
 

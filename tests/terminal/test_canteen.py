@@ -8,7 +8,7 @@ import pytest
 
 from hardware.events import CardTapped, CodeScanned, FaceMatched, FaceRejected
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.state import CanteenView
 from tests.terminal.helpers import Page, make_config, seeded_store
 

@@ -9,7 +9,7 @@ import pytest
 from hardware.events import PlateRead
 from hardware.registry import build_devices
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.config import ConfigError, validate_config
 from terminal.state import ParkingView
 from tests.terminal.helpers import PIN, PIN_HASH, Page, open_store, register_fake

@@ -9,14 +9,15 @@ import cv2
 import numpy as np
 import pytest
 
-from hardware.camera import ManualClock as CameraClock, SimulatedCamera
+from core.clock import ManualClock as CameraClock
+from hardware.camera import SimulatedCamera
 from hardware.events import FaceRejected
 from hardware.face.config import FaceConfig
 from hardware.face.engine import FaceEngine
 from hardware.face.frames import to_rgb
 from hardware.face.templates import pack
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.face_loop import BOX_COLOUR, FaceLoop, FacePrompt
 from tests.backend.helpers import wait_for
 from tests.sync.rig import ALL_DAY

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from terminal.clock import SystemClock
+from core.clock import SystemClock
 from terminal.config import ConfigError, validate_config
 from terminal.runner import Runner
 from terminal.store import Store, load_data_key

@@ -7,7 +7,7 @@ import pytest
 
 from sync.status import SyncTracker
 from sync.wire import Credential
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from tests.terminal.helpers import Page, open_store, register_fake, seeded_store
 

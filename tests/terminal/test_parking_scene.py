@@ -13,7 +13,7 @@ from hardware.base import BuildContext, system_clock
 from hardware.events import PlateRead
 from hardware.gate import ModbusGateConfig, build_modbus_gate
 from sync.status import SyncTracker
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.decision import Decider
 from terminal.parking import ParkingConfig, ParkingScene
 from terminal.store import Store

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from terminal.clock import SystemClock
+from core.clock import SystemClock
 from terminal.store import Store, load_data_key
 from tests.backend.helpers import wait_for
 from tests.backend_process import free_port

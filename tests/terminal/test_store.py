@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sync.wire import Change
 from terminal.cache import BadChange
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.crypto import new_key
 from terminal.store import DATA_KEY_ENV, Store, StoreKeyError, load_data_key
 from tests.terminal.helpers import Page, open_store, register_fake, seeded_store

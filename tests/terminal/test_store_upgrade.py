@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from sync.wire import Credential, PaymentRequest, SplitLine
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.schema import SCHEMA_VERSION
 from terminal.store import Store
 from tests.terminal.helpers import KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.terminal.helpers import make_config, seeded_store
 from tests.ui.helpers import show
 from ui import theme

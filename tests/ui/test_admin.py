@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hardware.events import FaceMatched
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.terminal.helpers import PIN
 from tests.ui.helpers import enter_pin, unlock
 

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from hardware.events import FaceMatched
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.backend.money_helpers import CONSENT_AT
 from tests.sync.rig import Canteen
 from tests.terminal.helpers import open_store

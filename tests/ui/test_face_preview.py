@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardware.camera import ManualClock as CameraClock, SimulatedCamera
+from core.clock import ManualClock as CameraClock
+from hardware.camera import SimulatedCamera
 from hardware.face.engine import FaceEngine
 from terminal.face_loop import BOX_COLOUR, FaceLoop
 from terminal.app import TerminalCore
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from tests.terminal.helpers import make_config, seeded_store
 from tests.ui.helpers import show
 from ui.bridge import CoreBridge

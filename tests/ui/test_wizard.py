@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from terminal.clock import ManualClock
+from core.clock import ManualClock
 from terminal.config import load_config
 from tests.backend_process import free_port
 from tests.terminal.helpers import open_store

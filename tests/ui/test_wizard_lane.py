@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from hardware.plates.simulator import SimulatedVzenithCamera
-from terminal.clock import ManualClock, SystemClock
+from core.clock import ManualClock, SystemClock
 from terminal.config import check_pin, load_config
 from terminal.runner import Runner
 from terminal.store import Identity, Store, load_data_key

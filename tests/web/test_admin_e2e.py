@@ -44,7 +44,7 @@ def world(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     app = make_app(sqlite_url)
     yesterday = datetime.now(SHANGHAI).date() - timedelta(days=1)
     with TestClient(app) as client:
-        shop = open_canteen(app, client)
+        shop = open_canteen(app, client, pin=False)   # a real backend process serves it on the real clock
         client.put(f"/api/v1/merchants/{shop.merchant_id}/fees", headers=shop.staff, json={"fees": [
             {"method": "face", "rate_bp": 60, "min_fen": 10, "max_fen": 500}]})
         program = shop.program(name="午餐补贴")
