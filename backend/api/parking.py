@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.api.params import IdPath
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
 from backend.channels import ChannelError, PaymentChannel
-from backend.channels.compose import CHANNEL_OF_CODE, Channels
+from backend.channels.compose import Channels
 from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.logging import log
@@ -27,7 +27,6 @@ from backend.services.parking_rules import ParkingRuleError
 from backend.services.sites import get_site
 from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
-from hardware.paycode import Classified, classify
 from terminal.crypto import FieldCipher
 from terminal.members import PassPlan
 from terminal.plates import PlateError, normalise_plate
@@ -47,8 +46,7 @@ def channels(request: Request) -> Channels:
 def _channel_of_code(request: Request, code: str) -> PaymentChannel:
     """The channel that takes this pay code (WeChat, Alipay, UnionPay by their published formats);
     a code of no known format goes to the QR channel, which refuses it in its own words."""
-    found = classify(code)
-    kind = found.kind if isinstance(found, Classified) and found.kind in CHANNEL_OF_CODE else None
+    kind = channels(request).kind_of(code)
     return channels(request).for_code(kind) if kind else channels(request).qr()
 
 
@@ -198,6 +196,13 @@ async def channel_notify(request: Request, session: Session = Depends(get_sessio
 async def unionpay_notify(request: Request, session: Session = Depends(get_session)) -> Response:
     """UnionPay's back notification (a signed form, ACP 5.1.0): checked, booked once, answered 200."""
     return _notified(request, session, "unionpay", await request.body())
+
+
+@router.post("/parking/channel/bank/notify", include_in_schema=False)
+async def bank_notify(request: Request, session: Session = Depends(get_session)) -> Response:
+    """The bank core's notification that a customer's mobile banking paid an aggregate-QR order
+    (HMAC-signed with the key shared with the core): checked, booked once."""
+    return _notified(request, session, "bank", await request.body())
 
 
 @router.post("/parking/channel/alipay/notify", include_in_schema=False)

@@ -47,7 +47,7 @@ def json_body_doc(model: type[BaseModel]) -> dict:
 def book_payment(request: Request, session: Session, terminal: TerminalPrincipal, body: PaymentRequest):  # noqa: ANN201
     where = Where(terminal.merchant_id, terminal.site_id, terminal.terminal_id)
     bank, vault, now = corebanking_of(request.app.state), vault_of(request.app.state.settings), request_now(request)
-    kind = wallet_code_kind(body)
+    kind = wallet_code_kind(body, request.app.state.channels)
     if kind is not None:      # WeChat / Alipay / UnionPay pay code: charged at its channel
         return pay_by_channel(session, request.app.state.channels, kind, body, where, now,
                               lambda attempt: commit_once(session, attempt))

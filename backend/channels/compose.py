@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from backend.config import BackendSettings
 
 # Which channel takes which public wallet's pay code (hardware/paycode.py classifies them).
-CHANNEL_OF_CODE = {"wechat": "wechat", "alipay": "alipay", "unionpay": "unionpay"}
+CHANNEL_OF_CODE = {"wechat": "wechat", "alipay": "alipay", "unionpay": "unionpay", "bank": "bank"}
 
 
 class ChannelNotConfigured(ChannelError):
@@ -44,6 +44,18 @@ class Channels:
     simulators: dict[str, object] = field(default_factory=dict)
     qr_channel: str = "wechat"
     wait: PayerWait = field(default_factory=PayerWait)
+    bank_code_prefixes: tuple[str, ...] = ("89",)
+
+    def kind_of(self, code: str) -> str | None:
+        """wechat | alipay | unionpay by the public formats, bank for the bank's mobile-banking codes
+        (20 digits with a configured prefix); None for anything else (our own codes included)."""
+        from hardware.paycode import Classified, classify
+
+        code = code.strip()
+        if len(code) == 20 and code.isascii() and code.isdigit() and code.startswith(self.bank_code_prefixes):
+            return "bank"
+        found = classify(code)
+        return found.kind if isinstance(found, Classified) and found.kind in CHANNEL_OF_CODE else None
 
     def get(self, name: str) -> PaymentChannel:
         try:
@@ -127,15 +139,23 @@ def _unionpay(settings: UnionPayLive | Simulated, engine: Callable[[], object]):
                            back_url=settings.back_url), None
 
 
+def _bank(settings: Simulated, engine: Callable[[], object]):  # noqa: ANN202
+    from backend.channels.bank_sim import simulated_bank_codes
+    from backend.channels.sim_store import DatabaseStore
+
+    return simulated_bank_codes(DatabaseStore(engine(), "bank"))
+
+
 def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
     from functools import lru_cache
 
     from backend.channels.sim_store import simulator_engine
 
     shared = lru_cache(maxsize=1)(lambda: simulator_engine(database_url))   # one engine for this app
-    built = Channels(qr_channel=channels.qr, wait=PayerWait(channels.payer_queries, channels.query_every_s))
+    built = Channels(qr_channel=channels.qr, wait=PayerWait(channels.payer_queries, channels.query_every_s),
+                     bank_code_prefixes=channels.bank_code_prefixes)
     for name, block, make in (("wechat", channels.wechat, _wechat), ("alipay", channels.alipay, _alipay),
-                              ("unionpay", channels.unionpay, _unionpay)):
+                              ("unionpay", channels.unionpay, _unionpay), ("bank", channels.bank, _bank)):
         if block is None:
             continue
         adapter, sim = make(block, shared)
@@ -157,7 +177,7 @@ def simulated_names(settings: "BackendSettings") -> list[str]:
     return names
 
 
-CHANNEL_NAMES = ("wechat", "alipay", "unionpay")
+CHANNEL_NAMES = ("wechat", "alipay", "unionpay", "bank")
 
 
 def all_simulated(query_every_s: float | None = None) -> dict:

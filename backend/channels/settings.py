@@ -75,7 +75,14 @@ class ChannelSettings(BaseModel):
     wechat: WechatSettings | None = Field(None, title="微信支付 WeChat Pay")
     alipay: AlipaySettings | None = Field(None, title="支付宝 Alipay")
     unionpay: UnionPaySettings | None = Field(None, title="银联二维码 UnionPay QR")
-    qr: Literal["wechat", "alipay", "unionpay"] = Field("wechat", title="QR orders / 主扫",
+    bank: Simulated | None = Field(None, title="本行码 The bank's own codes",
+                                   description="Mobile-banking pay codes and the bank's aggregate QR through "
+                                               "the core. Live: the bank's ESB adapter (installation-specific, "
+                                               "backend/channels/bank.py BankCodeCore); here only the simulator")
+    bank_code_prefixes: tuple[str, ...] = Field(("89",), max_length=8, title="Mobile-banking code prefixes",
+                                                description="The bank's mobile-banking pay codes: 20 digits "
+                                                            "starting with one of these (not 88: our own codes)")
+    qr: Literal["wechat", "alipay", "unionpay", "bank"] = Field("wechat", title="QR orders / 主扫",
                                   description="The channel that makes the QR codes lanes show for 主扫")
     payer_queries: int = Field(6, ge=1, le=60, title="Queries of an unknown pay-code outcome",
                                description="How often a pay code whose outcome is unknown (timeout, password "

@@ -30,7 +30,8 @@ class UnionPaySimulator(httpx.BaseTransport):
 
     def __init__(self, mer_id: str, cert_id: str, merchant_public: rsa.RSAPublicKey, unionpay_key: rsa.RSAPrivateKey,
                  store: SimStore | None = None):
-        self.mer_id, self.cert_id, self.merchant_public, self.unionpay_key = mer_id, cert_id, merchant_public, unionpay_key
+        self.mer_id, self.cert_id = mer_id, cert_id
+        self.merchant_public, self.unionpay_key = merchant_public, unionpay_key
         self.store: SimStore = store or MemoryStore()
 
     @property
@@ -51,7 +52,8 @@ class UnionPaySimulator(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         req = dict(parse_qsl(request.read().decode(), keep_blank_values=True))
-        if req.get("merId") != self.mer_id or req.get("certId") != self.cert_id or not acp_verify(self.merchant_public, req):
+        if req.get("merId") != self.mer_id or req.get("certId") != self.cert_id or \
+                not acp_verify(self.merchant_public, req):
             return self._answer(req, respCode="11", respMsg="验证签名失败")
         kind = (request.url.path.rsplit("/", 1)[-1], req.get("txnType"), req.get("txnSubType"))
         handler = {("backTransReq.do", "01", "06"): self._codepay, ("backTransReq.do", "01", "07"): self._qr,
@@ -98,7 +100,8 @@ class UnionPaySimulator(httpx.BaseTransport):
         return self._answer(req, respCode="00", respMsg="成功", queryId=sim.transaction_id or "", txnAmt=req["txnAmt"])
 
     def _qr(self, _request: httpx.Request, req: dict) -> httpx.Response:
-        sim = self.store.add(SimOrder(req["orderId"], req, code_url=f"https://qr.95516.com/00010000/01{uuid.uuid4().int % 10**20:020d}",
+        qr = f"https://qr.95516.com/00010000/01{uuid.uuid4().int % 10**20:020d}"
+        sim = self.store.add(SimOrder(req["orderId"], req, code_url=qr,
                                       extra={"kind": "qr", "backUrl": req.get("backUrl", "")}))
         if sim.body.get("txnAmt") != req.get("txnAmt"):
             return self._answer(req, respCode="12", respMsg="重复交易")

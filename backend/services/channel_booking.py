@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Callable
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.channels import ChannelError, ChannelOrder, PaymentChannel
@@ -111,11 +111,14 @@ def book_order_receipt(session: Session, order: ParkingOrder) -> Payment:
 
 # --- canteen: a wallet pay code charged at the channel (micropay) -----------------------------------
 
-def wallet_code_kind(req: PaymentRequest) -> str | None:
-    """wechat | alipay | unionpay for a public wallet's pay code (published formats), else None
-    (our own one-time codes and garbage go the customer way and are declined there)."""
+def wallet_code_kind(req: PaymentRequest, channels: Channels | None = None) -> str | None:
+    """wechat | alipay | unionpay for a public wallet's pay code (published formats), bank for the
+    bank's mobile-banking code (the prefixes the settings give), else None (our own one-time codes
+    and garbage go the customer way and are declined there)."""
     if req.credential.kind != "paycode":
         return None
+    if channels is not None:
+        return channels.kind_of(req.credential.paycode or "")
     found = classify(req.credential.paycode or "")
     return found.kind if isinstance(found, Classified) and found.kind in ("wechat", "alipay", "unionpay") else None
 

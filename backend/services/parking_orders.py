@@ -7,7 +7,7 @@ amount that differs from the order is never accepted as paid.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -77,7 +77,8 @@ def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
         raise ChannelError("amount_mismatch", f"channel paid {paid.amount_fen} for an order of {order.amount_fen}")
     if order.status == "paid":
         return order
-    order.status, order.paid_at, order.channel_txn_id = "paid", paid.success_time or utcnow(), paid.transaction_id
+    paid_at = (paid.success_time or utcnow()).astimezone(timezone.utc)    # stored and answered in UTC, always
+    order.status, order.paid_at, order.channel_txn_id = "paid", paid_at, paid.transaction_id
     if order.purpose == "renewal" and order.plan:
         site = car_park(session, order.site_id)
         today = order.paid_at.astimezone(ZoneInfo(site.timezone)).date()

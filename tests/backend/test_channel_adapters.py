@@ -199,3 +199,34 @@ def test_alipay_money_and_signed_text_helpers():
             fen_of(bad)
     raw = '{"alipay_trade_query_response":{"code":"10000","msg":"a \\"}\\" b","x":{"y":1}},"sign":"s"}'
     assert response_node_text(raw, "alipay_trade_query_response") == '{"code":"10000","msg":"a \\"}\\" b","x":{"y":1}}'
+
+
+def test_the_banks_own_codes_are_in_bank_transfers_that_pay_once():
+    """The mobile-banking pay code through the core: real-time transfer into the clearing account,
+    a code pays once, an unknown outcome is settled by a query, a refund goes back to the payer's
+    account, the aggregate QR is paid by the mobile banking and its notification is checked."""
+    from backend.channels.bank_sim import CLEARING_ACCOUNT, simulated_bank_codes
+
+    adapter, core = simulated_bank_codes()
+    core.open_account("6228481111", 10_000)
+    code = core.issue_code("6228481111")
+    n = no()
+    assert adapter.codepay(n, code, 850, "午餐").trade_state == "SUCCESS"
+    assert core.balance("6228481111") == 9_150 and core.balance(CLEARING_ACCOUNT) == 10**12 + 850
+    with pytest.raises(ChannelError) as reused:
+        adapter.codepay(no(), code, 850, "午餐")
+    assert reused.value.code == "AUTH_CODE_INVALID"
+    with pytest.raises(ChannelError) as poor:
+        adapter.codepay(no(), core.issue_code("6228481111", "9876"), 100_000, "午餐")
+    assert poor.value.code == "NOTENOUGH" and core.balance("6228481111") == 9_150
+    lost = no()
+    with pytest.raises(ChannelError):
+        adapter.codepay(lost, core.issue_code("6228481111", "2222"), 500, "午餐")   # taken, answer lost
+    assert adapter.query(lost).trade_state == "SUCCESS" and core.balance("6228481111") == 8_650
+    assert adapter.refund(n, "r1", 300, 850) == "SUCCESS" == adapter.refund(n, "r1", 300, 850)
+    assert core.balance("6228481111") == 8_950
+    qr = adapter.create_native(no(), 700, "停车费", "", datetime.now(timezone.utc) + timedelta(minutes=5))
+    headers, body = core.pay(core.order_for_code(qr))
+    assert adapter.parse_notification(headers, body).amount_fen == 700
+    with pytest.raises(ChannelError):
+        adapter.parse_notification({**headers, "X-Bank-Signature": "0" * 64}, body)

@@ -32,7 +32,16 @@ def postings(c) -> int:  # noqa: ANN001
         return s.scalar(select(func.count()).select_from(Posting))
 
 
-@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay"])
+def _code(c, channel: str, plan: str) -> str:  # noqa: ANN001
+    if channel != "bank":
+        return CODES[channel] + plan
+    bank = c.app.state.channels.simulator("bank")       # the customer's mobile banking shows a code
+    if "6228480000000000099" not in bank._balances:
+        bank.open_account("6228480000000000099", 5000)   # 50 yuan: the 0000 plan must fail for want of money
+    return bank.issue_code("6228480000000000099", plan)
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay", "bank"])
 def test_each_outcome_of_a_pay_code_ends_booked_once_or_not_charged(canteen, channel):  # noqa: ANN001, F811
     c = canteen
     sim = c.app.state.channels.simulator(channel)
@@ -45,7 +54,7 @@ def test_each_outcome_of_a_pay_code_ends_booked_once_or_not_charged(canteen, cha
                 "0000": ("declined", "channel_insufficient_funds", None)}
     booked = 0
     for plan, (status, reason, at_channel) in expected.items():
-        body = code_body(CODES[channel] + plan)
+        body = code_body(_poor_bank_code(c) if (channel, plan) == ("bank", "0000") else _code(c, channel, plan))
         answer = pay(c, body)
         assert (answer["status"], answer["reason"]) == (status, reason), (plan, answer)
         assert pay(c, body) == answer                               # the terminal's retry: the same answer
@@ -57,26 +66,33 @@ def test_each_outcome_of_a_pay_code_ends_booked_once_or_not_charged(canteen, cha
     assert c.ledger_ok() == []
 
 
-@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay"])
+def _poor_bank_code(c) -> str:  # noqa: ANN001
+    bank = c.app.state.channels.simulator("bank")
+    bank.open_account("6228480000000000100", 100)       # 1 yuan
+    return bank.issue_code("6228480000000000100")
+
+
+@pytest.mark.parametrize("channel", ["wechat", "alipay", "unionpay", "bank"])
 def test_a_refund_goes_back_through_the_channel_that_took_the_money(canteen, channel):  # noqa: ANN001, F811
     c = canteen
-    body = code_body(CODES[channel] + "9876", 900)
+    body = code_body(_code(c, channel, "9876"), 900)
     assert pay(c, body)["status"] == "approved"
     refund = {"refund_id": str(uuid.uuid4()), "payment_id": body["payment_id"], "amount_fen": 300,
               "reason": "wrong dish", "occurred_at": datetime.now(timezone.utc).isoformat()}
     first = c.client.post("/api/v1/terminal/refunds", json=refund, auth=c.auth).json()
     assert first["status"] == "refunded" and first["split"][0]["source"] == "channel"
     assert len(c.app.state.channels.simulator(channel).refunds) == 1
-    for other in {"wechat", "alipay", "unionpay"} - {channel}:
+    for other in {"wechat", "alipay", "unionpay", "bank"} - {channel}:
         assert c.app.state.channels.simulator(other).refunds == {}  # never through another channel
     assert c.ledger_ok() == []
 
 
 QR = {"alipay": ("https://qr.alipay.com/", (200, "success"), (200, "fail")),
-      "unionpay": ("https://qr.95516.com/", (200, "ok"), (400, "fail"))}
+      "unionpay": ("https://qr.95516.com/", (200, "ok"), (400, "fail")),
+      "bank": ("https://pay.nxy.example/aggr/", (200, '{"ok":true}'), (400, '{"ok":false}'))}
 
 
-@pytest.mark.parametrize("channel", ["alipay", "unionpay"])
+@pytest.mark.parametrize("channel", ["alipay", "unionpay", "bank"])
 def test_a_qr_order_is_booked_once_from_its_signed_notifications(sqlite_url, channel):  # noqa: ANN001
     """The lane's QR code made by Alipay or UnionPay (settings: qr = that channel): the form
     notification the channel POSTs is verified and booked once, a repeat is acknowledged again and

@@ -21,6 +21,7 @@ PUBLIC = {
     ("POST", "/api/v1/parking/channel/notify"): "WeChat Pay's own signature and encryption are checked",
     ("POST", "/api/v1/parking/channel/alipay/notify"): "Alipay's own RSA2 signature is checked",
     ("POST", "/api/v1/parking/channel/unionpay/notify"): "UnionPay's own certificate signature is checked",
+    ("POST", "/api/v1/parking/channel/bank/notify"): "the bank core's HMAC signature is checked",
     ("GET", "/admin"): "admin page: redirects to a guarded page",
     ("GET", "/admin/login"): "admin page: the login form",
     ("POST", "/admin/login"): "admin page: the operator token in the form is the credential",
