@@ -111,13 +111,14 @@ def seed_demo() -> None:
     from backend.db import make_engine, make_sessionmaker
     from backend.migrate import upgrade
     from backend.seed import seed_demo_org
+    from core.clock import SystemClock
 
     settings = BackendSettings()
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            demo = seed_demo_org(session, settings.keys["hash"])
+            demo = seed_demo_org(session, settings.keys["hash"], SystemClock().now())
             session.commit()
     finally:
         engine.dispose()

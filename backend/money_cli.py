@@ -2,9 +2,11 @@
 subsidy expiry job, each a thin wrapper over its library function."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import typer
+
+from core.clock import SystemClock
 
 
 def _sessions():  # noqa: ANN202
@@ -36,7 +38,7 @@ def expire_subsidies_command(now: str = typer.Option(None, help="ISO time to exp
     from backend.services.customers import publish_balance
     from backend.services.subsidies import expire_subsidies
 
-    at = datetime.fromisoformat(now) if now else datetime.now(timezone.utc)
+    at = datetime.fromisoformat(now) if now else SystemClock().now()
     if at.tzinfo is None:
         raise typer.BadParameter("give a time zone, e.g. 2026-04-01T00:00:00+08:00", param_hint="--now")
     _, sessions = _sessions()

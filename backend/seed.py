@@ -7,6 +7,7 @@ returns None (tokens and codes exist only as hashes, so they cannot be shown aga
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,10 +36,10 @@ class DemoOrg:
     enrolment_codes: dict[str, str] = field(default_factory=dict)   # terminal name -> code (shown once)
 
 
-def _merchant(session: Session, name: str, kind: str) -> Merchant:
+def _merchant(session: Session, name: str, kind: str, now: datetime) -> Merchant:
     merchant = merchants.apply_merchant(session, name=name, kind=kind, settlement_account_no="6228480012345678",
                                         settlement_bank_name="示范农商银行 Demo rural bank")
-    merchants.approve(session, merchant)
+    merchants.approve(session, merchant, now=now)
     merchants.set_fees(session, merchant, [
         merchants.FeeRule("face", 30, 1, 500), merchants.FeeRule("card", 30, 1, 500),
         merchants.FeeRule("paycode", 38, 1, 1000), merchants.FeeRule("plate", 30, 1, 1000),
@@ -46,18 +47,18 @@ def _merchant(session: Session, name: str, kind: str) -> Merchant:
     return merchant
 
 
-def seed_demo_org(session: Session, hash_key: bytes) -> DemoOrg | None:
+def seed_demo_org(session: Session, hash_key: bytes, now: datetime) -> DemoOrg | None:
     """Create the demo organisation (flushed; the caller commits). None when already seeded."""
     if session.scalar(select(Merchant.id).where(Merchant.name == CANTEEN_NAME)) is not None:
         return None
     demo = DemoOrg()
-    canteen = _merchant(session, CANTEEN_NAME, "canteen")
+    canteen = _merchant(session, CANTEEN_NAME, "canteen", now)
     hall = sites.create_site(session, canteen, name="一号餐厅 Hall 1", kind="canteen")
     window = sites.create_lane(session, hall, name="1号窗口 Window 1", direction="both")
     sites.set_meal_periods(session, hall, MEALS)
     demo.canteen = {"merchant_id": canteen.id, "site_id": hall.id, "lane_id": window.id}
 
-    parking = _merchant(session, PARKING_NAME, "parking")
+    parking = _merchant(session, PARKING_NAME, "parking", now)
     lot = sites.create_site(session, parking, name="东区停车场 East car park", kind="car_park")
     entry = sites.create_lane(session, lot, name="东门入口 East entry", direction="entry")
     exit_ = sites.create_lane(session, lot, name="东门出口 East exit", direction="exit")
@@ -68,5 +69,5 @@ def seed_demo_org(session: Session, hash_key: bytes) -> DemoOrg | None:
                                             merchant_id=merchant_id).token
     for name, site, lane in (("canteen window 1", hall, window.id), ("car park east exit", lot, exit_.id)):
         demo.enrolment_codes[name] = create_enrolment_code(session, hash_key, site=site, lane_id=lane, name=name,
-                                                           valid_hours=168).code
+                                                           valid_hours=168, now=now).code
     return demo

@@ -71,16 +71,16 @@ def seed(url: str, keys: dict[str, str], clients: int):  # noqa: ANN201
     with make_sessionmaker(engine)() as session:
         merchant = merchants.apply_merchant(session, name="bench canteen", kind="canteen",
                                             settlement_account_no="6222000011112222", settlement_bank_name="bench")
-        merchants.approve(session, merchant)
+        merchants.approve(session, merchant, now=now)
         site = sites.create_site(session, merchant, name="bench site", kind="canteen")
         vault = vault_of(settings)
         rng = np.random.default_rng(0)
         for c in range(clients):
             code = terminals.create_enrolment_code(session, settings.keys["hash"], site=site, lane_id=None,
-                                                   name=f"bench {c}").code
+                                                   name=f"bench {c}", now=now).code
             key = new_private_key()
             terminal = terminals.register(session, settings.keys["hash"], code=code, public_key=public_key_text(key),
-                                          hardware_id="bench")
+                                          hardware_id="bench", now=now)
             diners = []
             for d in range(DINERS_PER_CLIENT):
                 person = customers.create_customer(session, vault, name=f"食客{c}-{d}")

@@ -81,7 +81,7 @@ def create_customer(body: CustomerIn, request: Request, session: Session = Depen
     customer = svc.create_customer(session, vault, name=body.name, id_number=body.id_number, phone=body.phone,
                                    group_id=body.group_id)
     session.commit()
-    return svc.customer_view(session, vault, customer)
+    return svc.customer_view(session, vault, customer, request_now(request))
 
 
 @router.get("/customers")
@@ -90,14 +90,14 @@ def search_customers(request: Request, id_number: str | None = Query(None, max_l
                      _: OperatorPrincipal = Depends(READERS)) -> list[dict]:
     vault = vault_of(request.app.state.settings)
     found = svc.find_customers(session, vault, id_number=id_number, phone=phone)
-    return [svc.customer_view(session, vault, c) for c in found]
+    return [svc.customer_view(session, vault, c, request_now(request)) for c in found]
 
 
 @router.get("/customers/{customer_id}")
 def get_customer(customer_id: IdPath, request: Request, session: Session = Depends(get_session),
                  _: OperatorPrincipal = Depends(READERS)) -> dict:
     vault = vault_of(request.app.state.settings)
-    return svc.customer_view(session, vault, svc.get_customer(session, customer_id))
+    return svc.customer_view(session, vault, svc.get_customer(session, customer_id), request_now(request))
 
 
 @router.post("/customers/{customer_id}/deposits", status_code=201)
@@ -118,7 +118,7 @@ def link_bank_card(customer_id: IdPath, body: BankCardIn, request: Request, sess
     vault = vault_of(request.app.state.settings)
     customer = svc.link_bank_card(session, vault, svc.get_customer(session, customer_id), body.card_number)
     session.commit()
-    return svc.customer_view(session, vault, customer)
+    return svc.customer_view(session, vault, customer, request_now(request))
 
 
 @router.post("/customers/{customer_id}/paycode", status_code=201)

@@ -5,14 +5,14 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.api.params import IdPath, Text
 from backend.auth import OperatorPrincipal, ensure_visible, require_roles
-from backend.deps import get_session
+from backend.deps import get_session, request_now
 from backend.logging import log
 from backend.models.merchants import FEE_METHODS, MERCHANT_KINDS, MERCHANT_STATUSES, Merchant
 from backend.services import merchants as svc
@@ -152,7 +152,7 @@ def get_merchant(merchant_id: IdPath, who: OperatorPrincipal = Depends(ANY_ROLE)
 
 
 def _transition(session: Session, who: OperatorPrincipal, merchant_id: int, action, event: str,  # noqa: ANN001
-                **kw: str) -> MerchantOut:
+                **kw: object) -> MerchantOut:
     merchant = visible_merchant(session, who, merchant_id, for_update=True)
     action(session, merchant, **kw)
     session.commit()
@@ -161,17 +161,18 @@ def _transition(session: Session, who: OperatorPrincipal, merchant_id: int, acti
 
 
 @router.post("/{merchant_id}/approve", response_model=MerchantOut)
-def approve(merchant_id: IdPath, who: OperatorPrincipal = Depends(OPERATOR),
+def approve(merchant_id: IdPath, request: Request, who: OperatorPrincipal = Depends(OPERATOR),
             session: Session = Depends(get_session)) -> MerchantOut:
     """applied -> approved (needs a settlement account on file)."""
-    return _transition(session, who, merchant_id, svc.approve, "merchant_approved")
+    return _transition(session, who, merchant_id, svc.approve, "merchant_approved", now=request_now(request))
 
 
 @router.post("/{merchant_id}/suspend", response_model=MerchantOut)
-def suspend(merchant_id: IdPath, body: SuspendRequest, who: OperatorPrincipal = Depends(OPERATOR),
+def suspend(merchant_id: IdPath, body: SuspendRequest, request: Request, who: OperatorPrincipal = Depends(OPERATOR),
             session: Session = Depends(get_session)) -> MerchantOut:
     """approved -> suspended: its terminals' payments are refused until reinstated."""
-    return _transition(session, who, merchant_id, svc.suspend, "merchant_suspended", reason=body.reason)
+    return _transition(session, who, merchant_id, svc.suspend, "merchant_suspended", reason=body.reason,
+                       now=request_now(request))
 
 
 @router.post("/{merchant_id}/reinstate", response_model=MerchantOut)

@@ -223,10 +223,11 @@ class RulesIn(BaseModel):
 
 
 @router.put("/sites/{site_id}/parking/rules", response_model=ParkingTariffData)
-def put_rules(site_id: IdPath, body: RulesIn, principal: OperatorPrincipal = Depends(MANAGERS),
+def put_rules(site_id: IdPath, body: RulesIn, request: Request, principal: OperatorPrincipal = Depends(MANAGERS),
               session: Session = Depends(get_session)) -> ParkingTariffData:
     _car_park_of(session, principal, site_id)
-    rules = rules_svc.set_rules(session, site_id, body.tariffs, body.no_entry_fee_fen, body.repeat_entry, body.plans)
+    rules = rules_svc.set_rules(session, site_id, body.tariffs, body.no_entry_fee_fen, body.repeat_entry, body.plans,
+                                now=request_now(request))
     session.commit()
     return rules_svc.tariff_data(rules)
 
@@ -247,7 +248,8 @@ def put_member(site_id: IdPath, plate: PlatePath, body: MemberIn, request: Reque
     plate = _plate(plate)
     try:
         m = rules_svc.put_member(session, FieldCipher(request.app.state.settings.keys["data"]), site_id, plate,
-                                 body.plan, body.valid_from, body.valid_to, body.status, body.holder_name)
+                                 body.plan, body.valid_from, body.valid_to, body.status, body.holder_name,
+                                 now=request_now(request))
     except ParkingRuleError as exc:
         raise _rule_error(exc) from None
     session.commit()

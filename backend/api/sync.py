@@ -96,7 +96,7 @@ def pull(request: Request, cursor: int = Query(0, ge=0, le=2**62), limit: int = 
          terminal: TerminalPrincipal = Depends(current_terminal)) -> PullResponse:
     """Changes since `cursor` that this terminal's merchant and site should see."""
     now = request_now(request)
-    page = changes_page(session, cursor, limit, merchant_id=terminal.merchant_id, site_id=terminal.site_id, now=now)
+    page = changes_page(session, cursor, limit, merchant_id=terminal.merchant_id, site_id=terminal.site_id)
     rows = newest_per_key(page.rows)   # e.g. one balance per diner, not one per payment; the cursor passes all
     faces = [int(row.key) for row in rows if row.kind == "face_signing" and not row.deleted]
     vault = vault_of(request.app.state.settings)

@@ -124,19 +124,21 @@ def get_terminal(terminal_id: IdPath, who: OperatorPrincipal = Depends(ANY_ROLE)
 
 
 @router.post("/terminals/{terminal_id}/disable", response_model=TerminalOut)
-def disable_terminal(terminal_id: IdPath, body: DisableRequest, who: OperatorPrincipal = Depends(MANAGERS),
+def disable_terminal(terminal_id: IdPath, body: DisableRequest, request: Request,
+                     who: OperatorPrincipal = Depends(MANAGERS),
                      session: Session = Depends(get_session)) -> TerminalOut:
     """Disable a terminal: from its next request on, the backend refuses it (403)."""
-    terminal = svc.set_disabled(session, _visible_terminal(session, who, terminal_id), True, body.reason or None)
+    terminal = svc.set_disabled(session, _visible_terminal(session, who, terminal_id), True, body.reason or None,
+                                now=request_now(request))
     session.commit()
     log.info("terminal_disabled", terminal_id=terminal.id, operator_id=who.operator_id)
     return TerminalOut.of(terminal)
 
 
 @router.post("/terminals/{terminal_id}/enable", response_model=TerminalOut)
-def enable_terminal(terminal_id: IdPath, who: OperatorPrincipal = Depends(MANAGERS),
+def enable_terminal(terminal_id: IdPath, request: Request, who: OperatorPrincipal = Depends(MANAGERS),
                     session: Session = Depends(get_session)) -> TerminalOut:
-    terminal = svc.set_disabled(session, _visible_terminal(session, who, terminal_id), False)
+    terminal = svc.set_disabled(session, _visible_terminal(session, who, terminal_id), False, now=request_now(request))
     session.commit()
     log.info("terminal_enabled", terminal_id=terminal.id, operator_id=who.operator_id)
     return TerminalOut.of(terminal)

@@ -18,11 +18,14 @@ from typing import Any, get_args
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from backend.models.base import utcnow
 from backend.models.changes import SyncChange
+from core.clock import SystemClock
 from sync.wire import ChangeKind
 
 GAP_GRACE_S = 5
+# The grace is real elapsed time between an insert's commit and a pull, so both sides read the
+# machine's clock, never the business clock a test pins (core.clock: the one clock of decisions).
+_WALL = SystemClock()
 CHANGE_KINDS = frozenset(get_args(ChangeKind))
 _PENDING = "gatepay_pending_changes"
 
@@ -51,7 +54,7 @@ def _insert_pending(session: Session) -> None:
     pending = session.info.get(_PENDING)
     if not pending or session.in_nested_transaction():   # a savepoint release is not the commit
         return
-    now = utcnow()
+    now = _WALL.now()
     session.add_all([SyncChange(created_at=now, **change) for _owner, change in pending])
     pending.clear()
     session.flush()
@@ -105,7 +108,7 @@ def _safe_bound(session: Session, cursor: int, now: datetime) -> int | None:
 def changes_page(session: Session, cursor: int, limit: int, *, merchant_id: int, site_id: int,
                  now: datetime | None = None) -> ChangesPage:
     """Changes a terminal of this merchant and site should see, after `cursor`, in id order."""
-    now = now or utcnow()
+    now = now or _WALL.now()
     bound = _safe_bound(session, cursor, now)
     visible = [SyncChange.id > cursor]
     if bound is not None:

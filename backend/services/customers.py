@@ -122,11 +122,11 @@ def find_customers(session: Session, vault: Vault, *, id_number: str | None = No
     return list(session.scalars(query.limit(100)).all())
 
 
-def customer_view(session: Session, vault: Vault, customer: Customer) -> dict:
+def customer_view(session: Session, vault: Vault, customer: Customer, now: datetime) -> dict:
     """What an operator sees: masked personal data and balances."""
     idn = vault.open_text(customer.id_number_sealed, "customers.id_number") if customer.id_number_sealed else None
     phone = vault.open_text(customer.phone_sealed, "customers.phone") if customer.phone_sealed else None
-    snap = balance_snapshot(session, customer.id, datetime.now().astimezone())
+    snap = balance_snapshot(session, customer.id, now)
     return {"id": customer.id, "masked_name": customer.masked_name,
             "id_number": mask_digits(idn, 3, 4) if idn else None,
             "phone": mask_digits(phone, 3, 4) if phone else None,

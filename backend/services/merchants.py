@@ -12,7 +12,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.errors import api_error
-from backend.models.base import utcnow
 from backend.models.merchants import Merchant, MerchantFee
 from backend.services.changes import record_change
 from sync.wire import MerchantStatusData
@@ -49,21 +48,21 @@ def _wrong_state(merchant: Merchant, action_zh: str, action_en: str, need: str):
                      f"The merchant is {merchant.status}; it cannot be {action_en} (it must be {need})")
 
 
-def approve(session: Session, merchant: Merchant) -> Merchant:
+def approve(session: Session, merchant: Merchant, *, now: datetime) -> Merchant:
     if merchant.status != "applied":
         raise _wrong_state(merchant, "审核通过", "approved", "applied")
     if not merchant.settlement_account_no:
         raise api_error(409, "settlement_account_missing", "请先登记商户结算账户，再审核通过",
                         "Record the merchant's settlement account before approving it")
-    merchant.status, merchant.approved_at, merchant.status_reason = "approved", utcnow(), None
+    merchant.status, merchant.approved_at, merchant.status_reason = "approved", now, None
     _publish_status(session, merchant)
     return merchant
 
 
-def suspend(session: Session, merchant: Merchant, reason: str) -> Merchant:
+def suspend(session: Session, merchant: Merchant, reason: str, *, now: datetime) -> Merchant:
     if merchant.status != "approved":
         raise _wrong_state(merchant, "暂停", "suspended", "approved")
-    merchant.status, merchant.suspended_at, merchant.status_reason = "suspended", utcnow(), reason
+    merchant.status, merchant.suspended_at, merchant.status_reason = "suspended", now, reason
     _publish_status(session, merchant)
     return merchant
 

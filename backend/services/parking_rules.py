@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models.base import utcnow
 from backend.models.merchants import Site
 from backend.models.parking import MemberRenewal, ParkingBlacklist, ParkingMember, ParkingRules
 from backend.services.changes import record_change
@@ -39,18 +38,18 @@ def tariff_data(rules: ParkingRules) -> ParkingTariffData:
 
 
 def set_rules(session: Session, site_id: int, tariffs: SiteTariffs, no_entry_fee_fen: int,
-              repeat_entry: str = "replace", plans: list[PassPlan] | None = None) -> ParkingRules:
+              repeat_entry: str = "replace", plans: list[PassPlan] | None = None, *, now: datetime) -> ParkingRules:
     site = car_park(session, site_id)
     rules = session.get(ParkingRules, site_id)
     dumped: dict[str, Any] = tariffs.model_dump(mode="json")
     plan_rows = [p.model_dump(mode="json") for p in plans or []]
     if rules is None:
         rules = ParkingRules(site_id=site_id, tariffs=dumped, no_entry_fee_fen=no_entry_fee_fen,
-                             repeat_entry=repeat_entry, plans=plan_rows, version=1)
+                             repeat_entry=repeat_entry, plans=plan_rows, version=1, updated_at=now)
         session.add(rules)
     else:
         rules.tariffs, rules.no_entry_fee_fen, rules.repeat_entry = dumped, no_entry_fee_fen, repeat_entry
-        rules.plans, rules.version, rules.updated_at = plan_rows, rules.version + 1, utcnow()
+        rules.plans, rules.version, rules.updated_at = plan_rows, rules.version + 1, now
     session.flush()
     record_change(session, "tariff", site_id, tariff_data(rules).model_dump(mode="json"),
                   merchant_id=site.merchant_id, site_id=site_id)
@@ -75,7 +74,7 @@ def find_member(session: Session, site_id: int, plate: str) -> ParkingMember | N
 
 def put_member(session: Session, cipher: FieldCipher, site_id: int, plate: str, plan: str,
                valid_from: date, valid_to: date, status: str = "active",
-               holder_name: str | None = None) -> ParkingMember:
+               holder_name: str | None = None, *, now: datetime) -> ParkingMember:
     """Create or overwrite a pass (an operator's correction); renewals go through renew_member."""
     if valid_to < valid_from:
         raise ParkingRuleError("bad_dates", "有效期结束日早于开始日，请检查日期", "valid_to is before valid_from")
@@ -84,7 +83,7 @@ def put_member(session: Session, cipher: FieldCipher, site_id: int, plate: str, 
     if m is None:
         m = ParkingMember(site_id=site_id, plate=plate, plan=plan, valid_from=valid_from, valid_to=valid_to)
         session.add(m)
-    m.plan, m.valid_from, m.valid_to, m.status, m.updated_at = plan, valid_from, valid_to, status, utcnow()
+    m.plan, m.valid_from, m.valid_to, m.status, m.updated_at = plan, valid_from, valid_to, status, now
     if holder_name:
         m.holder_name_sealed = cipher.seal(holder_name, "parking_members.holder_name")
         m.masked_name = mask_name(holder_name)

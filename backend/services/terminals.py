@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import api_error, get_or_404
-from backend.models.base import utcnow
 from backend.models.merchants import Merchant, Site
 from backend.models.terminals import EnrolmentCode, Terminal
 from backend.services.sites import get_lane
@@ -40,8 +39,7 @@ class NewEnrolmentCode:
 
 def create_enrolment_code(session: Session, hash_key: bytes, *, site: Site, lane_id: int | None,
                           name: str, scene: str | None = None, valid_hours: int = DEFAULT_CODE_VALID_H,
-                          created_by: int | None = None, now: datetime | None = None) -> NewEnrolmentCode:
-    now = now or utcnow()
+                          created_by: int | None = None, now: datetime) -> NewEnrolmentCode:
     site_scene = "canteen" if site.kind == "canteen" else "parking"
     scene = scene or site_scene
     if scene != site_scene:
@@ -67,9 +65,8 @@ def public_key_ok(text: str) -> bool:
 
 
 def register(session: Session, hash_key: bytes, *, code: str, public_key: str, hardware_id: str,
-             now: datetime | None = None) -> Terminal:
+             now: datetime) -> Terminal:
     """Spend an enrolment code (exactly once, even when two terminals race) and create the terminal."""
-    now = now or utcnow()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in hardware_id):
         raise api_error(422, "bad_hardware_id", "硬件编号含有无效字符", "The hardware id contains control characters")
     if not public_key_ok(public_key):
@@ -106,10 +103,11 @@ def get_terminal(session: Session, terminal_id: int) -> Terminal:
     return get_or_404(session, Terminal, terminal_id, "terminal_not_found", "终端", "Terminal")
 
 
-def set_disabled(session: Session, terminal: Terminal, disabled: bool, reason: str | None = None) -> Terminal:
+def set_disabled(session: Session, terminal: Terminal, disabled: bool, reason: str | None = None, *,
+                 now: datetime) -> Terminal:
     """Disable (its signed requests are refused from the next one on) or re-enable a terminal."""
     terminal.status = "disabled" if disabled else "active"
-    terminal.disabled_at = utcnow() if disabled else None
+    terminal.disabled_at = now if disabled else None
     terminal.disabled_reason = reason if disabled else None
     session.flush()
     return terminal

@@ -1,10 +1,11 @@
 """`gatepay backend settle --day YYYY-MM-DD` and `gatepay backend report ...` (with progress bars)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
+
+from core.clock import SystemClock
 
 
 def _session_factory():  # noqa: ANN202
@@ -34,7 +35,7 @@ def register_settlement_commands(app: typer.Typer) -> None:
                     bar.length = total
                     bar.update(1)
                 try:
-                    outcome = settle_day(session, check_date(day), datetime.now(timezone.utc), progress=progress)
+                    outcome = settle_day(session, check_date(day), SystemClock().now(), progress=progress)
                     files = build_payout_files(session, day)
                     record_fingerprint(session, files)
                     session.commit()
@@ -69,7 +70,7 @@ def register_report_command(app: typer.Typer) -> None:
         try:
             chosen = get_report(name)
             params = Params(month=check_month(month), timezone=BackendSettings().timezone, merchant_id=merchant_id,
-                            now=datetime.now(timezone.utc))
+                            now=SystemClock().now())
         except ApiError as exc:
             typer.echo(f"{exc.detail['message_zh']}\n{exc.detail['message_en']}", err=True)
             raise typer.Exit(2) from None

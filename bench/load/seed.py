@@ -82,15 +82,15 @@ def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: 
                     merchant = merchants.apply_merchant(
                         session, name=f"load canteen {i // 30}", kind="canteen",
                         settlement_account_no="6222000011112222", settlement_bank_name="load")
-                    merchants.approve(session, merchant)
+                    merchants.approve(session, merchant, now=now)
                 if i % TERMINALS_PER_SITE == 0:
                     site = sites.create_site(session, merchant, name=f"load site {i // TERMINALS_PER_SITE}",
                                              kind="canteen")
                 code = terminals.create_enrolment_code(session, hash_key, site=site, lane_id=None,
-                                                       name=f"load {i}").code
+                                                       name=f"load {i}", now=now).code
                 key = new_private_key()
                 terminal = terminals.register(session, hash_key, code=code, public_key=public_key_text(key),
-                                              hardware_id=f"load-{i}")
+                                              hardware_id=f"load-{i}", now=now)
                 diners = []
                 for d in range(diners_per_terminal):
                     person = customers.create_customer(session, vault, name=f"食客{i}-{d}")

@@ -58,7 +58,7 @@ def make_merchant_site(app: FastAPI, kind: str = "canteen", name: str | None = N
     with app.state.sessions() as session:
         merchant = apply_merchant(session, name=name or f"test {kind}", kind=kind,
                                   settlement_account_no="6222000011112222", settlement_bank_name="test bank")
-        approve(session, merchant)
+        approve(session, merchant, now=app.state.clock.now())
         site = create_site(session, merchant, name=f"{merchant.name} site",
                            kind="canteen" if kind == "canteen" else "car_park")
         lane = create_lane(session, site, name="lane 1", direction="both" if kind == "canteen" else "exit")

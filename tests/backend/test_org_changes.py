@@ -2,7 +2,7 @@
 id committed late (the hole-in-the-sequence guard)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -143,7 +143,7 @@ def test_a_merchant_status_change_goes_to_that_merchants_terminals_only(world) -
 
     app, a, b = world
     with app.state.sessions() as s:
-        suspend(s, get_merchant(s, a["merchant_id"]), "contract ended")
+        suspend(s, get_merchant(s, a["merchant_id"]), "contract ended", now=datetime.now(timezone.utc))
         s.commit()
         reinstate(s, get_merchant(s, a["merchant_id"]))
         s.commit()
