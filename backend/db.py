@@ -1,10 +1,10 @@
 """Engine and sessions. SQLite pragmas are set here and nowhere else (WAL, synchronous FULL)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.private_files import private_sqlite
 
 POOL_RECYCLE_S = 300
 
@@ -13,7 +13,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(path)   # 0600 (its -wal and -shm follow), a new folder 0700
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")

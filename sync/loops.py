@@ -92,9 +92,10 @@ class SyncEngine:
             page = self.client.pull(self.store.pull_cursor(), self.pull_limit)
             now = self.clock.now()
             if page.changes or page.cursor != self.store.pull_cursor():
-                report.pulled += self.store.cache.apply_changes(list(page.changes), page.cursor, now)
+                report.pulled += self.store.cache.apply_changes(list(page.changes), page.cursor, now,
+                                                                self.clock.monotonic())
             else:
-                self.store.cache.mark_pulled(now)
+                self.store.cache.mark_pulled(now, self.clock.monotonic())
             self.tracker.note_pull(now)
             if not page.more or not page.changes:
                 return

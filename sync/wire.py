@@ -16,11 +16,12 @@ Endpoints (all under /api/v1; all but `register` signed as in sync.signing):
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 # A single payment at a gate never exceeds 10,000 yuan; a larger number is a bug or an attack.
 MAX_AMOUNT_FEN = 1_000_000
@@ -31,6 +32,48 @@ PaymentMethod = Literal["face", "card", "paycode", "plate"]
 FundingSource = Literal["subsidy", "wallet", "bank_card", "channel"]
 FundingOrder = Literal["subsidy_first", "subsidy_only", "own_only", "own_first"]
 Scene = Literal["canteen", "parking"]
+MAX_SEQ = 2**63 - 1            # a signed 64-bit column: one more is a 422, never a database error
+# Every time a terminal sends lies in these years; beyond them a date is a bug (and year 1 with
+# +14:00 overflows the moment it is converted to UTC).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def _printable(value: str) -> str:
+    # Control characters (NUL above all: PostgreSQL refuses it in text) never belong in a name.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 1):  # noqa: ANN201, N802 - reads like a type
+    """A one-line human text field (a name, a reason) of bounded length. The one text validator
+    of both sides: the backend's own bodies use it through backend.api.params."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_printable)]
+
+
+def _in_years(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+def _finite_json(value: Any) -> Any:
+    # Python's JSON reader takes NaN and Infinity; PostgreSQL's json type does not (a 500 before).
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise ValueError("must not contain NaN or Infinity") from None
+    return value
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+When = Annotated[AwareDatetime, AfterValidator(_in_years)]
+Seq = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_SEQ)]
 
 
 class Wire(BaseModel):
@@ -40,9 +83,9 @@ class Wire(BaseModel):
 # --- registration -----------------------------------------------------------------------------
 
 class RegisterRequest(Wire):
-    enrolment_code: str = Field(min_length=6, max_length=64)
+    enrolment_code: Text(64, min_length=6)
     public_key: str = Field(min_length=40, max_length=64, description="base64 raw Ed25519 public key")
-    hardware_id: str = Field(default="", max_length=128)
+    hardware_id: Text(128, min_length=0) = ""
 
 
 class RegisterResponse(Wire):
@@ -66,10 +109,10 @@ class Credential(Wire):
     """How the payer was identified. Exactly the field for `kind` is set."""
     kind: PaymentMethod
     customer_id: int | None = Field(default=None, description="face: the matched signed person")
-    card_hash: str | None = Field(default=None, max_length=128, description="card: keyed hash, never the number")
-    paycode: str | None = Field(default=None, max_length=64, description="paycode: the scanned code (never logged)")
-    plate: str | None = Field(default=None, max_length=16)
-    plate_colour: str | None = Field(default=None, max_length=16)
+    card_hash: Text(128, min_length=0) | None = Field(default=None, description="card: keyed hash, never the number")
+    paycode: Text(64, min_length=0) | None = Field(default=None, description="paycode: the scanned code (never logged)")
+    plate: Text(16, min_length=0) | None = None
+    plate_colour: Text(16, min_length=0) | None = None
 
     @model_validator(mode="after")
     def _one_credential(self) -> "Credential":
@@ -89,11 +132,11 @@ class PaymentRequest(Wire):
     payment_id: UUID = Field(description="made once by the terminal; the idempotency key end to end")
     amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
     credential: Credential
-    occurred_at: AwareDatetime
-    meal_period: str | None = Field(default=None, max_length=32)
+    occurred_at: When
+    meal_period: Text(32, min_length=0) | None = None
     parking_session_id: UUID | None = None
     offline: bool = False
-    terminal_seq: int | None = Field(default=None, ge=1)
+    terminal_seq: Seq | None = None
     offline_split: list[SplitLine] | None = Field(default=None, max_length=8,
                                                   description="the split the terminal computed offline")
 
@@ -128,8 +171,8 @@ class RefundRequest(Wire):
     refund_id: UUID
     payment_id: UUID
     amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
-    reason: str = Field(min_length=1, max_length=200)
-    occurred_at: AwareDatetime
+    reason: Text(200)
+    occurred_at: When
 
 
 class RefundResult(Wire):
@@ -146,11 +189,12 @@ class RefundResult(Wire):
 # --- push (offline queue) ---------------------------------------------------------------------
 
 class PushItem(Wire):
-    seq: int = Field(ge=1, description="the terminal's own increasing sequence number")
+    seq: Seq = Field(description="the terminal's own increasing sequence number")
     kind: Literal["payment", "refund", "event"]
     payment: PaymentRequest | None = None
     refund: RefundRequest | None = None
-    event: dict[str, Any] | None = Field(default=None, description="audit events: gate opened by hand, shift close, ...")
+    event: Annotated[dict[str, Any], AfterValidator(_finite_json)] | None = Field(
+        default=None, description="audit events: gate opened by hand, shift close, ...")
 
     @model_validator(mode="after")
     def _body_matches_kind(self) -> "PushItem":
@@ -377,19 +421,19 @@ class ParkingEvent(Wire):
     kind: ParkingEventKind
     session_id: UUID
     lane_id: int | None = None
-    plate: str = Field(min_length=2, max_length=16)
-    plate_colour: str = Field(max_length=16)
-    at: AwareDatetime
-    image_ref: str | None = Field(default=None, max_length=200)
+    plate: Text(16, min_length=2)
+    plate_colour: Text(16, min_length=0)
+    at: When
+    image_ref: Text(200, min_length=0) | None = None
     fee_fen: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_FEN)
     paid_fen: int = Field(default=0, ge=0, le=MAX_AMOUNT_FEN)
     pay_kind: ParkingPayKind | None = None
     payment_id: UUID | None = Field(default=None, description="contactless / paycode payment")
     order_id: UUID | None = Field(default=None, description="QR order")
-    reason: str | None = Field(default=None, max_length=200, description="attendant's reason, flag reason")
-    old_plate: str | None = Field(default=None, max_length=16, description="correct_plate: the misread plate")
-    operator: str | None = Field(default=None, max_length=40, description="attendant who acted")
-    entered_at: AwareDatetime | None = Field(default=None, description="exit: entry time used for the fee")
+    reason: Text(200, min_length=0) | None = Field(default=None, description="attendant's reason, flag reason")
+    old_plate: Text(16, min_length=0) | None = Field(default=None, description="correct_plate: the misread plate")
+    operator: Text(40, min_length=0) | None = Field(default=None, description="attendant who acted")
+    entered_at: When | None = Field(default=None, description="exit: entry time used for the fee")
     offline: bool = False
 
 
@@ -411,10 +455,10 @@ class ParkingOrderRequest(Wire):
     order_id: UUID = Field(description="made once by the terminal; idempotency key and out_trade_no")
     purpose: Literal["exit", "renewal"] = "exit"
     session_id: UUID | None = None
-    plate: str = Field(min_length=2, max_length=16)
+    plate: Text(16, min_length=2)
     amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
-    plan: str | None = Field(default=None, max_length=16, description="renewal: the plan bought")
-    occurred_at: AwareDatetime
+    plan: Text(16, min_length=0) | None = Field(default=None, description="renewal: the plan bought")
+    occurred_at: When
 
 
 class ParkingOrderState(Wire):
@@ -435,10 +479,10 @@ class ParkingPaycodeRequest(Wire):
     The code is never logged or stored."""
     order_id: UUID = Field(description="made once by the terminal; idempotency key and out_trade_no")
     session_id: UUID | None = None
-    plate: str = Field(min_length=2, max_length=16)
+    plate: Text(16, min_length=2)
     amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
     paycode: str = Field(min_length=10, max_length=32, pattern=r"^[0-9]+$", repr=False)
-    occurred_at: AwareDatetime
+    occurred_at: When
 
 
 # --- terminal shift close (POST /terminal/shift-close; the settlement issue) ---------------------

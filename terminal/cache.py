@@ -68,19 +68,20 @@ class Cache:
 
     # --- applying a pulled page ---------------------------------------------------------------
 
-    def apply_changes(self, changes: list[Change], cursor: int, pulled_at: datetime) -> int:
-        """Apply one page and move the cursor, atomically. Returns the number applied."""
+    def apply_changes(self, changes: list[Change], cursor: int, pulled_at: datetime, mono: float | None = None) -> int:
+        """Apply one page and move the cursor, atomically. Returns the number applied. `mono` is
+        the clock's monotonic reading at the pull: a wall clock set back cannot make it younger."""
         parsed = [(c, self._parse(c)) for c in changes]
         s = self._s
         with s.lock, s.db.atomic():
             for change, data in parsed:
                 self._apply_one(change, data)
-            s._set_meta_in_tx({"pull_cursor": cursor, "last_pull_at": to_iso(pulled_at)})
+            s._set_meta_in_tx({"pull_cursor": cursor, "last_pull_at": to_iso(pulled_at), "last_pull_mono": mono})
         return len(parsed)
 
-    def mark_pulled(self, pulled_at: datetime) -> None:
+    def mark_pulled(self, pulled_at: datetime, mono: float | None = None) -> None:
         """A pull that brought nothing new still proves the cache is current."""
-        self._s.set_meta(last_pull_at=to_iso(pulled_at))
+        self._s.set_meta(last_pull_at=to_iso(pulled_at), last_pull_mono=mono)
 
     @staticmethod
     def _parse(change: Change) -> BaseModel | dict | None:

@@ -95,7 +95,8 @@ class Decider:
             self.store.outbox.record_online_result(req.payment_id, result)
             return self._from_online(result, intent, now)
         offline = decide_offline(self.store, cred, intent.amount_fen, merchant_id=identity.merchant_id,
-                                 meal_period=intent.meal_period, business_day=day, now=now)
+                                 meal_period=intent.meal_period, business_day=day, now=now,
+                                 mono=self.clock.monotonic())
         if not offline.approved:
             return self._declined(req.payment_id, intent, now, offline.reason or "declined", offline)
         queued = req.model_copy(update={"offline": True, "offline_split": list(offline.split)})
@@ -106,7 +107,8 @@ class Decider:
                              failure: SyncFailure) -> PaymentOutcome:
         now = req.occurred_at
         offline = decide_offline(self.store, req.credential, req.amount_fen, merchant_id=merchant_id,
-                                 meal_period=req.meal_period, business_day=day, now=self.clock.now())
+                                 meal_period=req.meal_period, business_day=day, now=self.clock.now(),
+                                 mono=self.clock.monotonic())
         if offline.approved:
             queued = req.model_copy(update={"offline": True, "offline_split": list(offline.split)})
             self.store.outbox.approve_offline(req.payment_id, queued, offline.split, offline.customer_id,

@@ -47,8 +47,31 @@ def _declined(reason: str, signing: Signing | None = None, **values: int) -> Off
     return OfflineDecision(False, reason, values, signing=signing)
 
 
+# A wall clock may step back this far (NTP slewing, two reads racing) without counting as a jump.
+CLOCK_BACK_TOLERANCE_S = 60
+
+
+def cache_age_problem(store: Store, max_age_s: int, now: datetime, mono: float | None) -> str | None:
+    """Why the cached data is too old to approve offline (None: fresh enough). The age is the
+    larger of the wall clock's and the monotonic clock's: a wall clock set back (a dead RTC
+    battery, a wrong manual setting) cannot make an old cache look fresh. After a reboot the
+    monotonic reading starts again, so only the wall clock counts; if it then reads earlier than
+    the last pull, the clock is wrong and nothing is approved offline."""
+    last_pull = store.last_pull_at()
+    if last_pull is None:
+        return "stale_cache"
+    age = (now - last_pull).total_seconds()
+    pulled_mono = store.last_pull_mono()
+    if mono is not None and pulled_mono is not None and mono >= pulled_mono:
+        age = max(age, mono - pulled_mono)
+    if age < -CLOCK_BACK_TOLERANCE_S:
+        return "clock_behind"
+    return "stale_cache" if age > max_age_s else None
+
+
 def decide_offline(store: Store, credential: Credential, amount_fen: int, *, merchant_id: int,
-                   meal_period: str | None, business_day: str, now: datetime) -> OfflineDecision:
+                   meal_period: str | None, business_day: str, now: datetime,
+                   mono: float | None = None) -> OfflineDecision:
     if credential.kind == "paycode":
         return _declined("paycode_needs_network")
     limits = store.cache.offline_limits()
@@ -57,9 +80,9 @@ def decide_offline(store: Store, credential: Credential, amount_fen: int, *, mer
     merchant = store.cache.merchant_status(merchant_id)
     if merchant is not None and merchant.status != "approved":
         return _declined("merchant_suspended")
-    last_pull = store.last_pull_at()
-    if last_pull is None or (now - last_pull).total_seconds() > limits.max_cache_age_s:
-        return _declined("stale_cache")
+    too_old = cache_age_problem(store, limits.max_cache_age_s, now, mono)
+    if too_old:
+        return _declined(too_old)
     signing = resolve_signing(store, credential)
     if signing is None:
         return _declined("not_signed")

@@ -22,6 +22,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "Network down: this terminal's offline allowance is full: go to the staffed window"),
     "stale_cache": ("网络中断时间过长，暂不能离线支付，请到人工窗口",
                     "Offline for too long to pay here: go to the staffed window"),
+    "clock_behind": ("终端时间被调回，暂不能离线支付，请到人工窗口并联系安装人员",
+                     "This terminal's clock was set back, so it cannot pay offline: go to the staffed window "
+                     "and call the installer"),
     "offline_not_allowed": ("网络中断，此终端不能离线收款，请到人工窗口",
                             "Network down and this terminal may not take payments offline: go to the staffed window"),
     "no_balance_data": ("网络中断，暂无您的余额信息，请到人工窗口",

@@ -27,6 +27,7 @@ import sqlite_utils
 from terminal.audit import AuditLog
 from terminal.cache import Cache
 from core.clock import Clock, SystemClock, from_iso, to_iso
+from core.private_files import private_dir, private_sqlite
 from terminal.crypto import FieldCipher, key_from_text, key_to_text, new_key
 from terminal.outbox import Outbox
 from terminal.schema import migrate, schema_version
@@ -60,7 +61,7 @@ def load_data_key(data_dir: Path, environ: dict[str, str] | None = None) -> byte
             raise StoreKeyError(f"密钥文件权限过宽 {path} ({oct(mode)})，请执行 chmod 600 / key file {path} "
                                 f"is readable by others ({oct(mode)}): run chmod 600 on it")
         return key_from_text(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = new_key()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -101,8 +102,7 @@ class Store:
     @classmethod
     def open(cls, path: Path | str, data_key: bytes, clock: Clock | None = None,
              migrate_to: int | None = None) -> "Store":
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = private_sqlite(path)   # 0600 (its -wal and -shm follow), a new folder 0700
         # isolation_level=None: no implicit transactions; every write goes through db.atomic().
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         apply_pragmas(conn)
@@ -217,6 +217,11 @@ class Store:
 
     def last_pull_at(self) -> datetime | None:
         return from_iso(self.get_meta("last_pull_at"))
+
+    def last_pull_mono(self) -> float | None:
+        """The clock's monotonic reading at the last pull (None: not recorded)."""
+        raw = self.get_meta("last_pull_mono")
+        return float(raw) if raw else None
 
 
 def b64(raw: bytes) -> str:

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sync.wire import Text
+
 MAX_FEE_FEN = 1_000_000          # sync.wire.MAX_AMOUNT_FEN: one payment never exceeds 10,000 yuan
 MAX_BILLED_DAYS = 400            # a longer stay is a data error, not a parking fee
 
@@ -54,7 +56,7 @@ class BandRates(_Config):
 
 class Tariff(_Config):
     """One tariff: free minutes, day and night rates, caps."""
-    name: str = Field("standard", min_length=1, max_length=40, title="Name",
+    name: Text(40) = Field("standard", title="Name",
                       description="Shown on the admin screen and receipts")
     free_minutes: int = Field(15, ge=0, le=1440, title="Free minutes",
                               description="A stay this long or shorter is free")

@@ -2,11 +2,11 @@
 out), search by ID number or phone, wallet top-ups (idempotent by deposit id), bank card link."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from backend.api.params import IdField, IdPath
+from backend.api.params import IdField, IdPath, Text
 from backend.auth import OperatorPrincipal, require_roles
 from backend.deps import get_session, request_now
 from backend.models.customers import CustomerGroup
@@ -26,7 +26,7 @@ class Strict(BaseModel):
 
 
 class GroupIn(Strict):
-    name: str = Field(min_length=1, max_length=100, description="e.g. 'Grade 3' or 'Night shift'")
+    name: Text(100) = Field(description="e.g. 'Grade 3' or 'Night shift'")
     funding_order: FundingOrder = Field("subsidy_first", description="which money pays first")
 
 
@@ -35,9 +35,9 @@ class GroupOrderIn(Strict):
 
 
 class CustomerIn(Strict):
-    name: str = Field(min_length=1, max_length=64)
-    id_number: str | None = Field(None, min_length=18, max_length=18, description="18-character resident ID")
-    phone: str | None = Field(None, min_length=11, max_length=20)
+    name: Text(64)
+    id_number: Text(18, min_length=18) | None = Field(None, description="18-character resident ID")
+    phone: Text(20, min_length=11) | None = None
     group_id: IdField | None = None
 
 
@@ -48,7 +48,7 @@ class DepositIn(Strict):
 
 
 class BankCardIn(Strict):
-    card_number: str = Field(min_length=12, max_length=23)
+    card_number: Text(23, min_length=12)
 
 
 def _group_out(group: CustomerGroup) -> dict:
@@ -84,12 +84,30 @@ def create_customer(body: CustomerIn, request: Request, session: Session = Depen
     return svc.customer_view(session, vault, customer, request_now(request))
 
 
+class CustomerSearchIn(Strict):
+    """In the body, never the URL: an ID number or phone in a query string lands in every proxy's
+    and load balancer's access log."""
+    id_number: Text(18) | None = Field(None, description="18-character resident ID (any case)")
+    phone: Text(20) | None = None
+
+
 @router.get("/customers")
-def search_customers(request: Request, id_number: str | None = Query(None, max_length=18),
-                     phone: str | None = Query(None, max_length=20), session: Session = Depends(get_session),
-                     _: OperatorPrincipal = Depends(READERS)) -> list[dict]:
+def list_customers(request: Request, session: Session = Depends(get_session),
+                   _: OperatorPrincipal = Depends(READERS)) -> list[dict]:
+    """The first 100 customers, masked. Search by ID number or phone with POST /customers/search."""
+    if {"id_number", "phone"} & set(request.query_params):
+        raise api_error(422, "search_in_body", "请用 POST /api/v1/customers/search 在请求体中查询身份证号或手机号",
+                        "Search by ID number or phone with POST /api/v1/customers/search, in the body")
     vault = vault_of(request.app.state.settings)
-    found = svc.find_customers(session, vault, id_number=id_number, phone=phone)
+    return [svc.customer_view(session, vault, c) for c in svc.find_customers(session, vault)]
+
+
+@router.post("/customers/search")
+def search_customers(body: CustomerSearchIn, request: Request, session: Session = Depends(get_session),
+                     _: OperatorPrincipal = Depends(READERS)) -> list[dict]:
+    """Customers by ID number and/or phone (by keyed hash; answers are masked)."""
+    vault = vault_of(request.app.state.settings)
+    found = svc.find_customers(session, vault, id_number=body.id_number, phone=body.phone)
     return [svc.customer_view(session, vault, c, request_now(request)) for c in found]
 
 

@@ -67,6 +67,7 @@ def deactivate(operator_id: IdPath, who: OperatorPrincipal = Depends(OPERATOR),
                session: Session = Depends(get_session)) -> OperatorOut:
     """Revoke an operator's token (a lost or leaked token, someone who left)."""
     operator = get_or_404(session, Operator, operator_id, "operator_not_found", "操作员", "Operator")
+    svc.refuse_last_operator(session, operator)
     operator.active = False
     session.commit()
     log.info("operator_deactivated", target_operator_id=operator_id, operator_id=who.operator_id)

@@ -3,15 +3,15 @@ and the operator's car park rules, member passes, blacklist and stays."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.params import IdPath
+from backend.api.params import IdPath, Text
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
 from backend.channels import ChannelError, PaymentChannel
 from backend.channels.compose import Channels
@@ -25,7 +25,7 @@ from backend.services import parking_orders as orders_svc
 from backend.services import parking_rules as rules_svc
 from backend.services.parking_rules import ParkingRuleError
 from backend.services.sites import get_site
-from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
+from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
 from terminal.crypto import FieldCipher
 from terminal.members import PassPlan
@@ -80,12 +80,15 @@ def _car_park_of(session: Session, principal: OperatorPrincipal, site_id: int): 
 # --- terminal (signed) ---------------------------------------------------------------------------
 
 @router.post("/terminal/parking/events", response_model=ParkingEventsResponse)
-def push_events(body: ParkingEventsRequest, terminal: TerminalPrincipal = Depends(current_terminal),
+def push_events(payload: Any = Body(..., description="sync.wire.ParkingEventsRequest"),
+                terminal: TerminalPrincipal = Depends(current_terminal),
                 session: Session = Depends(get_session)) -> ParkingEventsResponse:
-    """Entries, exits and attendant actions of a lane; each event applied once (event_id)."""
+    """Entries, exits and attendant actions of a lane; each event applied once (event_id). A
+    malformed event is answered rejected on its own: it never holds back the events behind it."""
     if terminal.scene != "parking":
         raise api_error(403, "wrong_scene", "此终端不是停车场终端", "This terminal is not a parking terminal")
-    results = sessions_svc.apply_events(session, terminal.terminal_id, terminal.site_id, list(body.events))
+    results = sessions_svc.apply_events(session, terminal.terminal_id, terminal.site_id,
+                                        sessions_svc.parse_events(payload))
     return ParkingEventsResponse(results=results)
 
 
@@ -234,11 +237,11 @@ def put_rules(site_id: IdPath, body: RulesIn, request: Request, principal: Opera
 
 class MemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    plan: str = Field(min_length=1, max_length=16)
+    plan: Text(16)
     valid_from: date
     valid_to: date
     status: str = Field("active", pattern="^(active|suspended)$")
-    holder_name: str | None = Field(None, max_length=40, description="stored encrypted, shown masked")
+    holder_name: Text(40, min_length=0) | None = Field(None, description="stored encrypted, shown masked")
 
 
 @router.put("/sites/{site_id}/parking/members/{plate}", response_model=MemberData)
@@ -259,7 +262,7 @@ def put_member(site_id: IdPath, plate: PlatePath, body: MemberIn, request: Reque
 class RenewalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     renewal_id: UUID = Field(description="made once by the caller per payment: the idempotency key")
-    plan: str = Field(min_length=1, max_length=16)
+    plan: Text(16)
     amount_fen: int = Field(ge=0, le=MAX_AMOUNT_FEN, strict=True,
                             description="what was paid at the counter: the plan's price, or 0 for a free renewal")
 
@@ -286,7 +289,7 @@ def renew_member(site_id: IdPath, plate: PlatePath, body: RenewalIn, request: Re
 
 class BlacklistIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text(200)
 
 
 @router.put("/sites/{site_id}/parking/blacklist/{plate}", status_code=204)

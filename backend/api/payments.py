@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal, ensure_visible, require_roles
@@ -18,7 +18,7 @@ from backend.services.channel_booking import pay_by_channel, refund_at_channel, 
 from backend.services.commit import commit_once
 from backend.services.refunds import refund
 from backend.services.vault import vault_of
-from sync.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult
+from sync.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult, Text, When
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 REFUNDERS = require_roles("operator", "merchant_admin")
@@ -87,11 +87,12 @@ def terminal_refund(request: Request, body: RefundRequest = Depends(strict_body(
 
 
 class OperatorRefundIn(BaseModel):
+    """Strict like the terminal's money fields: "100" and 100.0 are not amounts."""
     model_config = ConfigDict(extra="forbid")
     refund_id: UUID = Field(description="made once by the caller: the idempotency key")
-    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
-    reason: str = Field(min_length=1, max_length=200)
-    occurred_at: AwareDatetime | None = None
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN, strict=True)
+    reason: Text(200)
+    occurred_at: When | None = None
 
 
 @router.post("/payments/{payment_id}/refunds", response_model=RefundResult)

@@ -6,7 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.params import IdField, IdPath
+from backend.api.params import IdField, IdPath, Text
 from backend.auth import OperatorPrincipal, require_roles
 from backend.deps import get_session, request_now
 from backend.errors import api_error
@@ -30,7 +30,7 @@ class Limits(BaseModel):
 
 class FaceSigningIn(Limits):
     consent_at: AwareDatetime = Field(description="when the person agreed")
-    consent_text_version: str = Field(min_length=1, max_length=32, description="which consent text they agreed to")
+    consent_text_version: Text(32) = Field(description="which consent text they agreed to")
     templates: list[str] = Field(min_length=1, max_length=svc.MAX_TEMPLATES,
                                  description="base64 of 128 little-endian float32 (dlib), or of a template "
                                              "tagged with its face model (hardware.face.templates.pack)")
@@ -48,13 +48,13 @@ class CardSigningIn(Limits):
 
 
 class PlateSigningIn(Limits):
-    plate: str = Field(min_length=7, max_length=16)
-    plate_colour: str = Field(min_length=1, max_length=16)
+    plate: Text(16, min_length=7)
+    plate_colour: Text(16)
 
 
 class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text(200)
 
 
 def signing_out(session: Session, signing: Signing) -> dict:

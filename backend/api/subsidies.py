@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.merchants import known_zone
-from backend.api.params import IdField, IdPath
+from backend.api.params import IdField, IdPath, Text
 from backend.auth import OperatorPrincipal, require_roles
 from backend.deps import get_session, request_now
 from backend.errors import api_error
@@ -30,11 +30,11 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 
 class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
-    funder: str = Field(min_length=1, max_length=100, description="who pays for it")
+    name: Text(100)
+    funder: Text(100) = Field(description="who pays for it")
     kind: str = Field(pattern="^(monthly|daily|meal)$", description="monthly grant | daily allowance | meal allowance")
     merchant_ids: list[IdField] = Field(default=[], max_length=200, description="where it may be spent; empty = any")
-    meal_periods: list[str] = Field(default=[], max_length=10, description="meal period codes; empty = any")
+    meal_periods: list[Text(32)] = Field(default=[], max_length=10, description="meal period codes; empty = any")
     per_meal_cap_fen: int | None = Field(None, gt=0, le=MAX_AMOUNT_FEN)
     per_day_cap_fen: int | None = Field(None, gt=0, le=10 * MAX_AMOUNT_FEN)
     expiry_policy: str = Field("month_end", pattern="^(month_end|rollover|on_date)$",

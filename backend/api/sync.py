@@ -7,20 +7,21 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.api.payments import book_payment, book_refund
 from backend.auth import TerminalPrincipal, current_terminal
 from backend.deps import get_session, request_now
 from backend.errors import ApiError, api_error
+from backend.logging import log
 from backend.models.payments import TerminalEvent
 from backend.models.terminals import Terminal
 from backend.services.changes import changes_page, newest_per_key
 from backend.services.face_desk import confirm_digests, with_digits_key
 from backend.services.signings import templates_for_terminal
 from backend.services.vault import vault_of
-from sync.wire import (MAX_PULL_LIMIT, MAX_PUSH_ITEMS, Change, PullResponse, PushItem, PushItemResult,
+from sync.wire import (MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MAX_SEQ, Change, PullResponse, PushItem, PushItemResult,
                        PushResponse)
 
 router = APIRouter(prefix="/api/v1/terminal/sync", tags=["sync"])
@@ -28,7 +29,12 @@ router = APIRouter(prefix="/api/v1/terminal/sync", tags=["sync"])
 
 def _seq_of(raw: Any) -> int:
     seq = raw.get("seq") if isinstance(raw, dict) else None
-    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**63 else 0
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_SEQ else 0
+
+
+# The database or the network failing under an item is not the item's fault: the whole push
+# answers 5xx and the terminal sends it again. Anything else an item makes go wrong is that item's.
+TRANSIENT = (OperationalError, InterfaceError)
 
 
 def _rejected(seq: int, reason: str) -> PushItemResult:
@@ -36,6 +42,20 @@ def _rejected(seq: int, reason: str) -> PushItemResult:
 
 
 def _push_one(request: Request, session: Session, terminal: TerminalPrincipal, raw: Any) -> PushItemResult:
+    """One item's answer. A poisoned item (one that makes the booking fail in a way nobody
+    foresaw) is answered rejected, so it never holds back the items queued behind it."""
+    try:
+        return _book_one(request, session, terminal, raw)
+    except (ApiError, *TRANSIENT):
+        raise   # a 5xx of ours (the bank is unavailable) or the database's: the terminal retries
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        session.rollback()
+        seq = _seq_of(raw)
+        log.error("push_item_failed", terminal_id=terminal.terminal_id, seq=seq, error=type(exc).__name__)
+        return _rejected(seq, f"unprocessable: {type(exc).__name__}")
+
+
+def _book_one(request: Request, session: Session, terminal: TerminalPrincipal, raw: Any) -> PushItemResult:
     try:
         item = PushItem.model_validate(raw)
     except ValidationError as exc:

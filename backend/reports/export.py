@@ -4,6 +4,10 @@ xlsx is a zip of XML parts: openpyxl stamps the document properties with the tim
 zipfile stamps every member with the clock, so both are pinned here (to `stamp`) and the parts
 rewritten in a fixed order. CSV is UTF-8 with a BOM (Excel in a Chinese locale then opens it
 right), CRLF line ends as RFC 4180 says.
+
+Every cell of every export passes through `safe_cell`: names come from merchants, terminals,
+sites, banks and funders, and a terminal named `=cmd|' /C calc'!A0` must stay text, never become
+a formula a spreadsheet runs (CSV injection).
 """
 from __future__ import annotations
 
@@ -18,6 +22,28 @@ from openpyxl import Workbook
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 BOM = "\ufeff"
+# A spreadsheet reads a cell starting with one of these as a formula (or a DDE call).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+# Characters xlsx cannot hold at all (openpyxl raises on them: one bad name broke the whole
+# month's report) and that have no business in a CSV either.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def safe_cell(value: object) -> object:
+    """A cell as an export writes it. Numbers stay numbers (-100 is a number, not a formula), and
+    so does text that is only a number ("-12.34" yuan); text that would start a formula gets a
+    leading apostrophe, which every spreadsheet shows as text; control characters become U+FFFD."""
+    if not isinstance(value, str):
+        return value
+    value = _CONTROL.sub("\ufffd", value)
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_row(row: Iterable[object]) -> list[object]:
+    return [safe_cell(value) for value in row]
 
 
 def yuan(fen: int) -> str:
@@ -30,12 +56,12 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterat
     """The CSV text line by line (for streaming); the first line carries the BOM."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow(safe_row(header))
     yield BOM + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(row)
+        writer.writerow(safe_row(row))
         yield buffer.getvalue()
 
 
@@ -48,9 +74,9 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[object
     write-only mode, so memory stays flat."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
-    sheet.append(list(header))
+    sheet.append(safe_row(header))
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(safe_row(row))
     naive = stamp.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
     workbook.properties.created = naive
     workbook.properties.modified = naive

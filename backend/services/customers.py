@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.customers import FUNDING_ORDERS, Customer, CustomerGroup
 from backend.models.ledger import Account, Entry, Posting
+from backend.models.merchants import Merchant
 from backend.models.signings import Signing
 from backend.models.subsidies import SubsidyHolding
 from backend.services.changes import record_change
@@ -202,6 +203,10 @@ def balance_merchants(session: Session, customer_id: int) -> list[int] | None:
         if not ids:
             return None
         merchants.update(int(m) for m in ids)
+    if merchants:
+        # Only merchants that exist: a signing stored before they were checked may name one that
+        # does not, and its change row would break the commit (a revocation must never fail).
+        merchants &= set(session.scalars(select(Merchant.id).where(Merchant.id.in_(merchants))))
     return sorted(merchants) or None
 
 

@@ -22,6 +22,7 @@ from backend.services.customers import publish_balance
 from backend.services.subsidies import grant
 from backend.services.vault import Vault
 from sync.wire import MAX_AMOUNT_FEN
+from terminal.masking import mask_digits
 from terminal.money import parse_yuan
 
 MAX_ROWS = 100_000
@@ -61,7 +62,13 @@ def _amount(row: dict[str, str]) -> int:
 def _customer_id(session: Session, vault: Vault, row: dict[str, str]) -> int:
     cid, idn = (row.get("customer_id") or "").strip(), (row.get("id_number") or "").strip()
     if cid:
-        if not (cid.isascii() and cid.isdigit()) or not 0 < int(cid) < 2**31 or session.get(Customer, int(cid)) is None:
+        if not (cid.isascii() and cid.isdigit() and 0 < int(cid) < 2**31):
+            # Not a customer number: often an ID number or a phone typed into the wrong column.
+            # The report is kept (grant_batches.errors) and shown on /admin: never the cell itself.
+            shown = mask_digits(cid) if len(cid) <= 32 else "…"
+            raise RowError("unknown_customer", f"customer_id 列不是客户编号（{shown}）；身份证号请填在 id_number 列",
+                           f"customer_id is not a customer number ({shown}); put ID numbers in the id_number column")
+        if session.get(Customer, int(cid)) is None:
             raise RowError("unknown_customer", f"客户编号 {cid} 不存在", f"customer {cid} does not exist")
         return int(cid)
     if idn:

@@ -53,6 +53,19 @@ def create_operator(session: Session, hash_key: bytes, *, name: str, role: str,
     return NewOperator(operator, token)
 
 
+def refuse_last_operator(session: Session, operator: Operator) -> None:
+    """Bank staff (role operator) are the only ones who can make new tokens: deactivating the
+    last active one would lock everybody out of the console and the API for good."""
+    if not (operator.active and operator.role == "operator"):
+        return
+    # Lock the active bank-staff rows, so two deactivations at once cannot both pass this check.
+    active = session.scalars(select(Operator.id).where(Operator.role == "operator", Operator.active.is_(True))
+                             .with_for_update()).all()
+    if set(active) <= {operator.id}:
+        raise api_error(409, "last_operator", "这是最后一个有效的银行操作员，不能停用；请先新建一个操作员",
+                        "This is the last active bank operator and cannot be deactivated; create another one first")
+
+
 def list_operators(session: Session, merchant_id: int | None = None) -> list[Operator]:
     query = select(Operator).order_by(Operator.id)
     if merchant_id is not None:

@@ -11,15 +11,21 @@ Every change to a stay is published to the site's lanes as a "parking_session" c
 """
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from backend.errors import api_error
+from backend.logging import log
 from backend.models.base import utcnow
 from backend.models.merchants import Site
 from backend.models.parking import ParkingEventRow, ParkingSession
 from backend.services.changes import record_change
-from sync.wire import ParkingEvent, ParkingEventResult, ParkingSessionData
+from sync.wire import MAX_PUSH_ITEMS, ParkingEvent, ParkingEventResult, ParkingSessionData
 
 
 def session_data(s: ParkingSession) -> ParkingSessionData:
@@ -118,32 +124,73 @@ def _correct(session: Session, site: Site, e: ParkingEvent) -> str | None:
     return None
 
 
-def apply_events(session: Session, terminal_id: int, site_id: int, events: list[ParkingEvent]) -> list[ParkingEventResult]:
+def parse_events(payload: Any) -> list[ParkingEvent | ParkingEventResult]:
+    """A push body's events, each validated on its own: a malformed one becomes its "rejected"
+    answer. Only a body that is not {"events": [...]} or an event without a readable event_id
+    (nothing to answer it by) refuses the whole push."""
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list) or not 1 <= len(events) <= MAX_PUSH_ITEMS or set(payload) != {"events"}:
+        raise _bad_push(f"推送内容须为 {{\"events\": [...]}}，1到{MAX_PUSH_ITEMS}条",
+                        f"A push body is {{\"events\": [...]}} with 1 to {MAX_PUSH_ITEMS} events")
+    out: list[ParkingEvent | ParkingEventResult] = []
+    for raw in events:
+        try:
+            out.append(ParkingEvent.model_validate(raw))
+            continue
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            why = f"malformed: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"[:200]
+        try:
+            event_id = UUID(str(raw["event_id"]))
+        except (TypeError, KeyError, ValueError):
+            raise _bad_push("每个事件都须有 event_id（UUID）", "Every event needs an event_id (a UUID)") from None
+        out.append(ParkingEventResult(event_id=event_id, status="rejected", reason=why))
+    return out
+
+
+def _bad_push(zh: str, en: str):  # noqa: ANN202
+    return api_error(422, "invalid_request", zh, en)
+
+
+def apply_events(session: Session, terminal_id: int, site_id: int,
+                 events: list[ParkingEvent | ParkingEventResult]) -> list[ParkingEventResult]:
     """Apply a terminal's lane events in order; each commits on its own, so one bad event does not
-    hold back the rest."""
+    hold back the rest (an answer already made by parse_events passes through)."""
     site = session.get(Site, site_id)
     results = []
     for e in events:
-        eid = str(e.event_id)
-        if session.scalar(select(ParkingEventRow.id).where(ParkingEventRow.event_id == eid)) is not None:
-            results.append(ParkingEventResult(event_id=e.event_id, status="duplicate"))
+        if isinstance(e, ParkingEventResult):
+            results.append(e)
             continue
-        if site is None or site.kind != "car_park":
-            results.append(ParkingEventResult(event_id=e.event_id, status="rejected", reason="not_a_car_park"))
-            continue
-        handler = {"entry": _entry, "exit": _exit}.get(e.kind)
-        problem = handler(session, site, terminal_id, e) if handler else _correct(session, site, e)
-        if problem:
-            session.rollback()
-            results.append(ParkingEventResult(event_id=e.event_id, status="rejected", reason=problem))
-            continue
-        session.add(ParkingEventRow(event_id=eid, session_id=str(e.session_id), terminal_id=terminal_id,
-                                    kind=e.kind, at=e.at, body=e.model_dump(mode="json")))
         try:
-            session.commit()
-        except IntegrityError:   # the same event from a concurrent push: booked by the other
+            results.append(_apply_one(session, site, terminal_id, e))
+        except (OperationalError, InterfaceError):
+            raise   # the database, not the event: the lane sends the push again
+        except Exception as exc:  # noqa: BLE001 - a poisoned event is answered, never blocks the queue
             session.rollback()
-            results.append(ParkingEventResult(event_id=e.event_id, status="duplicate"))
-            continue
-        results.append(ParkingEventResult(event_id=e.event_id, status="applied"))
+            log.error("parking_event_failed", terminal_id=terminal_id, event_id=str(e.event_id),
+                      error=type(exc).__name__)
+            results.append(ParkingEventResult(event_id=e.event_id, status="rejected",
+                                              reason=f"unprocessable: {type(exc).__name__}"))
     return results
+
+
+def _apply_one(session: Session, site: Site | None, terminal_id: int, e: ParkingEvent) -> ParkingEventResult:
+    eid = str(e.event_id)
+    if session.scalar(select(ParkingEventRow.id).where(ParkingEventRow.event_id == eid)) is not None:
+        return ParkingEventResult(event_id=e.event_id, status="duplicate")
+    if site is None or site.kind != "car_park":
+        return ParkingEventResult(event_id=e.event_id, status="rejected", reason="not_a_car_park")
+    handler = {"entry": _entry, "exit": _exit}.get(e.kind)
+    problem = handler(session, site, terminal_id, e) if handler else _correct(session, site, e)
+    if problem:
+        session.rollback()
+        return ParkingEventResult(event_id=e.event_id, status="rejected", reason=problem)
+    session.add(ParkingEventRow(event_id=eid, session_id=str(e.session_id), terminal_id=terminal_id,
+                                kind=e.kind, at=e.at, body=e.model_dump(mode="json")))
+    try:
+        session.commit()
+    except IntegrityError:   # the same event from a concurrent push: booked by the other
+        session.rollback()
+        return ParkingEventResult(event_id=e.event_id, status="duplicate")
+    return ParkingEventResult(event_id=e.event_id, status="applied")

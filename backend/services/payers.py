@@ -27,6 +27,8 @@ PAYER_DECLINES: dict[str, tuple[str, str]] = {
     "merchant_suspended": ("商户已暂停服务，请到其他窗口支付", "This merchant is suspended: pay at another counter"),
     "method_not_supported": ("此支付方式暂不支持，请换一种方式", "This payment method is not supported here: pay another way"),
     "bad_plate": ("车牌号无法识别", "The plate number is not valid"),
+    "offline_too_old": ("离线交易超过30天才上传，未扣款，请人工处理",
+                        "An offline payment sent more than 30 days late: not charged, settle it by hand"),
     **PAYCODE_DECLINES,
 }
 

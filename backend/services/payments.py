@@ -67,6 +67,11 @@ BANK_DECLINES = {
                              "charged, please pay again"),
 }
 MESSAGES = {**DECLINE_MESSAGES, **PAYER_DECLINES, **BANK_DECLINES}
+# How old an offline payment may be when it reaches the backend: the widest offline window a site
+# may give its terminals (api/sites.py, 30 days), and inside the settlement's 31-day lookback so
+# that whatever is booked is also paid out. An older one is declined after the fact, never charged
+# (docs/RELIABILITY.md "Offline payments older than the offline window").
+OFFLINE_MAX_AGE = timedelta(days=30)
 
 # Hot-path statements, built once: building a statement per payment costs ~4x the CPU of
 # executing a prebuilt one (SQLAlchemy caches the compiled form of a reused statement object).
@@ -150,6 +155,8 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
     reason = payer.decline
     if merchant.status != "approved":
         reason = "merchant_suspended"
+    if req.offline and req.occurred_at < now - OFFLINE_MAX_AGE:
+        reason = "offline_too_old"
     decision: FundingDecision | None = None
     accounts: dict[int, Account] = {}
     customer = payer.customer

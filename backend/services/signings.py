@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import api_error
 from backend.models.customers import Customer, CustomerGroup
+from backend.models.merchants import Merchant
 from backend.models.signings import FacePhoto, FaceTemplate, Signing
 from backend.services.changes import record_change
 from backend.services.customers import get_customer, publish_balance
@@ -97,10 +98,23 @@ def _check_limits(per_payment: int, per_day: int) -> None:
                         "The per-payment limit must be above 0 and the daily limit at least as high")
 
 
+def _refuse_unknown_merchants(session: Session, merchant_ids: list[int]) -> None:
+    """A signing names only merchants that exist: an unknown id would be a typo that lets the
+    diner pay nowhere (and, before, made the signing impossible to revoke)."""
+    wanted = set(merchant_ids)
+    known = set(session.scalars(select(Merchant.id).where(Merchant.id.in_(wanted)))) if wanted else set()
+    missing = sorted(wanted - known)
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:5])
+        raise api_error(422, "merchant_not_found", f"商户不存在：{shown}；请检查商户编号",
+                        f"No such merchant: {shown}; check the merchant ids")
+
+
 def _new_signing(session: Session, customer: Customer, kind: str, *, per_payment_limit_fen: int,
                  per_day_limit_fen: int, merchant_ids: list[int], funding_order: str | None,
                  now: datetime, **extra) -> Signing:  # noqa: ANN003
     _check_limits(per_payment_limit_fen, per_day_limit_fen)
+    _refuse_unknown_merchants(session, merchant_ids)
     signing = Signing(customer_id=customer.id, kind=kind, status="active",
                       per_payment_limit_fen=per_payment_limit_fen, per_day_limit_fen=per_day_limit_fen,
                       merchant_ids=sorted(set(merchant_ids)), funding_order=funding_order,

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from core.clock import SystemClock
+from core.private_files import write_private
 
 
 def _session_factory():  # noqa: ANN202
@@ -28,6 +29,11 @@ def register_settlement_commands(app: typer.Typer) -> None:
         from backend.settlement.payout import build_payout_files, record_fingerprint
         from backend.settlement.run import check_date, settle_day
 
+        try:
+            day = check_date(day)
+        except ApiError as exc:
+            typer.echo(f"{exc.detail['message_zh']}\n{exc.detail['message_en']}", err=True)
+            raise typer.Exit(2) from None
         engine, sessions = _session_factory()
         try:
             with sessions() as session, typer.progressbar(length=1, label="settling") as bar:
@@ -35,7 +41,7 @@ def register_settlement_commands(app: typer.Typer) -> None:
                     bar.length = total
                     bar.update(1)
                 try:
-                    outcome = settle_day(session, check_date(day), SystemClock().now(), progress=progress)
+                    outcome = settle_day(session, day, SystemClock().now(), progress=progress)
                     files = build_payout_files(session, day)
                     record_fingerprint(session, files)
                     session.commit()
@@ -44,9 +50,9 @@ def register_settlement_commands(app: typer.Typer) -> None:
                     raise typer.Exit(2) from None
         finally:
             engine.dispose()
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"payout-{day}.csv").write_bytes(files.csv)
-        (out / f"payout-{day}.xlsx").write_bytes(files.xlsx)
+        # Full account numbers: readable by their owner only (0600, a new folder 0700).
+        write_private(out / f"payout-{day}.csv", files.csv)
+        write_private(out / f"payout-{day}.xlsx", files.xlsx)
         typer.echo(f"closed now: {len(outcome.closed)}, closed before: {len(outcome.already)}, "
                    f"not over yet: {len(outcome.not_over)}")
         typer.echo(f"{out / f'payout-{day}.csv'}  sha256 {files.csv_sha256}")

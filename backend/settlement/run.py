@@ -19,6 +19,7 @@ docs/SETTLEMENT.md) rather than making every run scan the whole history.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -49,7 +50,11 @@ def day_end(merchant: Merchant, business_date: str) -> datetime:
 
 
 def check_date(business_date: str) -> str:
+    """The one accepted form, YYYY-MM-DD. Python also reads 20261201 and 2026-W49-2 as dates; a
+    day written so was settled, but its payout files were looked up under the raw text (none)."""
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", business_date):
+            raise ValueError
         day = date.fromisoformat(business_date)
         if not 2000 <= day.year <= 2100:
             raise ValueError

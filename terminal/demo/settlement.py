@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from backend.db import make_engine, make_sessionmaker
+from core.private_files import write_private
 
 
 def run_settlement(database_url: str, business_date: str, now: datetime, folder: Path) -> dict:
@@ -27,12 +28,9 @@ def run_settlement(database_url: str, business_date: str, now: datetime, folder:
                           "subsidy": d.subsidy} for d in outcome.closed]
     finally:
         engine.dispose()
-    folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for suffix, data in (("csv", files.csv), ("xlsx", files.xlsx)):
-        path = folder / f"settlement-payout-{business_date}.{suffix}"
-        path.write_bytes(data)
-        written.append(path)
+    for suffix, data in (("csv", files.csv), ("xlsx", files.xlsx)):   # account numbers: owner only
+        written.append(write_private(folder / f"settlement-payout-{business_date}.{suffix}", data))
     return {"ran": True, "business_date": business_date, "run_at": now.isoformat(), "closed": len(outcome.closed),
             "not_over": outcome.not_over, "merchants": merchants, "files": [str(p) for p in written],
             "csv_sha256": files.csv_sha256}

@@ -25,6 +25,7 @@ def jumped_terminal(site, data_dir):  # noqa: ANN001, ANN201
     """A registered terminal (cache pulled) whose decisions and signatures follow a ManualClock."""
     term = site.terminal(data_dir)
     clock = ManualClock(datetime.now(timezone.utc))
+    term.store.cache.mark_pulled(clock.now(), clock.monotonic())   # its last pull, on its own clock
     identity = term.store.identity()
     auth = TerminalAuth(private_key_from_bytes(term.store.get_secret("device_key")), identity.terminal_id,
                         clock=lambda: clock.now().timestamp())

@@ -128,3 +128,40 @@ def test_signing_limit_per_payment(store, clock):
 def test_unregistered_terminal_declines(tmp_path, clock):
     store = open_store(tmp_path / "t.db", clock)
     assert pay(store, clock, face(101), 100).reason == "not_registered"
+
+
+# --- a wall clock set back (issue 12): the cache's age also counts in monotonic time ------------
+
+def test_a_clock_set_back_does_not_make_an_old_cache_look_fresh(store, clock):
+    from datetime import timedelta
+
+    store.cache.mark_pulled(clock.now(), clock.monotonic())    # the sync loop records both readings
+    clock.advance(3000)                                        # 50 min since the pull (limit: 60)
+    clock.set(clock.now() - timedelta(hours=2))                # the RTC is set back two hours
+    assert pay(store, clock, face(101), 100).status == "approved"
+    clock.advance(700)                                         # 61 min since the pull, 69 min "before" it
+    out = pay(store, clock, face(101), 100)
+    assert (out.status, out.reason) == ("declined", "stale_cache")
+
+
+def test_a_clock_set_back_right_after_a_pull_still_pays_offline(store, clock):
+    from datetime import timedelta
+
+    store.cache.mark_pulled(clock.now(), clock.monotonic())
+    clock.set(clock.now() - timedelta(hours=5))                # the cache really is a second old
+    assert pay(store, clock, face(101), 100).status == "approved"
+
+
+def test_a_clock_reading_before_the_last_pull_with_no_monotonic_proof_declines(store, clock):
+    """After a reboot the monotonic reading starts again and cannot vouch for the cache's age;
+    a wall clock that then reads before the last pull is wrong, and nothing is approved offline."""
+    from datetime import timedelta
+
+    store.cache.mark_pulled(clock.now(), clock.monotonic() + 10**6)   # the previous boot's reading
+    clock.set(clock.now() - timedelta(hours=3))
+    out = pay(store, clock, face(101), 100)
+    assert (out.status, out.reason) == ("declined", "clock_behind")
+    assert "人工窗口" in out.message_zh and "clock" in out.message_en
+    assert store.outbox.queue_depth() == 0
+    store.cache.mark_pulled(clock.now(), clock.monotonic())          # a pull after the clock is right
+    assert pay(store, clock, face(101), 100).status == "approved"
