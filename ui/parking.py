@@ -139,9 +139,19 @@ class ParkingScreen(ViewScreen):
             "entry_open": (t.t("parking.entry_open"), "", own_words),
             "entry_refused": (t.t("parking.entry_refused"), "", reason),
             "exit_quote": (t.t("parking.scan_qr") if view.qr_text else t.t("parking.fee"), fee,
-                           t.t("parking.or_paycode")),
+                           t.t(scan_hint(view.qr_text))),
             "exit_paid": (t.t("parking.paid"), fee, kind or own_words),
             "exit_free": (t.t("parking.free"), "", kind or own_words),
             "exit_refused": (t.t("parking.refused"), "", reason),
             "barrier_opening": (t.t("parking.barrier"), "", kind or own_words),
         }[view.phase]
+
+
+# Which apps can pay a lane's QR code, by the channel that made it (its published code URL): the
+# screen names them instead of promising an app that cannot pay this code.
+QR_APPS = (("weixin://", "parking.scan_with.wechat"), ("https://qr.alipay.com/", "parking.scan_with.alipay"),
+           ("https://qr.95516.com/", "parking.scan_with.unionpay"))
+
+
+def scan_hint(qr_text: str | None) -> str:
+    return next((key for prefix, key in QR_APPS if (qr_text or "").startswith(prefix)), "parking.or_paycode")

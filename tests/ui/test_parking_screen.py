@@ -64,3 +64,16 @@ def test_english_lane_screen(screen, tr) -> None:  # noqa: ANN001
     text = screen.visible_text()
     assert "Exit · Lane 2" in text and "2 h 17 min" in text and "Scan to pay" in text
     assert screen.has_qr()
+
+
+@pytest.mark.parametrize("qr_text, apps", [
+    ("weixin://wxpay/bizpayurl?pr=abc123", "请用微信扫一扫"),
+    ("https://qr.alipay.com/bax01234567890", "请用支付宝扫一扫"),
+    ("https://qr.95516.com/00010000/0112345678901234567890", "请用云闪付或银行App扫一扫"),
+])
+def test_the_screen_names_the_apps_that_can_pay_this_qr(screen, qr_text: str, apps: str) -> None:  # noqa: ANN001
+    screen.render(replace(VIEWS["exit_quote"], qr_text=qr_text))
+    text = screen.visible_text()
+    assert apps in text and "也可出示付款码" in text and screen.has_qr()
+    others = {"微信", "支付宝", "云闪付"} - {w for w in ("微信", "支付宝", "云闪付") if w in apps}
+    assert not any(f"请用{o}" in text for o in others)
