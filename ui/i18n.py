@@ -87,7 +87,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "parking.no_image": ("无车牌图片", "No plate image"),
     "pay_kind.member": ("月卡车辆，免费通行", "Monthly pass: no charge"),
     "pay_kind.contactless": ("无感支付，已从签约账户扣款", "Contactless: charged to the signed account"),
-    "pay_kind.qr": ("扫码支付", "Scan the QR code"),
+    "pay_kind.qr": ("已扫码支付", "Paid by QR"),
     "pay_kind.paycode": ("付款码支付", "Pay code"),
     "pay_kind.free_by_attendant": ("值班员放行", "Waved through by the attendant"),
     "pay_short.member": ("月卡", "Monthly pass"),

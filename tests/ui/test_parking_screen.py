@@ -77,3 +77,16 @@ def test_the_screen_names_the_apps_that_can_pay_this_qr(screen, qr_text: str, ap
     assert apps in text and "也可出示付款码" in text and screen.has_qr()
     others = {"微信", "支付宝", "云闪付"} - {w for w in ("微信", "支付宝", "云闪付") if w in apps}
     assert not any(f"请用{o}" in text for o in others)
+
+
+def test_a_qr_payment_says_it_was_paid_by_qr_in_both_languages(qtbot) -> None:  # noqa: ANN001
+    from ui.i18n import Translator
+
+    paid_by_qr = replace(VIEWS["exit_contactless"], pay_kind="qr")
+    english = show(qtbot, ParkingScreen(Translator("en")), (1920, 1080))
+    english.render(paid_by_qr)
+    assert "Paid by QR" in english.visible_text()
+    assert "Scan the QR code" not in english.visible_text()   # the car has paid: nothing left to scan
+    chinese = show(qtbot, ParkingScreen(Translator()), (1920, 1080))
+    chinese.render(paid_by_qr)
+    assert "已扫码支付" in chinese.visible_text()
