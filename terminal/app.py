@@ -243,6 +243,14 @@ class TerminalCore:
             return None
         return recent[-PIN_TRIES] + PIN_LOCKOUT
 
+    def pin_tries_left(self) -> int:
+        """How many wrong PINs may still be entered before the screen locks, so the PIN screen
+        can warn the cashier before the lock rather than after it."""
+        now = self.clock.now()
+        with self._pin_lock:
+            recent = [t for t in self._pin_failures if now - t < PIN_LOCKOUT]
+        return max(0, PIN_TRIES - len(recent))
+
     def verify_pin(self, pin: str) -> bool:
         # One check at a time, counted before the next starts: tries from two threads at once
         # must not get past PIN_TRIES together.

@@ -109,6 +109,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "confirm.need_four": ("请输入4位数字", "Please key 4 digits"),
     "pin.title": ("请输入管理密码", "Enter the admin PIN"),
     "pin.wrong": ("密码不正确，请重新输入", "Wrong PIN, please try again"),
+    "pin.wrong_tries_left": ("密码不正确，还可以再试 {left} 次", "Wrong PIN: {left} tries left before the screen locks"),
+    "pin.wrong_last_try": ("密码不正确，还可以再试 1 次，再错将锁定", "Wrong PIN: 1 try left before the screen locks"),
     "pin.locked": ("密码错误次数过多，已锁定，请在 {time} 后重试", "Too many wrong PINs: locked, try again at {time}"),
     "pin.ok": ("确定", "OK"),
     "pin.clear": ("清除", "Clear"),

@@ -109,7 +109,7 @@ def admin_shots(app: QApplication, size: tuple[int, int]) -> Iterator[tuple[str,
         window.pin.press(key)
     _settle(app)
     yield "admin-pin", window
-    window.pin.error.setText(tr.t("pin.wrong"))
+    window.pin.error.setText(tr.t("pin.wrong_tries_left", left=4))
     window.pin.dots.setText("")
     _settle(app)
     yield "admin-pin-wrong", window

@@ -16,10 +16,13 @@ def _pay(core: TerminalCore, clock: ManualClock, customer_id: int = 101):  # noq
     return outcome
 
 
-def test_wrong_pin_is_refused_and_says_so(qtbot, kiosk) -> None:  # noqa: ANN001
+def test_wrong_pin_is_refused_and_says_how_many_tries_are_left(qtbot, kiosk) -> None:  # noqa: ANN001
     enter_pin(qtbot, kiosk, "1111")
     qtbot.waitUntil(lambda: kiosk.pin.error.text() != "")
-    assert kiosk.pin.error.text() == "密码不正确，请重新输入"
+    assert kiosk.pin.error.text() == "密码不正确，还可以再试 4 次"
+    kiosk.tr.set_language("en")
+    assert kiosk.pin.error.text() == "Wrong PIN: 4 tries left before the screen locks"
+    kiosk.tr.set_language("zh_CN")
     assert kiosk.stack.currentWidget() is kiosk.pin
     assert kiosk.pin.dots.text() == ""          # the wrong digits are gone
     kiosk.pin.back.click()
@@ -97,8 +100,11 @@ def test_after_five_wrong_pins_the_screen_says_when_to_try_again(qtbot, kiosk, c
     for attempt in range(5):
         enter_pin(qtbot, kiosk, "1111")
         qtbot.waitUntil(lambda: kiosk.pin.error.text() != "" and kiosk.bridge.idle())
+        if attempt < 3:
+            assert kiosk.pin.error.text() == f"密码不正确，还可以再试 {4 - attempt} 次"
+        if attempt == 3:
+            assert kiosk.pin.error.text() == "密码不正确，还可以再试 1 次，再错将锁定"
         if attempt < 4:
-            assert kiosk.pin.error.text() == "密码不正确，请重新输入"
             kiosk.pin.back.click()
     until = core.pin_locked_until()
     assert until is not None
