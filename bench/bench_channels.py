@@ -1,8 +1,9 @@
 """A pay code authorised through each simulated channel, end to end: a signed terminal request
 (POST /api/v1/terminal/payments) to a real backend process on loopback, which charges the code at
 the channel adapter (WeChat Pay v3 / Alipay RSA2 / UnionPay ACP, each over its simulator: signature
-made, checked by the simulator, answer signed and checked back), books it on the ledger and
-answers. One client, sequential, keep-alive; prints p50/p99 per channel.
+made, checked by the simulator, answer signed and checked back; the bank's mobile-banking code
+through the core simulator: an in-bank transfer by compare-and-set on the shared store), books it
+on the ledger and answers. One client, sequential, keep-alive; prints p50/p99 per channel.
 
     .venv/bin/python bench/bench_channels.py --payments 200
 
@@ -33,6 +34,18 @@ from tests.backend_process import BackendProcess  # noqa: E402
 
 CODES = {"wechat": lambda n: f"13{n:016d}"[:14] + "9876", "alipay": lambda n: f"28{n:018d}"[:16] + "9876",
          "unionpay": lambda n: f"62{n:017d}"[:15] + "9876"}
+PAYER = "6228480000000000077"
+
+
+def bank_codes(url: str, count: int) -> list[str]:
+    """The customer's mobile banking issues codes: written to the bank simulator's store, which the
+    backend process shares (backend/channels/bank_sim.py)."""
+    from backend.channels.bank_sim import BankCodeCoreSimulator
+    from backend.channels.sim_store import DatabaseStore, simulator_engine
+
+    core = BankCodeCoreSimulator(DatabaseStore(simulator_engine(url), "bank"))
+    core.open_account(PAYER, 10**9)
+    return [core.issue_code(PAYER) for _ in range(count)]
 
 
 def main() -> None:
@@ -50,7 +63,8 @@ def main() -> None:
             tid, key = register_terminal(client, seed, ids["merchant_id"], ids["site_id"], ids["lane_id"])
             auth = TerminalAuth(key, tid)
             print(f"{args.payments} pay codes per channel, one client, SQLite, backend on loopback")
-            for channel, code in CODES.items():
+            issued = bank_codes(url, args.payments + 10)
+            for channel, code in {**CODES, "bank": lambda n: issued[n]}.items():
                 times = []
                 for n in range(args.payments + 10):
                     body = {"payment_id": str(uuid.uuid4()), "amount_fen": 850, "meal_period": "lunch",

@@ -1,8 +1,9 @@
 """A bank core that takes the bank's own codes (simulator): mobile-banking pay codes it issued,
 aggregate-QR orders the customer's mobile banking pays, real-time in-bank transfers with the same
 failure modes as the other channel simulators (backend/channels/sim_plans.py, by the code's last
-four digits). Orders and issued codes live in a SimStore (shared by every backend worker);
-balances are CoreBankingSimulator's (one process's)."""
+four digits). Orders, issued codes, account balances and applied references all live in a
+SimStore, so every backend worker (and a bench or test process on the same database) sees one
+bank: a balance changes by compare-and-set on its version."""
 from __future__ import annotations
 
 import json
@@ -30,7 +31,38 @@ class BankCodeCoreSimulator(CoreBankingSimulator):
 
     @property
     def orders(self) -> dict[str, SimOrder]:
-        return {no: o for no, o in self.store.orders().items() if not no.startswith("code:")}
+        return {no: o for no, o in self.store.orders().items() if not no.startswith(("code:", "acct:", "ref:"))}
+
+    # --- accounts, in the store ----------------------------------------------------------------------
+    def open_account(self, account: str, balance_fen: int = 0) -> None:
+        key = f"acct:{account}"
+        found = self.store.add(SimOrder(key, {"balance": balance_fen}, state="v0"))
+        if found.body["balance"] != balance_fen:
+            self.store.move(key, (found.state,), replace(found, state=f"v{int(found.state[1:]) + 1}",
+                                                         body={"balance": balance_fen}))
+
+    def balance(self, account: str) -> int:
+        found = self.store.get(f"acct:{account}")
+        if found is None:
+            raise KeyError(account)
+        return found.body["balance"]
+
+    def _move(self, ref: str, account: str, delta: int) -> BankAnswer:
+        """Apply a movement once per reference, atomically against other workers."""
+        done = self.store.get(f"ref:{ref}")
+        if done is not None:
+            return BankAnswer(done.body["outcome"], ref, done.body["amount"])
+        for _ in range(50):
+            found = self.store.get(f"acct:{account}")
+            if found is None:
+                return BankAnswer("no_account", ref)
+            if found.body["balance"] + delta < 0:
+                return BankAnswer("insufficient_funds", ref)
+            changed = replace(found, state=f"v{int(found.state[1:]) + 1}", body={"balance": found.body["balance"] + delta})
+            if self.store.move(f"acct:{account}", (found.state,), changed):
+                self.store.add(SimOrder(f"ref:{ref}", {"outcome": "ok", "amount": abs(delta)}, state="DONE"))
+                return BankAnswer("ok", ref, abs(delta))
+        return BankAnswer("unknown", ref)
 
     @property
     def refunds(self) -> dict[str, dict]:

@@ -36,8 +36,10 @@ def _code(c, channel: str, plan: str) -> str:  # noqa: ANN001
     if channel != "bank":
         return CODES[channel] + plan
     bank = c.app.state.channels.simulator("bank")       # the customer's mobile banking shows a code
-    if "6228480000000000099" not in bank._balances:
-        bank.open_account("6228480000000000099", 5000)   # 50 yuan: the 0000 plan must fail for want of money
+    try:
+        bank.balance("6228480000000000099")
+    except KeyError:
+        bank.open_account("6228480000000000099", 5000)   # 50 yuan
     return bank.issue_code("6228480000000000099", plan)
 
 
