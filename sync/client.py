@@ -41,11 +41,13 @@ FAILURE_WORDS: dict[str, tuple[str, str]] = {
 class SyncFailure(Exception):
     """One failure type for every network problem."""
 
-    def __init__(self, reason: str, detail: str = "", *, maybe_sent: bool, status_code: int | None = None):
+    def __init__(self, reason: str, detail: str = "", *, maybe_sent: bool, status_code: int | None = None,
+                 said: tuple[str, str] | None = None):
         self.reason = reason
         self.detail = detail[:300]
         self.maybe_sent = maybe_sent      # the backend may have acted on it: keep the same key
         self.status_code = status_code
+        self.said = said                  # the backend's own (zh, en) sentence, when it gave one
         super().__init__(f"{reason}: {self.detail}" if detail else reason)
 
     @property
@@ -54,7 +56,9 @@ class SyncFailure(Exception):
 
     @property
     def plain(self) -> str:
-        zh, en = self.words
+        """One line for a person: the backend's own sentence when it said one (it names the
+        problem: "no such enrolment code"), else the reason's words."""
+        zh, en = self.said or self.words
         return f"{zh} / {en}"
 
 
@@ -160,9 +164,11 @@ def _parse(response: httpx.Response, model: type[T], prepare: Callable[[object],
     if code >= 500:
         raise SyncFailure("server_error", f"HTTP {code}", maybe_sent=True, status_code=code)
     if code in (401, 403):
-        raise SyncFailure("unauthorised", _detail(response), maybe_sent=False, status_code=code)
+        raise SyncFailure("unauthorised", _detail(response), maybe_sent=False, status_code=code,
+                          said=_backend_said(response))
     if code >= 400:
-        raise SyncFailure("refused", _detail(response), maybe_sent=False, status_code=code)
+        raise SyncFailure("refused", _detail(response), maybe_sent=False, status_code=code,
+                          said=_backend_said(response))
     try:
         if prepare is None:
             return model.model_validate_json(response.content)
@@ -175,9 +181,35 @@ def _parse(response: httpx.Response, model: type[T], prepare: Callable[[object],
                           maybe_sent=True, status_code=code) from None
 
 
-def _detail(response: httpx.Response) -> str:
+NOT_GATEPAY = ("这个地址不是 gatepay 后台，请检查后台地址（只写到端口，例如 https://pay.example.cn）",
+               "This address is not a gatepay backend: check the backend URL (up to the port, "
+               "e.g. https://pay.example.cn)")
+
+
+def _error_body(response: httpx.Response) -> object:
     try:
         data = response.json()
-        return str(data.get("detail", data))[:300] if isinstance(data, dict) else str(data)[:300]
     except ValueError:
-        return f"HTTP {response.status_code}"
+        return None
+    return data.get("detail", data) if isinstance(data, dict) else data
+
+
+def _backend_said(response: httpx.Response) -> tuple[str, str] | None:
+    """The backend's own sentence ({"detail": {"code", "message_zh", "message_en"}}); a 404 without
+    that shape came from something else at that address (a wrong path, another web server)."""
+    detail = _error_body(response)
+    if isinstance(detail, dict) and detail.get("message_zh"):
+        return str(detail["message_zh"]), str(detail.get("message_en") or detail["message_zh"])
+    if response.status_code in (404, 405):
+        return NOT_GATEPAY
+    return None
+
+
+def _detail(response: httpx.Response) -> str:
+    """For logs: the backend's error code (never its whole body), or the status."""
+    detail = _error_body(response)
+    if isinstance(detail, dict) and detail.get("code"):
+        return str(detail["code"])[:300]
+    if isinstance(detail, str):
+        return detail[:300]
+    return f"HTTP {response.status_code}"

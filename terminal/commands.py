@@ -113,7 +113,7 @@ def register(config: Path = typer.Option(..., "--config", help="Terminal config 
     try:
         identity = do_register(store, cfg.backend_url, code, hardware_id=hardware_id)
     except SyncFailure as failure:
-        typer.echo(f"注册失败 / registration failed: {failure.plain} ({failure.detail})", err=True)
+        typer.echo(f"注册失败 / registration failed: {failure.plain}", err=True)
         raise typer.Exit(1) from None
     finally:
         store.close()

@@ -88,3 +88,39 @@ def test_pin_hash_round_trip():
 def test_schema_has_titles_for_the_wizard():
     props = TerminalConfig.model_json_schema()["properties"]
     assert all("title" in p and "description" in p for p in props.values())
+
+
+@pytest.mark.parametrize("typo, zh, en", [
+    ("langauge: en", "未知字段，是否想写 'language'", "unknown field: did you mean 'language'?"),
+    ("debounce: 30", "是否想写 'debounce_s'", "did you mean 'debounce_s'?"),
+    ("scene: canten", "只能是 canteen, parking", "did you mean 'canteen'?"),
+])
+def test_a_typo_is_explained_in_both_languages_with_a_guess(tmp_path, typo, zh, en):
+    text = GOOD_YAML.replace("language: en", typo).replace("scene: canteen\n", "" if "scene" in typo else "scene: canteen\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "t.yaml", text), environ={})
+    assert zh in str(err.value) and en in str(err.value)
+    assert "Extra inputs are not permitted" not in str(err.value)
+
+
+def test_a_typo_inside_a_device_block_names_the_device_field_and_guesses(tmp_path):
+    text = GOOD_YAML.replace("{type: voice, name: speaker, simulated: true}",
+                             "{type: voice, name: speaker, simulatd: true}")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "t.yaml", text), environ={})
+    assert "field 'devices.0.simulatd'" in str(err.value)       # as written in the file (no type tag)
+    assert "did you mean 'simulated'?" in str(err.value) and "是否想写 'simulated'" in str(err.value)
+
+
+def test_a_misspelt_device_type_gets_a_guess(tmp_path):
+    text = GOOD_YAML.replace("{type: voice,", "{type: voise,")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "t.yaml", text), environ={})
+    assert "没有这种设备类型 'voise'" in str(err.value) and "did you mean 'voice'?" in str(err.value)
+
+
+def test_a_backend_url_without_a_scheme_says_to_add_one(tmp_path):
+    text = GOOD_YAML.replace("http://127.0.0.1:8700", "127.0.0.1:8700")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, "t.yaml", text), environ={})
+    assert "应以 http:// 或 https:// 开头" in str(err.value) and "must start with http:// or https://" in str(err.value)
