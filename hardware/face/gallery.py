@@ -8,7 +8,8 @@ centroid and query is scaled to the same length (the model's `scale`: dlib 1.41,
 length; SFace 1.0), so only the direction counts: a centroid of several templates is not pulled
 towards the middle of face space (where it would sit nearer to everyone), and
 |t - q|² = 2·scale² - 2·t·q — a search is one matrix-vector product (int8 first, then exact for
-the few rows that can be the answer: hardware/face/search.py; under a millisecond at 100,000).
+the few rows that can be the answer: hardware/face/search.py; under a millisecond at 100,000,
+bit-identical to scoring every row).
 
 Scores are per PERSON, not per template: a person's score is the distance to the mean of
 their templates (`centroid`, default: one row per person, measured best in docs/FACE.md) or
@@ -27,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from hardware.face.models import DEFAULT_MODEL, MAX_CONFIRM_CANDIDATES, get_model
-from hardware.face.search import SMALL, Int8Index
+from hardware.face.search import SMALL, ExactRows, Int8Index, best_k
 from hardware.face.templates import Template
 
 Scoring = Literal["centroid", "min"]
@@ -87,6 +88,7 @@ class Gallery:
         self._matrix = np.zeros((0, self.dimension), np.float32)
         self._starts = np.zeros(0, np.intp)
         self._ids = np.zeros(0, np.int64)
+        self._exact = ExactRows(self._matrix)
         self._index: Int8Index | None = None
 
     def _check(self, templates: np.ndarray | Template | list[Template]) -> np.ndarray:
@@ -171,7 +173,9 @@ class Gallery:
             else np.zeros(0, np.intp)
         self._ids = np.array(ids, dtype=np.int64)
         # Big galleries get an int8 first pass (hardware/face/search.py); answers stay exact.
-        self._index = Int8Index(self._matrix, self.scale) \
+        self._exact = ExactRows(self._matrix)
+        self._matrix = self._exact.view          # one float32 copy, not two
+        self._index = Int8Index(self._exact, self._matrix, self.scale) \
             if self.scoring == "centroid" and len(self._matrix) >= SMALL else None
         self._dirty = False
 
@@ -188,7 +192,7 @@ class Gallery:
         q = self._query(query)
         if not len(self._ids):
             return np.zeros(0, np.float32)
-        sims = self._matrix @ q
+        sims = self._exact.all(q)
         return sims if self.scoring == "centroid" else np.maximum.reduceat(sims, self._starts)
 
     def _distance(self, sims: np.ndarray) -> np.ndarray:
@@ -206,13 +210,8 @@ class Gallery:
             rows, sims = self._index.top(self._query(query), k)
             return [Candidate(int(self._ids[i]), float(d)) for i, d in zip(rows, self._distance(sims))]
         sims = self._similarities(query)
-        if not len(sims):
-            return []
-        k = min(k, len(sims))
-        top = np.argpartition(-sims, k - 1)[:k] if len(sims) > k else np.arange(len(sims))
-        top = top[np.argsort(-sims[top])]
-        dist = self._distance(sims[top])
-        return [Candidate(int(self._ids[i]), float(d)) for i, d in zip(top, dist)]
+        top, best = best_k(np.arange(len(sims)), sims, k)      # ties: lower person id first
+        return [Candidate(int(self._ids[i]), float(d)) for i, d in zip(top, self._distance(best))]
 
     def identify(self, query: np.ndarray, threshold: float, margin: float,
                  confirm_threshold: float | None = None) -> Match:

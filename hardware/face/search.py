@@ -1,78 +1,129 @@
-"""The 1:N search for big galleries: an int8 first pass, then exact float32 for the few rows that
-can be the answer.
+"""The 1:N search: exact float32 similarities, and for big galleries an int8 first pass that
+finds the few rows that can be the answer.
 
-A float32 gallery of 100,000 × 128 is 51 MB; a matrix-vector product over it is bound by memory
-(3 ms of CPU on the 2-core terminal). Its int8 copy is 12.8 MB, and onnxruntime's MatMulInteger
-(MLAS) reads it in about half a millisecond. Rounding to int8 moves each similarity by at most
-`bound` (computed from the two rounding steps, below), so the true k best rows are all among the
-rows whose int8 score is within 2·bound of the k-th best int8 score; those few rows are scored
-again exactly. The answer is therefore exactly the float32 answer, never an approximation.
+Exact similarities (`ExactRows`). The float32 gallery matrix is kept in blocks of BLOCK rows and
+every similarity is computed block by block, by the same numpy/BLAS call on the same memory,
+whether the whole gallery is scored or only the blocks of a few candidate rows. A row's score
+therefore does not depend on which other rows were scored with it (one big matrix-vector
+product rounds a row differently depending on where it falls in the product), so the int8 path
+and the brute-force path give bit-identical distances. Ties are broken by row (= person id
+order): the best k rows are the same set in the same order either way.
 
-Galleries below SMALL rows are searched in float32 directly (fast enough, nothing to build).
+The int8 first pass (`Int8Index`, galleries of SMALL rows or more). A float32 gallery of
+100,000 × 128 is 51 MB and a matrix-vector product over it is bound by memory (2–3 ms on the
+2-core terminal). Its int8 copy is 12.8 MB, held as a constant of a one-node onnxruntime graph
+(MatMulInteger): MLAS packs a constant weight matrix once when the session is built, and then
+reads it at memory speed (0.2–0.3 ms here; handing it the same matrix as an input instead makes
+it re-pack on every call, 1.6 ms). Rounding to int8 moves each similarity by at most `bound`
+(the two rounding steps plus float32's own rounding, below), so every row that can be among the
+exact k best has an int8 score within 2·bound of the k-th best int8 score; those few rows are
+scored again exactly. When the rounding cannot narrow the rows down (a gallery of near
+duplicates), the whole gallery is scored exactly. The answer is always the exact answer.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
-SMALL = 20_000
-_session = None
-_lock = threading.Lock()
+SMALL = 4_096       # rows; below this the exact product alone is as fast (~0.05 ms)
+BLOCK = 16          # rows per exact block: few rows to copy per candidate, few calls per gallery
+_UNIT = 2.0 ** -24  # float32 unit roundoff
 
 
-def _matmul_integer():  # noqa: ANN202 - onnxruntime.InferenceSession
-    """One tiny ONNX graph: y[1, N] = (q[1, D] - 128) · w[D, N], uint8 × int8 -> int32."""
-    global _session
-    with _lock:
-        if _session is None:
-            import onnxruntime as ort
-            from onnx import TensorProto, helper
+class ExactRows:
+    """A gallery matrix (rows of length `scale`) scored in float32, block by block."""
 
-            q = helper.make_tensor_value_info("q", TensorProto.UINT8, [1, "D"])
-            w = helper.make_tensor_value_info("w", TensorProto.INT8, ["D", "N"])
-            y = helper.make_tensor_value_info("y", TensorProto.INT32, [1, "N"])
-            zero = helper.make_tensor("qz", TensorProto.UINT8, [], [128])
-            node = helper.make_node("MatMulInteger", ["q", "w", "qz"], ["y"])
-            graph = helper.make_graph([node], "gallery_search", [q, w], [y], [zero])
-            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1          # memory-bound: a second thread only waits
-            options.log_severity_level = 3
-            _session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return _session
+    def __init__(self, matrix: np.ndarray):
+        self.rows, self.dimension = matrix.shape
+        blocks = -(-self.rows // BLOCK)
+        self.blocks = np.zeros((blocks, BLOCK, self.dimension), np.float32)
+        self.view = self.blocks.reshape(-1, self.dimension)[:self.rows]     # the matrix, in the blocks
+        self.view[:] = matrix
+
+    def all(self, query: np.ndarray) -> np.ndarray:
+        """Similarity of every row with `query` (float32, one per row)."""
+        return (self.blocks @ query).reshape(-1)[:self.rows]
+
+    def some(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Similarities of `rows` (sorted row numbers), bit-identical to `all(query)[rows]`."""
+        block_of = rows // BLOCK
+        needed = np.unique(block_of)
+        sims = self.blocks[needed] @ query                  # (blocks, BLOCK): the same call per block
+        return sims[np.searchsorted(needed, block_of), rows % BLOCK]
+
+
+def best_k(rows: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k highest similarities, ties by lower row first: (rows, sims), best first."""
+    k = min(k, len(sims))
+    if k <= 0:
+        return rows[:0], sims[:0]
+    if len(sims) > k:
+        kth = np.partition(sims, len(sims) - k)[len(sims) - k]
+        keep = np.flatnonzero(sims >= kth)
+        rows, sims = rows[keep], sims[keep]
+    order = np.lexsort((rows, -sims))[:k]
+    return rows[order], sims[order]
+
+
+def _matmul_integer(weights: np.ndarray):  # noqa: ANN202 - onnxruntime.InferenceSession
+    """One tiny ONNX graph with the int8 gallery as a constant: y[1, N] = (q[1, D] - 128) · w[D, N],
+    uint8 × int8 -> int32."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    d, n = weights.shape
+    q = helper.make_tensor_value_info("q", TensorProto.UINT8, [1, d])
+    y = helper.make_tensor_value_info("y", TensorProto.INT32, [1, n])
+    zero = helper.make_tensor("qz", TensorProto.UINT8, [], [128])
+    node = helper.make_node("MatMulInteger", ["q", "w", "qz"], ["y"])
+    graph = helper.make_graph([node], "gallery_search", [q], [y], [zero, numpy_helper.from_array(weights, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1          # memory-bound: a second thread only waits
+    options.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
 class Int8Index:
-    """The int8 copy of a gallery matrix (rows of equal length `scale`)."""
+    """The int8 copy of a gallery matrix (rows of equal length `scale`) in front of its exact rows."""
 
-    def __init__(self, matrix: np.ndarray, scale: float):
-        self.matrix = matrix
+    def __init__(self, exact: ExactRows, matrix: np.ndarray, scale: float):
+        self.exact = exact
         self.scale = scale
-        self.step = float(np.abs(matrix).max()) / 127 if matrix.size else 1.0
-        self.weights = np.ascontiguousarray(np.round(matrix / self.step).astype(np.int8).T)   # (D, N)
-        self.dimension = matrix.shape[1]
+        self.rows, self.dimension = matrix.shape
+        self.step = float(np.abs(matrix).max()) / 127 or 1.0
+        self._session = _matmul_integer(np.ascontiguousarray(np.round(matrix / self.step).astype(np.int8).T))
+
+    def approx(self, q8: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {"q": q8})[0][0]
 
     def top(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k rows most similar to `query` (length `scale`) and their exact similarities,
-        best first."""
-        n = self.matrix.shape[0]
+        best first (ties by lower row): the same as `best_k` over `exact.all(query)`."""
+        n = self.rows
         k = min(k, n)
         q_step = float(np.abs(query).max()) / 127 or 1.0
         q8 = (np.round(query / q_step) + 128).astype(np.uint8)[None, :]
-        approx = _matmul_integer().run(None, {"q": q8, "w": self.weights})[0][0]       # int32, units step·q_step
-        # |exact - approx·step·q_step| <= |ΔM|·|q| + |M̂|·|Δq|, each Δ at most half a step per number
+        approx = self.approx(q8)       # int32, in units of step·q_step
+        # |M·q - M̂·q̂| <= |ΔM|·|q| + |M̂|·|Δq|, each Δ at most half a step per number; and the
+        # float32 exact score is within D·u·scale² of M·q.
         half = 0.5 * np.sqrt(self.dimension)
-        bound = half * self.step * self.scale + (self.scale + half * self.step) * half * q_step
-        bound_units = int(np.ceil(bound / (self.step * q_step))) + 1
-        picked = []
-        work = approx.copy()
-        for _ in range(k):
-            i = int(np.argmax(work))
-            picked.append(i)
-            work[i] = np.iinfo(np.int32).min
-        kth = int(approx[picked[-1]])
-        rows = np.union1d(np.flatnonzero(approx >= kth - 2 * bound_units), picked)
-        exact = self.matrix[rows] @ query
-        order = np.argsort(-exact)[:k]
-        return rows[order], exact[order]
+        bound = (half * self.step * self.scale + (self.scale + half * self.step) * half * q_step
+                 + 1.01 * self.dimension * _UNIT * self.scale * self.scale)
+        slack = 2 * (int(np.ceil(bound / (self.step * q_step))) + 1)
+        rows = self._candidates(approx, k, slack)
+        if len(rows) > n // 8:          # rounding did not narrow it down: score everything
+            return best_k(np.arange(n), self.exact.all(query), k)
+        return best_k(rows, self.exact.some(rows, query), k)
+
+    @staticmethod
+    def _candidates(approx: np.ndarray, k: int, slack: int) -> np.ndarray:
+        """Sorted rows whose int8 score is within `slack` of the k-th best int8 score."""
+        n = len(approx)
+        near = np.flatnonzero(approx >= int(approx.max()) - 2 * slack)    # usually holds the k best
+        if len(near) >= k:
+            kth = int(np.partition(approx[near], len(near) - k)[len(near) - k])
+            if kth - slack >= int(approx.max()) - 2 * slack:
+                return near[approx[near] >= kth - slack]
+        else:
+            kth = int(np.partition(approx, n - k)[n - k])
+        return np.flatnonzero(approx >= kth - slack)
