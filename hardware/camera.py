@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from core.clock import Clock, SystemClock
-from hardware.base import NAME_PATTERN, CheckResult, DeviceConfigBase
+from hardware.base import NAME_PATTERN, CheckResult, DeviceConfigBase, DeviceError
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
 
@@ -247,9 +247,19 @@ def load_frames(files: list[str | Path]) -> list[np.ndarray]:
     for p in paths:
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)
         if img is None:
-            raise ValueError(f"cannot read image {p}")
+            raise CameraFileError(p)
         frames.append(img)
     return frames
+
+
+class CameraFileError(DeviceError, ValueError):
+    """A simulated camera's picture is missing or is not an image (the doctor and the wizard
+    report it on that camera's line, instead of a traceback)."""
+
+    def __init__(self, path: Path):
+        what_zh, what_en = ("文件不存在", "no such file") if not path.exists() else ("不是图片", "not an image")
+        super().__init__(f"读不了摄像头图片 {path}（{what_zh}）", f"cannot read image {path} ({what_en})",
+                         "检查配置中 files 的路径", "check the path in the camera's `files`")
 
 
 class SimulatedCamera:

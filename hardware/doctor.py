@@ -95,6 +95,11 @@ def check_devices(configs: Iterable[DeviceConfigBase], *, clock: Clock = system_
             except DeviceError as exc:
                 results.append(exc.as_check(config.name))
                 continue
+            except Exception as exc:  # noqa: BLE001 - a driver bug must not stop the other checks
+                results.append(CheckResult(config.name, False, "设备无法创建", f"cannot build: {type(exc).__name__}: {exc}",
+                                           "检查这台设备的配置；仍不行请把这段输出发给技术支持",
+                                           "check this device's config; if it persists, send this output to support"))
+                continue
             built[config.name] = device
         results.append(_timed_self_test(device, config.name, timeout_s))
     for device in built.values():

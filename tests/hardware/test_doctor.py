@@ -141,3 +141,14 @@ def test_a_device_that_hangs_is_reported_and_the_others_still_checked() -> None:
     results = check_devices(configs, prebuilt={"stuck": stuck}, timeout_s=0.2)
     assert [(r.device, r.ok) for r in results] == [("scanner", True), ("stuck", False)]
     assert "没有应答" in results[1].zh
+
+
+def test_a_camera_whose_picture_file_is_missing_is_named_without_a_traceback(tmp_path: Path) -> None:
+    devices = SIMULATED[:1] + [{"type": "simulated_camera", "name": "face-cam", "files": [str(tmp_path / "gone.jpg")]}]
+    result = _doctor(_write(tmp_path, devices))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    failed = [line for line in result.output.splitlines() if "故障 FAIL" in line]
+    assert failed == [f"[故障 FAIL] face-cam (simulated_camera): 读不了摄像头图片 {tmp_path / 'gone.jpg'}（文件不存在）"]
+    assert "检查配置中 files 的路径" in result.output
+    assert "共检查 2 台设备，1 台故障" in result.output       # the scanner was still checked
