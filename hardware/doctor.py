@@ -17,7 +17,10 @@ from pathlib import Path
 import typer
 
 from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
-from hardware.registry import build_device, parse_devices
+from pydantic import ValidationError
+
+from core.config_errors import explain
+from hardware.registry import DeviceConfig, build_device, parse_devices
 
 SELF_TEST_TIMEOUT_S = 15.0
 
@@ -47,8 +50,11 @@ def load_device_configs(path: Path) -> list[DeviceConfigBase]:
     if set(data) == {"devices"}:
         try:
             return parse_devices(data["devices"] or [])
-        except ValueError as exc:   # pydantic's ValidationError is a ValueError
-            raise DoctorConfigError(f"设备配置有误 / device config is invalid:\n{exc}") from None
+        except ValidationError as exc:
+            lines = [f"  {explain(err, list[DeviceConfig], ('devices',))}" for err in exc.errors()[:10]]
+            raise DoctorConfigError("设备配置有误 / device config is invalid:\n" + "\n".join(lines)) from None
+        except ValueError as exc:
+            raise DoctorConfigError(f"设备配置有误 / device config is invalid: {exc}") from None
     from terminal.config import ConfigError, load_config
 
     try:

@@ -212,7 +212,7 @@ def validate_config(data: dict[str, Any], source: str = "config") -> TerminalCon
     try:
         return TerminalConfig.model_validate(data)
     except ValidationError as exc:
-        from terminal.config_errors import explain
+        from core.config_errors import explain
 
         lines = [f"  {explain(err, TerminalConfig)}" for err in exc.errors()[:10]]
         raise ConfigError(f"配置无效 / invalid terminal config in {source}:\n" + "\n".join(lines)) from None

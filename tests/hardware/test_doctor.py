@@ -152,3 +152,13 @@ def test_a_camera_whose_picture_file_is_missing_is_named_without_a_traceback(tmp
     assert failed == [f"[故障 FAIL] face-cam (simulated_camera): 读不了摄像头图片 {tmp_path / 'gone.jpg'}（文件不存在）"]
     assert "检查配置中 files 的路径" in result.output
     assert "共检查 2 台设备，1 台故障" in result.output       # the scanner was still checked
+
+
+def test_a_devices_only_file_with_typos_is_explained_with_guesses(tmp_path: Path) -> None:
+    devices = [{"type": "voise", "name": "speaker", "simulated": True},
+               {"type": "voice", "name": "voice", "simulatd": True}]
+    result = _doctor(_write(tmp_path, devices))
+    assert result.exit_code == 2
+    assert "field 'devices.0.type': 没有这种设备类型 'voise'，是否想写 'voice'？" in result.output
+    assert "field 'devices.1.simulatd'" in result.output and "did you mean 'simulated'?" in result.output
+    assert "errors.pydantic.dev" not in result.output and "tagged-union" not in result.output

@@ -43,7 +43,7 @@ def _type_tag(model: type[BaseModel]) -> str | None:
     return str(args[0]) if typing.get_origin(_unwrap(field.annotation)) is Literal and args else None
 
 
-def model_at(root: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
+def model_at(root: Any, path: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model a pydantic error location points into: ('devices', 0, 'modbus_gate') is the
     Modbus gate's config model (a device list item, chosen by its `type` tag)."""
     current: Any = root
@@ -65,7 +65,7 @@ def model_at(root: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | 
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _where(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:
+def _where(loc: tuple[Any, ...], root: Any) -> tuple[Any, ...]:
     """The location as written in the file: without the `type` tags pydantic adds for a device."""
     out: list[Any] = []
     for index, step in enumerate(loc):
@@ -76,10 +76,11 @@ def _where(loc: tuple[Any, ...], root: type[BaseModel]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def explain(error: dict[str, Any], root: type[BaseModel]) -> str:
-    """One line, zh then en, for one pydantic error of a config validated as `root`."""
+def explain(error: dict[str, Any], root: Any, at: tuple[Any, ...] = ()) -> str:
+    """One line, zh then en, for one pydantic error of a config validated as `root` (a model, or
+    a type such as list[DeviceConfig]); `at` is where `root` sits in the file (("devices",))."""
     loc = tuple(error.get("loc", ()))
-    where = ".".join(str(p) for p in _where(loc, root)) or "(top level)"
+    where = ".".join(str(p) for p in at + _where(loc, root)) or "(top level)"
     kind, ctx, given = error.get("type", ""), error.get("ctx") or {}, error.get("input")
     if kind == "extra_forbidden":
         parent = model_at(root, loc[:-1])
