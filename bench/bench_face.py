@@ -34,6 +34,8 @@ from hardware.face.engine import FaceEngine  # noqa: E402
 from hardware.face.frames import to_rgb  # noqa: E402
 from hardware.face.gallery import Gallery  # noqa: E402
 from hardware.face.liveness import eye_aspect_ratio  # noqa: E402
+from hardware.face.models import MAX_CONFIRM_CANDIDATES, get_model  # noqa: E402
+from hardware.face.search import best_k  # noqa: E402
 from hardware.face.pipeline import FacePipeline  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "faces"
@@ -90,6 +92,27 @@ def random_gallery(model: str, templates: int, rng) -> Gallery:
     return g
 
 
+def bench_search(model: str, rng, runs: int = 400) -> dict[str, Timing]:
+    """identify() against random galleries: half the queries a signed person's template plus
+    noise, half strangers, each query different. Also, once, every row scored exactly (the
+    brute force the fast path must equal) for comparison."""
+    out: dict[str, Timing] = {}
+    spec = get_model(model)
+    print(f"== {model}: 1:N search (identify: best people, decision), {runs} different queries ==")
+    for size in (10_000, 100_000):
+        g = random_gallery(model, size, rng)
+        members = g._matrix[rng.integers(0, size, runs // 2)]
+        queries = iter(list(members + rng.normal(0, 0.01, members.shape).astype(np.float32))
+                       + list(rng.normal(0, 0.12, (runs - runs // 2, 128)).astype(np.float32)))
+        out[f"search_{size}"] = timed(lambda: g.identify(next(queries), spec.threshold, spec.margin,
+                                                         spec.confirm_threshold), runs)
+        show(f"{size:>7,} templates, scoring=centroid", out[f"search_{size}"])
+    q = g._query(rng.normal(0, 0.12, 128).astype(np.float32))
+    out["brute_100000"] = timed(lambda: best_k(np.arange(size), g._exact.all(q), MAX_CONFIRM_CANDIDATES), 100)
+    show(f"{size:>7,} templates, every row exact (brute force)", out["brute_100000"])
+    return out
+
+
 def bench_model(model: str, n: int, rng) -> dict[str, Timing]:
     out: dict[str, Timing] = {}
     cfg = FaceConfig(encoder=model, liveness=LivenessConfig(mode="not_required"))
@@ -112,13 +135,7 @@ def bench_model(model: str, n: int, rng) -> dict[str, Timing]:
         rgb, engine.observe_box(rgb, engine.detect_near(rgb, obs.box)[0]))), n)
     show("tracked frame: window detect + quality + liveness", out["tracked"])
 
-    print(f"== {model}: 1:N search (identify: best people, decision) ==")
-    q = rng.normal(0, 0.12, 128).astype(np.float32)
-    spec = engine.model
-    for size in (10_000, 100_000):
-        g = random_gallery(model, size, rng)
-        out[f"search_{size}"] = timed(lambda: g.identify(q, spec.threshold, spec.margin, spec.confirm_threshold), 200)
-        show(f"{size:>7,} templates, scoring=centroid", out[f"search_{size}"])
+    out.update(bench_search(model, rng))
 
     print(f"== {model}: frame-to-decision, 50,000 people enrolled ==")
     gallery = random_gallery(model, 50_000, rng)
@@ -163,12 +180,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--models", default="sface,dlib", help="comma-separated face models")
+    ap.add_argument("--search-only", action="store_true", help="only the 1:N search")
     args = ap.parse_args()
     n = 5 if args.quick else 20
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     rng = np.random.default_rng(0)
+    if args.search_only:
+        for m in models:
+            bench_search(m, rng)
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
+        return
     results = {m: bench_model(m, n, rng) for m in models}
     print("== side by side ==")
     print(f"  {'':38s}" + "".join(f"{m:>12s}" for m in models))
