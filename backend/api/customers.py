@@ -99,7 +99,7 @@ def list_customers(request: Request, session: Session = Depends(get_session),
         raise api_error(422, "search_in_body", "请用 POST /api/v1/customers/search 在请求体中查询身份证号或手机号",
                         "Search by ID number or phone with POST /api/v1/customers/search, in the body")
     vault = vault_of(request.app.state.settings)
-    return [svc.customer_view(session, vault, c) for c in svc.find_customers(session, vault)]
+    return [svc.customer_view(session, vault, c, request_now(request)) for c in svc.find_customers(session, vault)]
 
 
 @router.post("/customers/search")

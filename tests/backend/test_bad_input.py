@@ -287,6 +287,19 @@ def test_the_last_active_operator_token_cannot_be_deactivated(db_url: str) -> No
         assert again.status_code == 409
 
 
+def test_customer_search_takes_the_id_number_and_phone_in_the_body_never_the_url(canteen) -> None:  # noqa: ANN001
+    created = canteen.post("/api/v1/customers", {"name": "欧阳小明", "phone": "13812345678"})
+    listed = canteen.client.get("/api/v1/customers", headers=canteen.staff)
+    assert listed.status_code == 200 and [c["masked_name"] for c in listed.json()] == ["欧**明"]
+    in_url = canteen.client.get("/api/v1/customers", params={"phone": "13812345678"}, headers=canteen.staff)
+    assert in_url.status_code == 422 and in_url.json()["detail"]["code"] == "search_in_body"
+    assert "POST /api/v1/customers/search" in in_url.json()["detail"]["message_en"]
+    found = canteen.client.post("/api/v1/customers/search", json={"phone": "13812345678"}, headers=canteen.staff)
+    assert [c["id"] for c in found.json()] == [created["id"]]
+    assert_clear_422(canteen.client.post("/api/v1/customers/search", json={"phone": "138\x001234"},
+                                         headers=canteen.staff))
+
+
 # --- `gatepay backend settle --day`: one date format ---------------------------------------------
 
 @pytest.mark.parametrize("day", ["20260302", "2026-3-2", "2026-W10-1", "02/03/2026", "2026-03-02T00:00", " 2026-03-02"])

@@ -82,6 +82,7 @@ def test_meal_period_edges(core, clock, local, period):
 
 def test_late_meal_after_midnight_belongs_to_the_day_it_began(core, clock):
     clock.set(datetime(2026, 3, 2, 0, 30, tzinfo=CST))
+    core.store.cache.mark_pulled(clock.now())   # pulled at this hour (the clock was set back before the pull)
     core.key_in_amount(800)
     out = core.handle_event(face(clock))
     assert out.status == "approved"
