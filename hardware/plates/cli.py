@@ -57,8 +57,30 @@ def push(
     photo: Path | None = typer.Option(None, "--photo", help="Photo sent as imageFile"),
 ) -> None:
     """Act as a Vzenith camera: push one car and print what the lane was told to do."""
+    import http.client
+    from urllib.parse import urlsplit
+
     from hardware.plates.simulator import SimulatedVzenithCamera
 
-    reply = SimulatedVzenithCamera(url, serialno, photo).see(plate)
+    if urlsplit(url).scheme != "http" or not urlsplit(url).hostname:
+        _fail(f"推送地址应以 http:// 开头，例如 http://127.0.0.1:8088/plate（现为 {url}）",
+              f"the push URL must start with http://, e.g. http://127.0.0.1:8088/plate (it is {url})", 2)
+    if photo is not None and not photo.is_file():
+        _fail(f"找不到照片文件 {photo}", f"no photo file {photo}", 2)
+    try:
+        reply = SimulatedVzenithCamera(url, serialno, photo).see(plate)
+    except ConnectionRefusedError:
+        _fail(f"{url} 拒绝连接：终端没有运行，或推送端口不对", f"{url} refused the connection: the terminal is "
+              "not running, or the push port is wrong")
+    except (OSError, http.client.HTTPException) as exc:   # timeouts, unknown host, a reset mid-answer
+        _fail(f"连不上 {url}：{exc}", f"cannot reach {url}: {exc}")
+    except ValueError:
+        _fail(f"{url} 的回答不是车牌相机推送的回答：地址是否指向终端的推送端口？",
+              f"{url} did not answer as a plate push endpoint: is the URL the terminal's push port?")
     typer.echo(json.dumps({"status": reply.status, "opened": reply.opened, "display": reply.display,
                            "voice": reply.voice}, ensure_ascii=False))
+
+
+def _fail(zh: str, en: str, code: int = 1) -> None:
+    typer.echo(f"{zh} / {en}", err=True)
+    raise typer.Exit(code)

@@ -77,3 +77,28 @@ def test_push_command_acts_as_a_camera(tmp_path):
         device.close()
     assert result.exit_code == 0, result.output
     assert '"opened": true' in result.output and '"display": ["皖AMK620", "一路顺风"]' in result.output
+
+
+def test_push_command_to_a_closed_port_says_so_without_a_traceback():
+    import socket
+
+    from typer.testing import CliRunner
+
+    from terminal.cli import app
+
+    with socket.socket() as holder:       # a port nothing listens on: bound, never listening
+        holder.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{holder.getsockname()[1]}/plate"
+        result = CliRunner().invoke(app, ["plate", "push", url, "cam-1", "皖AMK620"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "拒绝连接" in result.output and "refused the connection: the terminal is not running" in result.output
+
+
+def test_push_command_with_a_url_without_a_scheme_says_how_to_write_it():
+    from typer.testing import CliRunner
+
+    from terminal.cli import app
+
+    result = CliRunner().invoke(app, ["plate", "push", "127.0.0.1:8088/plate", "cam-1", "皖AMK620"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "the push URL must start with http://" in result.output
