@@ -40,6 +40,12 @@ class DeviceConfigBase(BaseModel):
         description="Use the built-in simulator instead of the hardware (demo, training, tests).",
     )
 
+    @property
+    def is_simulator(self) -> bool:
+        """A simulator stands in for the hardware (demo, training, tests): it may pass its checks,
+        but a terminal using it is never ready for service (doctor and the wizard say so)."""
+        return self.simulated or str(getattr(self, "type", "")).startswith("simulated")
+
 
 @dataclass(frozen=True)
 class BuildContext:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 import typer
@@ -117,27 +117,38 @@ def check_devices(configs: Iterable[DeviceConfigBase], *, clock: Clock = system_
     return sorted(results, key=lambda r: order.get(r.device, 0))
 
 
-def render(results: list[CheckResult], types: Mapping[str, str], lang: str = "zh") -> str:
-    """One block per device; `lang` zh (Chinese, English under it) or en (English only)."""
+SIMULATOR_WORDS = ("模拟器：仅供演示和培训，不可投入使用", "simulator: for demos and training only, not for service")
+
+
+def render(results: list[CheckResult], types: Mapping[str, str], lang: str = "zh",
+           simulators: Collection[str] = ()) -> str:
+    """One block per device; `lang` zh (Chinese, English under it) or en (English only). A device
+    named in `simulators` that passes is marked SIM, never OK: it is not ready for service."""
     lines = []
     for r in results:
-        mark = "正常 OK " if r.ok else "故障 FAIL"
+        mark = ("模拟 SIM " if r.device in simulators else "正常 OK ") if r.ok else "故障 FAIL"
         head = f"[{mark}] {r.device} ({types.get(r.device, '?')})"
         if lang == "en":
-            lines.append(f"{head}: {r.en}")
+            lines.append(f"{head}: {r.en}" + (f" ({SIMULATOR_WORDS[1]})" if r.ok and r.device in simulators else ""))
             if not r.ok and r.fix_en:
                 lines.append(f"      what to do: {r.fix_en}")
             continue
         lines.append(f"{head}: {r.zh}")
         lines.append(f"      {r.en}")
+        if r.ok and r.device in simulators:
+            lines.append(f"      {SIMULATOR_WORDS[0]} / {SIMULATOR_WORDS[1]}")
         if not r.ok and (r.fix_zh or r.fix_en):
             lines.append(f"      怎么办: {r.fix_zh}")
             lines.append(f"      what to do: {r.fix_en}")
     failed = sum(not r.ok for r in results)
+    sims = sum(r.ok and r.device in simulators for r in results)
     if lang == "en":
-        lines.append(f"{len(results)} devices checked, {failed} failed.")
+        lines.append(f"{len(results)} devices checked, {failed} failed."
+                     + (f" {sims} are simulators: not ready for service." if sims else ""))
     else:
         lines.append(f"共检查 {len(results)} 台设备，{failed} 台故障。 {len(results)} devices checked, {failed} failed.")
+        if sims:
+            lines.append(f"其中 {sims} 台是模拟器，不可投入使用。 {sims} are simulators: not ready for service.")
     return "\n".join(lines)
 
 
@@ -151,7 +162,8 @@ def run_doctor(path: Path, lang: str = "zh", *, clock: Clock = system_clock,
     if not configs:
         return 1, "配置中没有设备 / no devices in the config"
     results = check_devices(configs, clock=clock, timeout_s=timeout_s)
-    text = render(results, {c.name: c.type for c in configs}, lang)  # type: ignore[attr-defined]
+    text = render(results, {c.name: c.type for c in configs}, lang,  # type: ignore[attr-defined]
+                  simulators={c.name for c in configs if c.is_simulator})
     if all(r.ok for r in results):
         return 0, text
     return 1, text + "\n" + found_here(lang)

@@ -37,11 +37,15 @@ def _write(tmp_path: Path, devices: list[dict], name: str = "devices.yaml") -> P
     return path
 
 
-def test_all_simulated_devices_pass(tmp_path: Path) -> None:
+def test_simulated_devices_pass_but_are_never_called_ready_for_service(tmp_path: Path) -> None:
     result = _doctor(_write(tmp_path, SIMULATED))
     assert result.exit_code == 0, result.output
-    assert result.output.count("[正常 OK ]") == len(SIMULATED)
+    assert result.output.count("[模拟 SIM ]") == len(SIMULATED) and "[正常 OK ]" not in result.output
+    assert result.output.count("模拟器：仅供演示和培训，不可投入使用") == len(SIMULATED)
     assert "共检查 7 台设备，0 台故障" in result.output
+    assert "其中 7 台是模拟器，不可投入使用" in result.output
+    english = _doctor(_write(tmp_path, SIMULATED), "--lang", "en")
+    assert "7 are simulators: not ready for service." in english.output
 
 
 def test_a_missing_device_fails_the_run_and_says_what_to_do(tmp_path: Path) -> None:
@@ -74,7 +78,7 @@ def test_a_board_that_does_not_answer_on_its_port_is_named(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert "[故障 FAIL] turnstile (numato_gate): gate not responding" in result.output
     assert "what to do: check the relay board's power" in result.output
-    assert "[正常 OK ] voice (voice)" in result.output
+    assert "[模拟 SIM ] voice (voice)" in result.output   # passes, but as the simulator it is
     assert dev.received.startswith(b"relay read 0\r")   # it asked, it did not pulse the gate
 
 
