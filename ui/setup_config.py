@@ -157,13 +157,17 @@ def doctor(wizard: dict[str, Any], card_key: bytes | None = None) -> list[Doctor
         lines.append(DoctorLine("backend", False, "连不上后台", "cannot reach the backend",
                                 "请检查网线和后台地址", "check the network cable and the address"))
     known, others = split_devices(wizard.get("devices", []))
-    for check in check_devices(parse_devices(known), card_key=card_key):
-        lines.append(DoctorLine(check.device, check.ok, check.zh, check.en, check.fix_zh, check.fix_en))
+    configs = parse_devices(known)
+    simulators = {c.name for c in configs if c.is_simulator}
+    for check in check_devices(configs, card_key=card_key):
+        lines.append(DoctorLine(check.device, check.ok, check.zh, check.en, check.fix_zh, check.fix_en,
+                                simulator=check.device in simulators))
     for device in others:
         if str(device.get("type", "")).endswith("_camera"):
             from hardware.camera import OpenCVCameraConfig, SimulatedCameraConfig
 
             model = SimulatedCameraConfig if device["type"] == "simulated_camera" else OpenCVCameraConfig
             result = guarded(lambda m=model, d=device: camera_test(m.model_validate(d), need_face=False))
-            lines.append(DoctorLine(str(device.get("name")), result.ok, result.zh, result.en))
+            lines.append(DoctorLine(str(device.get("name")), result.ok, result.zh, result.en,
+                                    simulator=model is SimulatedCameraConfig or bool(device.get("simulated"))))
     return lines

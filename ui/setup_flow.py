@@ -232,6 +232,7 @@ class DoctorLine:
     en: str
     fix_zh: str = ""
     fix_en: str = ""
+    simulator: bool = False      # passed, but stands in for hardware: not ready for service
 
 
 def device_name(kind: str, taken: set[str]) -> str:

@@ -216,11 +216,19 @@ class DoctorPage(Page):
         if self.lines is None:
             return
         bad = [line for line in self.lines if not line.ok]
-        self.verdict.setText(t.t("wiz.doctor_bad", n=len(bad)) if bad else t.t("wiz.doctor_ok"))
+        sims = [line for line in self.lines if line.ok and line.simulator]
+        if bad:
+            self.verdict.setText(t.t("wiz.doctor_bad", n=len(bad)))
+        elif sims:      # a simulator passing is no reason to send the terminal into service
+            self.verdict.setText(t.t("wiz.doctor_simulators", n=len(sims)))
+        else:
+            self.verdict.setText(t.t("wiz.doctor_ok"))
         rows = []
         for line in self.lines:
-            mark = "✔" if line.ok else "✘"
+            mark = "✘" if not line.ok else "◇" if line.simulator else "✔"
             text = f"{mark} {line.name}: {t.pick(line.zh, line.en)}"
+            if line.ok and line.simulator:
+                text += t.t("wiz.doctor_simulator_note")
             fix = t.pick(line.fix_zh, line.fix_en)
             rows.append(f"{text}\n    → {fix}" if fix and not line.ok else text)
         self.report.setText("\n".join(rows))

@@ -247,3 +247,41 @@ def test_the_saved_config_is_readable_by_its_owner_only(tmp_path) -> None:  # no
         assert path.stat().st_mode & 0o777 == 0o600
     assert "2468" not in path.read_text() and "admin_pin_hash" in path.read_text()
     assert [p.name for p in path.parent.iterdir()] == ["terminal.yaml"]
+
+
+@pytest.fixture
+def answering_backend():  # noqa: ANN201
+    """Something on loopback that answers /health as the backend does (the summary's first line)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200 if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_summary_of_passing_simulators_never_says_ready_for_service(qtbot, wizard, tr, answering_backend) -> None:  # noqa: ANN001
+    from ui import setup_config
+
+    lines = setup_config.doctor({"backend_url": answering_backend, "devices": [
+        {"type": "voice", "name": "voice", "simulated": True},
+        {"type": "modbus_gate", "name": "gate", "simulated": True}]})
+    assert all(line.ok for line in lines)
+    assert {line.name for line in lines if line.simulator} == {"voice", "gate"}
+    page = wizard.doctor_page
+    page.show_lines(lines)
+    assert page.verdict.text() == "检查通过，但有 2 台是模拟器：仅供演示和培训，不可投入使用"
+    assert "可以投入使用" not in page.verdict.text().replace("不可投入使用", "")
+    assert page.report.text().count("（模拟器，不可投入使用）") == 2
+    tr.set_language("en")
+    assert "not for service" in page.verdict.text() and "ready" not in page.verdict.text()
