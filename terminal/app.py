@@ -88,6 +88,10 @@ class TerminalCore:
         self.close_calls = CloseCalls(store, config.face_settings())   # the 4-digit check
         self._pin_lock = threading.Lock()    # the PIN screen and the lane's attendant thread both ask
 
+    # The meal period (code, meal day) the last tick() published; a class default so the first
+    # tick always publishes.
+    _period_shown: tuple[str, str] | None | str = "not yet"
+
     def recover_interrupted(self) -> int:
         """Once, at the start of the process that owns the store (terminal.runner.Runner): payments
         left 'authorising' by a crash are refused, with a compensating refund queued. Never from
@@ -129,6 +133,20 @@ class TerminalCore:
                            outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt,
                            confirm=ConfirmView(confirm.tries_left, confirm.wrong) if confirm and outcome is None
                            else None)
+
+    def tick(self) -> bool:
+        """Publish the view when time alone changed it: a meal period opened or closed (a kiosk
+        started before breakfast must not say "closed" all morning). The runner calls this about
+        once a second, on the injected clock; returns whether a view was published."""
+        if self.parking is not None:
+            return False        # a lane's view changes with the next car
+        found = self.scene.current(self.clock.now())
+        shown = (found[0].code, found[1]) if found else None
+        if shown == self._period_shown:
+            return False
+        self._period_shown = shown
+        self._publish(self.current_view())
+        return True
 
     def publish_status(self) -> None:
         """After a sync cycle: screens update the online/queue indicators."""

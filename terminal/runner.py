@@ -89,6 +89,10 @@ def parse_event_line(line: str, clock: Clock) -> object | None:
     return None
 
 
+# How often the core looks whether time alone changed its view (a meal period opened or closed).
+TICK_S = 1.0
+
+
 class Runner:
     def __init__(self, config: TerminalConfig, clock: Clock | None = None, out: IO[str] | None = None):
         self.config = config
@@ -232,8 +236,12 @@ class Runner:
         self.start_sync()
         pollers = [d for d in self.devices.values() if hasattr(d, "poll")]
         log.info("terminal running: scene=%s registered=%s", self.config.scene, self.client is not None)
+        next_tick = self.clock.monotonic()
         try:
             while not self.stop_event.is_set():
+                if self.clock.monotonic() >= next_tick:   # a meal period opening or closing shows by itself
+                    next_tick = self.clock.monotonic() + TICK_S
+                    self.core.tick()
                 for device in pollers:
                     for event in self._poll(device):
                         self.core.handle_event(event)

@@ -115,3 +115,37 @@ def test_parking_lane_runs_headless_with_the_camera_push_endpoint(tmp_path):
     assert proc.returncode == 0, err
     assert reply is not None and any("京A12345" in line for line in reply.display)
     assert "phase=entry_open" in err and "terminal stopped" in err
+
+
+def test_the_running_loop_shows_a_meal_period_opening_by_itself(tmp_path):
+    """In process, on a ManualClock: nothing but the clock moves, and the loop publishes the new view."""
+    import threading
+    from datetime import datetime, timezone
+
+    from core.clock import ManualClock
+    from terminal.runner import Runner
+    from terminal.state import CanteenView
+    from tests.terminal.helpers import MEAL_PERIODS
+
+    clock = ManualClock(datetime(2026, 3, 1, 22, 0, tzinfo=timezone.utc))   # 06:00 in Shanghai
+    data_dir = tmp_path / "data"
+    runner = Runner(make_config(data_dir, meal_periods=MEAL_PERIODS), clock=clock)
+    seen: list[str] = []
+    breakfast = threading.Event()
+
+    def watch(view: object) -> None:
+        if isinstance(view, CanteenView):
+            seen.append(view.phase)
+            if view.meal_period is not None and view.meal_period.code == "breakfast":
+                breakfast.set()
+
+    runner.core.subscribe(watch)
+    loop = threading.Thread(target=runner.run, daemon=True)
+    loop.start()
+    try:
+        assert wait_for(lambda: "closed" in seen)      # the first tick: closed before breakfast
+        clock.advance(minutes=30)                      # 06:30
+        assert breakfast.wait(30)
+    finally:
+        runner.stop_event.set()
+        loop.join(10)
