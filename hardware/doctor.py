@@ -1,4 +1,4 @@
-"""`gatepay doctor`: build every configured device, test it live, and say per device what is
+"""The device half of `gatepay doctor` (terminal/doctor.py adds the backend): build every configured device, test it live, and say per device what is
 wrong and what to do, Chinese first. Exit status 1 if any device fails.
 
 The file is the terminal config (terminal.config.TerminalConfig, YAML or JSON). A file that
@@ -14,12 +14,10 @@ import threading
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
-import typer
-
-from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
 from pydantic import ValidationError
 
 from core.config_errors import explain
+from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
 from hardware.registry import DeviceConfig, build_device, parse_devices
 
 SELF_TEST_TIMEOUT_S = 15.0
@@ -181,13 +179,3 @@ def found_here(lang: str = "zh", suggestions=None) -> str:  # noqa: ANN001 - lis
             "本机没有发现串口或扫码枪设备 / no serial ports or keyboard devices found"
     head = "found on this machine:" if lang == "en" else "本机发现的设备 / found on this machine:"
     return "\n".join([head] + [f"  {path}  {desc}".rstrip() for path, desc in sorted(paths.items())])
-
-
-def doctor_command(
-    config: Path = typer.Option(..., "--config", help="Terminal config (YAML/JSON), or a file with only a devices: list."),
-    lang: str = typer.Option("zh", "--lang", help="zh: Chinese with English under it; en: English only."),
-) -> None:
-    """Typer command, registered as `gatepay doctor` in terminal/cli.py."""
-    code, text = run_doctor(config, lang)
-    typer.echo(text)
-    raise typer.Exit(code)

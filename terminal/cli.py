@@ -44,9 +44,9 @@ def _register_subcommands() -> None:
 
     app.command("demo", help="A day at a canteen and a car park, end to end (--out DIR, --check).")(demo_command)
 
-    from hardware.doctor import doctor_command
+    from terminal.doctor import doctor_command   # the backend, then every device (hardware.doctor)
 
-    app.command("doctor", help="Test every configured device live and say what is wrong (exit 1 if any fails).")(
+    app.command("doctor", help="Check the backend (reachable, registered, clock) and test every configured device live; say what is wrong (exit 1 if any fails).")(
         doctor_command)
 
 

@@ -91,8 +91,9 @@ def test_the_full_terminal_config_is_read(tmp_path: Path) -> None:
         "devices": SIMULATED[:2],
     }), encoding="utf-8")
     result = _doctor(path)
-    assert result.exit_code == 0, result.output
-    assert "共检查 2 台设备" in result.output
+    assert result.exit_code == 1, result.output          # nothing listens at the backend's address
+    assert "[故障 FAIL] backend: 连不上后台 http://127.0.0.1:9" in result.output
+    assert "共检查 2 台设备，0 台故障" in result.output     # the devices are checked all the same
 
 
 def test_a_typo_in_the_config_is_named_and_nothing_is_tested(tmp_path: Path) -> None:
