@@ -39,6 +39,7 @@ def simulator_pay(body: SimPay, request: Request, session: Session = Depends(get
         except ChannelError:
             raise api_error(409, "order_closed", "订单已关闭，不能再付款",
                             "This order was closed and cannot be paid") from None
-        orders_svc.record_paid(session, channels.get(name).parse_notification(headers, raw))
+        channel = channels.get(name)
+        orders_svc.record_paid(session, channel.parse_notification(headers, raw), via=channel)
         return {"paid": True}
     raise api_error(404, "order_not_found", "二维码无效", "This QR code is not an order")

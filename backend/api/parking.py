@@ -180,7 +180,7 @@ def _notified(request: Request, session: Session, name: str, body: bytes) -> Res
     except ChannelError:
         return Response(status_code=404)
     try:
-        orders_svc.record_paid(session, channel.parse_notification(request.headers, body))
+        orders_svc.record_paid(session, channel.parse_notification(request.headers, body), via=channel)
     except ChannelError as exc:
         log.warning("parking_notify_refused", channel=name, code=exc.code)
         status, media, text = channel.acknowledgement(False)

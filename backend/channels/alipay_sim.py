@@ -58,6 +58,8 @@ class AlipaySimulator(httpx.BaseTransport):
                               headers={"Content-Type": "application/json;charset=utf-8"})
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":           # a page call (wap.pay) opened in the payer's Alipay
+            return self._page(dict(request.url.params))
         params = dict(parse_qsl(request.read().decode(), keep_blank_values=True))
         method = params.get("method", "")
         if params.get("app_id") != self.app_id or params.get("sign_type") != "RSA2" or not rsa_verify(
@@ -72,6 +74,24 @@ class AlipaySimulator(httpx.BaseTransport):
         if handler is None:
             return self._answer("error", {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"})
         return handler(request, method, biz, params)
+
+    def _page(self, params: dict[str, str]) -> httpx.Response:
+        """alipay.trade.wap.pay opened in the payer's Alipay: signature checked as for any call,
+        the trade created (once per out_trade_no) and Alipay's cashier page answered."""
+        if (params.get("method") != "alipay.trade.wap.pay" or params.get("app_id") != self.app_id
+                or params.get("sign_type") != "RSA2"
+                or not rsa_verify(self.app_public, params.get("sign", ""), sign_content(params))):
+            return httpx.Response(400, text="<html><body>验签出错 invalid-signature</body></html>")
+        biz = json.loads(params.get("biz_content") or "{}")
+        no = biz.get("out_trade_no", "")
+        if biz.get("product_code") != "QUICK_WAP_WAY" or not no:
+            return httpx.Response(400, text="<html><body>参数错误</body></html>")
+        sim = self.store.add(SimOrder(no, biz, extra={"kind": "wap", "notify_url": params.get("notify_url", "")}))
+        if sim.body.get("total_amount") != biz.get("total_amount"):
+            return httpx.Response(400, text="<html><body>交易信息被篡改</body></html>")
+        if sim.state not in STATES_OPEN:
+            return httpx.Response(200, text="<html><body>交易已关闭或已支付</body></html>")
+        return httpx.Response(200, text=f"<html><body>支付宝收银台 {sim.body['total_amount']} 元</body></html>")
 
     def _trade(self, sim: SimOrder) -> dict:
         node = {**_OK, "out_trade_no": sim.out_trade_no, "trade_status": _STATUS[sim.state],

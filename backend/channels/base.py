@@ -32,6 +32,7 @@ class ChannelOrder:
     amount_fen: int
     transaction_id: str | None = None
     success_time: datetime | None = None
+    channel: str | None = None        # which channel paid it, where one order can be paid at several (聚合码)
 
 
 class PaymentChannel(Protocol):

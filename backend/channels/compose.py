@@ -45,6 +45,7 @@ class Channels:
     qr_channel: str = "wechat"
     wait: PayerWait = field(default_factory=PayerWait)
     bank_code_prefixes: tuple[str, ...] = ("89",)
+    bank_app_markers: tuple[str, ...] = ()
 
     def kind_of(self, code: str) -> str | None:
         """wechat | alipay | unionpay by the public formats, bank for the bank's mobile-banking codes
@@ -98,7 +99,9 @@ def _wechat(settings: WechatPayLive | Simulated, engine: Callable[[], object]): 
                            merchant_serial=settings.merchant_serial,
                            platform_public=load_public_key(settings.platform_key_file.read_bytes()),
                            platform_serial=settings.platform_serial,
-                           api_v3_key=settings.api_v3_key.get_secret_value().encode())
+                           api_v3_key=settings.api_v3_key.get_secret_value().encode(),
+                           oauth_secret=settings.oauth_app_secret.get_secret_value() if settings.oauth_app_secret
+                           else "")
     except (OSError, ValueError) as exc:
         raise _field_error("wechat", exc) from exc
     return WechatNativeChannel(keys, base_url=settings.base_url, timeout_s=settings.timeout_s), None
@@ -160,6 +163,15 @@ def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
             continue
         adapter, sim = make(block, shared)
         built.install(name, adapter, sim)
+    if channels.qr == "aggregate":
+        from backend.channels.aggregate import AggregateChannel
+
+        if not channels.public_base_url:
+            raise ValueError("channels.public_base_url: the aggregate QR needs the address payers' phones reach")
+        if not built.adapters:
+            raise ValueError("channels.qr: the aggregate QR needs at least one channel configured")
+        built.bank_app_markers = channels.bank_app_markers
+        built.install("aggregate", AggregateChannel(dict(built.adapters), channels.public_base_url))
     return built
 
 

@@ -33,6 +33,9 @@ class WechatPayLive(BaseModel):
     platform_serial: str = Field(min_length=1, max_length=64, title="微信支付公钥ID或平台证书序列号")
     api_v3_key: SecretStr = Field(min_length=32, max_length=32, title="APIv3 密钥 (32 字符)")
     base_url: str = Field("https://api.mch.weixin.qq.com", pattern=r"^https://", title="API 域名")
+    oauth_app_secret: SecretStr | None = Field(None, min_length=1, max_length=64, title="公众号 AppSecret",
+                                               description="Only for the aggregate QR: WeChat's web authorisation "
+                                                           "(snsapi_base) that gives the payer's openid for JSAPI")
     timeout_s: float = Field(5.0, gt=0, le=60)
 
 
@@ -82,8 +85,18 @@ class ChannelSettings(BaseModel):
     bank_code_prefixes: tuple[str, ...] = Field(("89",), max_length=8, title="Mobile-banking code prefixes",
                                                 description="The bank's mobile-banking pay codes: 20 digits "
                                                             "starting with one of these (not 88: our own codes)")
-    qr: Literal["wechat", "alipay", "unionpay", "bank"] = Field("wechat", title="QR orders / 主扫",
-                                  description="The channel that makes the QR codes lanes show for 主扫")
+    qr: Literal["wechat", "alipay", "unionpay", "bank", "aggregate"] = Field(
+        "wechat", title="QR orders / 主扫",
+        description="The channel that makes the QR codes lanes show for 主扫; aggregate: one code (聚合码) that "
+                    "every configured app can scan, an https URL of this backend (public_base_url)")
+    public_base_url: str = Field("", max_length=120, pattern=r"^(https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?)?$",
+                                 title="Public address of this backend",
+                                 description="What a payer's phone reaches, e.g. https://pay.example.com; the "
+                                             "aggregate QR is {public_base_url}/pay/q/{token}")
+    bank_app_markers: tuple[str, ...] = Field(("GatepayBankApp",), min_length=1, max_length=8,
+                                              title="The bank app's User-Agent markers",
+                                              description="A substring of the User-Agent of the bank's mobile "
+                                                          "banking app, which then pays the aggregate QR")
     payer_queries: int = Field(6, ge=1, le=60, title="Queries of an unknown pay-code outcome",
                                description="How often a pay code whose outcome is unknown (timeout, password "
                                            "asked) is queried before it is reversed")

@@ -3,6 +3,13 @@
 Message shapes (pay.weixin.qq.com/docs/merchant/apis/..., cited in docs/CHANNELS.md):
     POST /v3/pay/transactions/native   {appid, mchid, description, out_trade_no, time_expire,
                                          notify_url, amount: {total, currency}} -> {code_url}
+    POST /v3/pay/transactions/jsapi    {appid, mchid, description, out_trade_no, time_expire, notify_url,
+                                         amount: {total, currency}, payer: {openid}} -> {prepay_id}
+                                        (JSAPI, in WeChat's browser: the aggregate QR's page hands
+                                         {appId, timeStamp, nonceStr, package, signType: RSA, paySign}
+                                         to WeixinJSBridge "getBrandWCPayRequest")
+    GET  https://api.weixin.qq.com/sns/oauth2/access_token?appid&secret&code&grant_type=authorization_code
+                                        -> {openid, ...} (web authorisation, scope snsapi_base)
     POST /v3/pay/transactions/codepay  {appid, mchid, description, out_trade_no, payer: {auth_code},
                                          amount: {total, currency}} -> the transaction (付款码支付)
     GET  /v3/pay/transactions/out-trade-no/{no}?mchid=..  -> {trade_state, transaction_id,
@@ -30,6 +37,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Mapping
+from urllib.parse import urlencode
 
 import httpx
 from cryptography.exceptions import InvalidTag
@@ -44,6 +52,13 @@ TradeState = Literal["NOTPAY", "SUCCESS", "CLOSED", "USERPAYING", "PAYERROR", "R
 AUTH = re.compile(r'WECHATPAY2-SHA256-RSA2048 (.+)')
 PAIR = re.compile(r'(\w+)="([^"]*)"')
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+OAUTH_AUTHORIZE = "https://open.weixin.qq.com/connect/oauth2/authorize"
+OAUTH_TOKEN = "https://api.weixin.qq.com/sns/oauth2/access_token"
+
+
+def jsapi_sign_text(app_id: str, timestamp: str, nonce: str, package: str) -> str:
+    """What paySign covers (JSAPI 调起支付 签名串): appId, timeStamp, nonceStr, package, one a line."""
+    return f"{app_id}\n{timestamp}\n{nonce}\n{package}\n"
 
 
 def wechatpay_headers(key: rsa.RSAPrivateKey, serial: str, body: bytes) -> dict[str, str]:
@@ -62,6 +77,7 @@ class ChannelKeys:
     platform_public: rsa.RSAPublicKey
     platform_serial: str
     api_v3_key: bytes
+    oauth_secret: str = ""           # the official account's AppSecret (web authorisation, aggregate QR)
 
 
 class WechatNativeChannel:
@@ -117,6 +133,45 @@ class WechatNativeChannel:
         if not isinstance(code_url, str) or not code_url:
             raise ChannelError("bad_answer", "the channel answered without a code_url")
         return code_url
+
+    # --- in WeChat's own browser: the aggregate QR (聚合码) -------------------------------------------
+
+    def oauth_url(self, redirect_uri: str, state: str) -> str:
+        """Where WeChat's browser is sent to learn the payer's openid silently (snsapi_base)."""
+        query = urlencode({"appid": self.keys.appid, "redirect_uri": redirect_uri, "response_type": "code",
+                           "scope": "snsapi_base", "state": state})
+        return f"{OAUTH_AUTHORIZE}?{query}#wechat_redirect"
+
+    def openid_for_code(self, code: str) -> str:
+        """The payer's openid for the code WeChat's authorisation gave back (one use, 5 minutes)."""
+        if not self.keys.oauth_secret:
+            raise ChannelError("oauth_not_configured", "channels.wechat.oauth_app_secret is not set")
+        try:
+            resp = self._http.get(OAUTH_TOKEN, params={"appid": self.keys.appid, "secret": self.keys.oauth_secret,
+                                                       "code": code, "grant_type": "authorization_code"})
+            answer = resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ChannelError("unreachable", f"WeChat authorisation unreachable: {type(exc).__name__}") from exc
+        openid = answer.get("openid") if isinstance(answer, dict) else None
+        if not isinstance(openid, str) or not openid:
+            raise ChannelError(str(answer.get("errcode", "bad_answer")) if isinstance(answer, dict) else "bad_answer",
+                               "WeChat did not give the payer's openid")
+        return openid
+
+    def create_jsapi(self, out_trade_no: str, amount_fen: int, description: str, notify_url: str,
+                     expires_at: datetime, openid: str) -> dict[str, str]:
+        """A JSAPI order for the payer inside WeChat; returns what WeixinJSBridge needs to show the
+        payment sheet (the same out_trade_no as every other channel's order for this order)."""
+        resp = self._request("POST", "/v3/pay/transactions/jsapi", {
+            "appid": self.keys.appid, "mchid": self.keys.mchid, "description": description[:127],
+            "out_trade_no": out_trade_no, "time_expire": expires_at.isoformat(timespec="seconds"),
+            "notify_url": notify_url, "amount": {"total": amount_fen, "currency": "CNY"}, "payer": {"openid": openid}})
+        prepay_id = resp.json().get("prepay_id")
+        if not isinstance(prepay_id, str) or not prepay_id:
+            raise ChannelError("bad_answer", "the channel answered without a prepay_id")
+        ts, nonce, package = str(int(time.time())), uuid.uuid4().hex, f"prepay_id={prepay_id}"
+        return {"appId": self.keys.appid, "timeStamp": ts, "nonceStr": nonce, "package": package, "signType": "RSA",
+                "paySign": _sign(self.keys.merchant_key, jsapi_sign_text(self.keys.appid, ts, nonce, package))}
 
     def query(self, out_trade_no: str) -> ChannelOrder:
         resp = self._request("GET", f"/v3/pay/transactions/out-trade-no/{out_trade_no}?mchid={self.keys.mchid}")

@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from backend.channels.base import ChannelError, rsa_verify
 from backend.channels.sim_plans import plan_of
 from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
-from backend.channels.wechat import AUTH, PAIR, ChannelKeys, WechatNativeChannel, wechatpay_headers
+from backend.channels.wechat import (AUTH, PAIR, ChannelKeys, WechatNativeChannel, jsapi_sign_text,
+                                     wechatpay_headers)
 from core.clock import Clock, SystemClock
 
 BEIJING = ZoneInfo("Asia/Shanghai")              # WeChat Pay writes times as +08:00
@@ -44,6 +45,8 @@ class ChannelSimulator(httpx.BaseTransport):
         self.platform_serial, self.api_v3_key = platform_serial, api_v3_key
         self.store: SimStore = store or MemoryStore()
         self.clock: Clock = SystemClock()     # the backend gives its own: paid times follow it
+        self.appid, self.oauth_secret = "", ""      # the official account, for web authorisation
+        self._oauth_codes: dict[str, str] = {}      # code -> openid, each used once
 
     @property
     def orders(self) -> dict[str, SimOrder]:
@@ -59,6 +62,8 @@ class ChannelSimulator(httpx.BaseTransport):
         return httpx.Response(status, content=body, headers={"Content-Type": "application/json", **headers})
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.weixin.qq.com":
+            return self._oauth_token(request)
         path = request.url.raw_path.decode()
         body = request.read()
         m = AUTH.fullmatch(request.headers.get("Authorization", ""))
@@ -68,6 +73,8 @@ class ChannelSimulator(httpx.BaseTransport):
             return self._answer(401, {"code": "SIGN_ERROR", "message": "签名错误"})
         if request.method == "POST" and path == "/v3/pay/transactions/native":
             return self._native(json.loads(body))
+        if request.method == "POST" and path == "/v3/pay/transactions/jsapi":
+            return self._jsapi(json.loads(body))
         if request.method == "POST" and path == "/v3/pay/transactions/codepay":
             return self._codepay(request, json.loads(body))
         if request.method == "POST" and path == "/v3/refund/domestic/refunds":
@@ -89,6 +96,25 @@ class ChannelSimulator(httpx.BaseTransport):
         if sim.body.get("amount") != order["amount"]:
             return self._answer(400, {"code": "INVALID_REQUEST", "message": "订单号重复"})
         return self._answer(200, {"code_url": sim.code_url})
+
+    def _jsapi(self, order: dict) -> httpx.Response:
+        if not str(order.get("payer", {}).get("openid", "")):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "缺少参数 payer.openid"})
+        no = order["out_trade_no"]
+        sim = self.store.add(SimOrder(no, order, extra={"prepay_id": f"wx{uuid.uuid4().hex[:30]}"}))
+        if sim.body.get("amount") != order["amount"] or "prepay_id" not in sim.extra:
+            return self._answer(400, {"code": "INVALID_REQUEST", "message": "订单号重复"})
+        return self._answer(200, {"prepay_id": sim.extra["prepay_id"]})
+
+    def _oauth_token(self, request: httpx.Request) -> httpx.Response:
+        """sns/oauth2/access_token: a code from the authorisation page, used once, for the openid."""
+        q = request.url.params
+        openid = self._oauth_codes.pop(q.get("code", ""), None)
+        if q.get("appid") != self.appid or q.get("secret") != self.oauth_secret or q.get(
+                "grant_type") != "authorization_code" or openid is None:
+            return httpx.Response(200, json={"errcode": 40029, "errmsg": "invalid code"})
+        return httpx.Response(200, json={"access_token": uuid.uuid4().hex, "expires_in": 7200,
+                                         "refresh_token": uuid.uuid4().hex, "openid": openid, "scope": "snsapi_base"})
 
     def _codepay(self, request: httpx.Request, order: dict) -> httpx.Response:
         code = str(order.get("payer", {}).pop("auth_code", ""))
@@ -161,7 +187,7 @@ class ChannelSimulator(httpx.BaseTransport):
     def _transaction(self, sim: SimOrder) -> dict:
         total = sim.body["amount"]["total"]
         tx = {"appid": sim.body["appid"], "mchid": sim.body["mchid"], "out_trade_no": sim.out_trade_no,
-              "trade_type": "MICROPAY" if "payer" in sim.body else "NATIVE", "trade_state": sim.state,
+              "trade_type": _trade_type(sim.body), "trade_state": sim.state,
               "trade_state_desc": _DESC.get(sim.state, ""), "amount": {"total": total, "currency": "CNY"}}
         if sim.state == "SUCCESS":
             tx.update(transaction_id=sim.transaction_id, success_time=sim.success_time,
@@ -174,6 +200,31 @@ class ChannelSimulator(httpx.BaseTransport):
     def order_for_code(self, code_url: str) -> str | None:
         """Which order a scanned QR text belongs to (what the payer's app does when it scans)."""
         return self.store.by_code(code_url)
+
+    def authorize(self, oauth_url: str, openid: str = "o-jsapi-payer") -> str:
+        """WeChat's authorisation page (snsapi_base, silent): the URL it sends the browser back to."""
+        url = httpx.URL(oauth_url.split("#")[0])
+        q = url.params
+        if (url.host != "open.weixin.qq.com" or q.get("appid") != self.appid or q.get("scope") != "snsapi_base"
+                or q.get("response_type") != "code" or not q.get("redirect_uri")):
+            raise ChannelError("10003", "redirect_uri 参数错误")
+        code = uuid.uuid4().hex
+        self._oauth_codes[code] = openid
+        back = httpx.URL(q["redirect_uri"])
+        return str(back.copy_merge_params({"code": code, "state": q.get("state", "")}))
+
+    def jsapi_pay(self, params: dict[str, str]) -> tuple[dict[str, str], bytes]:
+        """WeixinJSBridge getBrandWCPayRequest: the payment sheet checks paySign with the merchant's
+        key and the prepay_id, then the payer pays; returns the notification, as `pay` does."""
+        text = jsapi_sign_text(params.get("appId", ""), params.get("timeStamp", ""), params.get("nonceStr", ""),
+                               params.get("package", ""))
+        if params.get("signType") != "RSA" or not rsa_verify(self.merchant_public, params.get("paySign", ""), text):
+            raise ChannelError("SIGN_ERROR", "支付验证签名失败")
+        prepay = params.get("package", "").removeprefix("prepay_id=")
+        no = next((no for no, o in self.store.orders().items() if o.extra.get("prepay_id") == prepay), None)
+        if no is None:
+            raise ChannelError("ORDER_NOT_EXIST", "prepay_id 无效")
+        return self.pay(no, payer="o-jsapi-payer")
 
     def pay(self, out_trade_no: str, payer: str = "o-simulated-payer") -> tuple[dict[str, str], bytes]:
         """The payer's app pays the order: returns the notification (headers, body) that the channel
@@ -198,6 +249,12 @@ class ChannelSimulator(httpx.BaseTransport):
         return wechatpay_headers(self.platform_key, self.platform_serial, body), body
 
 
+def _trade_type(body: dict) -> str:
+    if "payer" not in body:
+        return "NATIVE"
+    return "JSAPI" if body["payer"].get("openid") else "MICROPAY"
+
+
 @lru_cache(maxsize=None)
 def _process_keys(label: str) -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey, bytes]:
     """The simulator's keys, made once per process (2048-bit RSA takes ~0.1 s to make)."""
@@ -212,7 +269,8 @@ def simulated_channel(store: SimStore | None = None, fresh_keys: bool = True
     merchant_key, platform_key, api_v3_key = (_process_keys.__wrapped__("fresh") if fresh_keys
                                               else _process_keys("wechat"))
     sim = ChannelSimulator(merchant_key.public_key(), platform_key, "PLATFORM-SIM-1", api_v3_key, store)
-    keys = ChannelKeys(mchid="1900000109", appid="wxd678efh567hg6787", merchant_key=merchant_key,
+    sim.appid, sim.oauth_secret = "wxd678efh567hg6787", "sim-oauth-secret"
+    keys = ChannelKeys(mchid="1900000109", appid=sim.appid, merchant_key=merchant_key,
                        merchant_serial="MERCHANT-SIM-1", platform_public=platform_key.public_key(),
-                       platform_serial="PLATFORM-SIM-1", api_v3_key=api_v3_key)
+                       platform_serial="PLATFORM-SIM-1", api_v3_key=api_v3_key, oauth_secret=sim.oauth_secret)
     return WechatNativeChannel(keys, transport=sim), sim

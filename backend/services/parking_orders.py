@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.channels import ChannelError, ChannelOrder, PaymentChannel
+from backend.logging import log
 from backend.models.base import utcnow
 from backend.models.parking import ParkingOrder
 from backend.services.channel_booking import book_order_receipt
@@ -67,16 +68,26 @@ def create_order(session: Session, channel: PaymentChannel, terminal_id: int, si
     return order
 
 
-def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
-    """Mark an order paid from a verified channel answer; idempotent. None for an unknown order."""
+def record_paid(session: Session, paid: ChannelOrder, via: PaymentChannel | None = None) -> ParkingOrder | None:
+    """Mark an order paid from a verified channel answer; idempotent. None for an unknown order.
+    `via` is the channel whose notification this is: an aggregate-QR order (channel "aggregate")
+    becomes that channel's, and a second channel paying an order already paid is refunded there."""
     order = session.scalar(select(ParkingOrder).where(ParkingOrder.out_trade_no == paid.out_trade_no)
                            .with_for_update())
     if order is None or paid.trade_state != "SUCCESS":
+        return order
+    payer_channel = paid.channel or (via.name if via is not None else None)
+    if order.status == "paid" and via is not None and payer_channel not in (None, order.channel):
+        _refund_second_payment(session, order, paid, via)
         return order
     if paid.amount_fen != order.amount_fen:
         raise ChannelError("amount_mismatch", f"channel paid {paid.amount_fen} for an order of {order.amount_fen}")
     if order.status == "paid":
         return order
+    if order.channel == "aggregate":
+        if payer_channel in (None, "aggregate"):
+            raise ChannelError("bad_notification", "an aggregate-QR order paid at no named channel")
+        order.channel = payer_channel      # booked to, and refunded through, the channel that took the money
     paid_at = (paid.success_time or utcnow()).astimezone(timezone.utc)    # stored and answered in UTC, always
     order.status, order.paid_at, order.channel_txn_id = "paid", paid_at, paid.transaction_id
     if order.purpose == "renewal" and order.plan:
@@ -87,6 +98,16 @@ def record_paid(session: Session, paid: ChannelOrder) -> ParkingOrder | None:
     book_order_receipt(session, order)          # on the ledger in the same transaction, once
     session.commit()
     return order
+
+
+def _refund_second_payment(session: Session, order: ParkingOrder, paid: ChannelOrder, via: PaymentChannel) -> None:
+    """Two apps paid one aggregate-QR order: the first booked it, the second's money goes back at its
+    own channel (one out_refund_no per order and channel, so a repeated notification refunds once).
+    A refusal raises ChannelError: the notification is refused and the channel sends it again."""
+    session.rollback()                              # release the row lock before calling out
+    via.refund(paid.out_trade_no, f"D{paid.out_trade_no}", paid.amount_fen, paid.amount_fen)
+    log.warning("parking_order_second_payment_refunded", order_id=order.id, booked_channel=order.channel,
+                refunded_channel=via.name, amount_fen=paid.amount_fen)
 
 
 def refresh(session: Session, channel: PaymentChannel, order: ParkingOrder,
