@@ -70,21 +70,21 @@ class OpenCVCameraConfig(DeviceConfigBase):
     name: str = Field("camera", title="Name / 名称", description="Unique name of this camera on the "
                       "terminal; events and doctor output use it.", pattern=NAME_PATTERN)
     role: Literal["rgb", "infrared"] = Field(
-        "rgb", title="Role", description="rgb: the face camera; infrared: second camera for liveness")
-    source: str = Field(title="Source", min_length=1, max_length=500,
+        "rgb", title="Role / 用途", description="rgb: the face camera; infrared: second camera for liveness")
+    source: str = Field(title="Source / 视频源", min_length=1, max_length=500,
                         description="USB index (0, 1, ...), an rtsp:// or http(s):// URL, or a video file path")
-    width: int | None = Field(None, title="Width", description="Requested frame width in pixels",
+    width: int | None = Field(None, title="Width (px) / 宽度（像素）", description="Requested frame width in pixels",
                               ge=160, le=3840)
-    height: int | None = Field(None, title="Height", description="Requested frame height in pixels",
+    height: int | None = Field(None, title="Height (px) / 高度（像素）", description="Requested frame height in pixels",
                                ge=120, le=2160)
-    reconnect_initial_s: float = Field(0.5, title="First retry after (s)",
+    reconnect_initial_s: float = Field(0.5, title="First retry after (s) / 首次重连等待（秒）",
                                        description="Wait before the first reconnect attempt", ge=0.05, le=10)
-    reconnect_max_s: float = Field(10.0, title="Longest retry wait (s)",
+    reconnect_max_s: float = Field(10.0, title="Longest retry wait (s) / 最长重连等待（秒）",
                                    description="Backoff doubles up to this", ge=0.5, le=300)
     failures_before_reconnect: int = Field(
-        3, title="Failed reads before reconnect", description="Consecutive failed reads that mean "
+        3, title="Failed reads before reconnect / 连续读帧失败几次后重连", description="Consecutive failed reads that mean "
         "the camera dropped", ge=1, le=100)
-    timeout_ms: int = Field(5000, title="Open/read timeout (ms)",
+    timeout_ms: int = Field(5000, title="Open/read timeout (ms) / 打开和读帧超时（毫秒）",
                             description="For network streams: give up on a dead stream after this", ge=500, le=60000)
 
 
@@ -95,11 +95,11 @@ class SimulatedCameraConfig(DeviceConfigBase):
                                               description="Image files or a video played as a camera")
     name: str = Field("camera", title="Name / 名称", description="Unique name of this camera on the "
                       "terminal; events and doctor output use it.", pattern=NAME_PATTERN)
-    role: Literal["rgb", "infrared"] = Field("rgb", title="Role", description="rgb or infrared")
-    files: list[str] = Field(title="Files", description="Image files (played in order) or one video file",
+    role: Literal["rgb", "infrared"] = Field("rgb", title="Role / 用途", description="rgb or infrared")
+    files: list[str] = Field(title="Files / 图片或视频文件", description="Image files (played in order) or one video file",
                              min_length=1, max_length=10000)
-    fps: float = Field(15.0, title="Frames per second", description="Playback rate", gt=0, le=120)
-    loop: bool = Field(True, title="Loop", description="Start again after the last frame")
+    fps: float = Field(15.0, title="Frames per second / 每秒帧数", description="Playback rate", gt=0, le=120)
+    loop: bool = Field(True, title="Loop / 循环播放", description="Start again after the last frame")
 
     @field_validator("files")
     @classmethod

@@ -1,5 +1,6 @@
-"""The device half of `gatepay doctor` (terminal/doctor.py adds the backend): build every configured device, test it live, and say per device what is
-wrong and what to do, Chinese first. Exit status 1 if any device fails.
+"""The device half of `gatepay doctor` (terminal/doctor.py adds the backend): build every
+configured device, test it live, and say per device what is wrong and what to do, Chinese first.
+Exit status 1 if any device fails.
 
 The file is the terminal config (terminal.config.TerminalConfig, YAML or JSON). A file that
 holds only a `devices:` list is accepted too, so devices can be checked before the rest of the

@@ -57,12 +57,15 @@ def _block_of(kind: Any) -> type[BaseModel] | None:
 
 
 def field_text(tr: Translator, info: FieldInfo, name: str) -> str:
-    """Titles are written "English / 中文": show the person's language first."""
+    """Titles are written "English / 中文": show the person's language first. A time says its
+    unit, from the field's name (`pulse_ms` is in milliseconds) when its title does not."""
     title = info.title or name
-    if " / " in title:
-        en, zh = title.split(" / ", 1)
-        return zh if tr.language == "zh_CN" else en
-    return title
+    en, zh = title.split(" / ", 1) if " / " in title else (title, title)
+    if name.endswith("_ms"):
+        en, zh = (en if "(ms)" in en else f"{en} (ms)"), (zh if "毫秒" in zh else f"{zh}（毫秒）")
+    elif name.endswith("_s"):
+        en, zh = (en if "(s)" in en else f"{en} (s)"), (zh if "秒" in zh else f"{zh}（秒）")
+    return zh if tr.language == "zh_CN" else en
 
 
 def mark_invalid(widget: QWidget, invalid: bool) -> None:

@@ -34,11 +34,11 @@ class CameraPlateReaderConfig(DeviceConfigBase):
                                  ge=1, le=60)
     confirm_reads: int = Field(2, title="Confirming reads / 确认次数", description="Frames that "
                                "must agree on a plate before it counts.", ge=1, le=10)
-    confirm_window_s: float = Field(3.0, title="Confirm window (s)", description="Those frames must "
+    confirm_window_s: float = Field(3.0, title="Confirm window (s) / 确认时限（秒）", description="Those frames must "
                                     "fall within this time.", gt=0, le=30)
     repeat_s: float = Field(30.0, title="Repeat hold-off (s) / 重复间隔", description="The same plate "
                             "is not reported again within this time.", ge=0, le=600)
-    min_score: float = Field(0.90, title="Minimum confidence", description="Reads below this "
+    min_score: float = Field(0.90, title="Minimum confidence / 最低置信度", description="Reads below this "
                              "recogniser confidence are ignored.", ge=0.5, le=1.0)
 
 

@@ -115,7 +115,7 @@ def test_device_form_shows_an_error_at_each_wrong_field(qtbot, wizard, tr) -> No
     _next(qtbot, wizard)
     assert gate.error_of("") == "未模拟时必须填写串口"
     tr.set_language("en")
-    assert gate.form._titles["pulse_ms"].text() == "Pulse length"   # noqa: SLF001
+    assert gate.form._titles["pulse_ms"].text() == "Pulse length (ms)"   # noqa: SLF001 - with its unit
 
 
 def test_untested_device_cannot_be_passed(qtbot, wizard) -> None:  # noqa: ANN001

@@ -1,0 +1,39 @@
+"""Every field of every device form the wizard builds is labelled in Chinese (English when the
+installer switches), and every time says its unit. Built from the real config models."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hardware.registry import _CONFIG_TYPES   # noqa: PLC2701 - every device kind the wizard can show
+from tests.ui.helpers import show
+from ui.device_form import BlockList, DeviceForm
+from ui.i18n import Translator
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _labels(form: DeviceForm) -> dict[str, str]:
+    out = {name: title.text() for name, title in form._titles.items()}   # noqa: SLF001
+    for name, widget in form.inputs.items():
+        if isinstance(widget, BlockList):
+            widget.add({})
+            out.update({f"{name}.{k}": v for k, v in _labels(widget.rows[0][1]).items()})
+    return out
+
+
+@pytest.mark.parametrize("model", _CONFIG_TYPES, ids=lambda m: m.__name__)
+def test_every_field_has_a_chinese_label_and_times_have_units(qtbot, model) -> None:  # noqa: ANN001
+    zh = _labels(show(qtbot, DeviceForm(Translator(), model, {})))
+    en = _labels(show(qtbot, DeviceForm(Translator("en"), model, {})))
+    assert zh, model
+    english_only = {name: text for name, text in zh.items() if not CJK.search(text)}
+    assert english_only == {}
+    for name, text in zh.items():
+        field = name.rsplit(".", 1)[-1]
+        if field.endswith("_ms"):
+            assert "毫秒" in text and "(ms)" in en[name], (name, text, en[name])
+        elif field.endswith("_s"):
+            assert "秒" in text and "(s)" in en[name], (name, text, en[name])
+    assert not any(CJK.search(text) for text in en.values()), en
