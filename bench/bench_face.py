@@ -1,6 +1,6 @@
 """Face benchmark: the new engine (YuNet + SFace) and dlib side by side, in one run.
 
-Run: .venv/bin/python bench/bench_face.py [--quick] [--models sface,dlib]
+Run: .venv/bin/python bench/bench_face.py [--quick] [--models sface,dlib] [--search-only]
 For each model: per-frame compute on a 640x480 frame (detect, landmarks + quality gate, one
 encoder pass, the probe template), the blink check's cost per frame, the 1:N search at 100,000
 templates and the frame-to-decision latency with 50,000 people enrolled. Prints medians and p95

@@ -8,8 +8,8 @@ centroid and query is scaled to the same length (the model's `scale`: dlib 1.41,
 length; SFace 1.0), so only the direction counts: a centroid of several templates is not pulled
 towards the middle of face space (where it would sit nearer to everyone), and
 |t - q|² = 2·scale² - 2·t·q — a search is one matrix-vector product (int8 first, then exact for
-the few rows that can be the answer: hardware/face/search.py; under a millisecond at 100,000,
-bit-identical to scoring every row).
+the few rows that can be the answer: hardware/face/search.py; about half a millisecond at
+100,000, bit-identical to scoring every row).
 
 Scores are per PERSON, not per template: a person's score is the distance to the mean of
 their templates (`centroid`, default: one row per person, measured best in docs/FACE.md) or

@@ -106,6 +106,8 @@ class Int8Index:
         best first (ties by lower row): the same as `best_k` over `exact.all(query)`."""
         n = self.rows
         k = min(k, n)
+        if k <= 0:
+            return np.zeros(0, np.intp), np.zeros(0, np.float32)
         q_step = float(np.abs(query).max()) / 127 or 1.0
         q_int = np.round(query / q_step)
         q8 = (q_int + 128).astype(np.uint8)[None, :]

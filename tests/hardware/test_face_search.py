@@ -159,3 +159,11 @@ def test_real_diners_in_a_crowd_of_30000_are_found_as_in_a_gallery_of_four():
         assert in_crowd.distance == alone.distance
         got = [(c.person_id, c.distance) for c in crowd.nearest(q, MAX_CONFIRM_CANDIDATES)]
         assert got == reference_nearest(crowd, q, MAX_CONFIRM_CANDIDATES)
+
+
+def test_asking_for_nobody_gives_nobody_on_both_paths():
+    rng = np.random.default_rng(10)
+    matrix = unit_rows(rng, 5_000)
+    exact = ExactRows(matrix)
+    rows, sims = Int8Index(exact, matrix, 1.0).top(matrix[0], 0)
+    assert len(rows) == len(sims) == 0 and len(brute_force(exact, matrix[0], 0)[0]) == 0
