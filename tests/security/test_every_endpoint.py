@@ -27,6 +27,9 @@ PUBLIC = {
     ("POST", "/admin/login"): "admin page: the operator token in the form is the credential",
     ("POST", "/admin/logout"): "admin page: only clears the login cookie",
     ("GET", "/admin/static/admin.css"): "admin page: the stylesheet",
+    ("GET", "/pay/q/{token}"): "the aggregate QR a payer's phone opens: its app carries no credential of ours; "
+                               "the unguessable token of one live order is the key, and it can only start "
+                               "paying that order's fixed amount (rate- and size-limited; docs/SECURITY.md)",
 }
 # Mounted only when the settings choose a simulator for some channel (the demo, tests): a payer's
 # app paying a QR order at the simulated channel. Absent from a deployment with live channels.
@@ -124,6 +127,16 @@ def test_simulator_routes_are_absent_unless_the_settings_choose_a_simulator(worl
     assert SIMULATOR_ONLY <= set(routes)
     unguarded = {k for k, r in routes.items() if _guard(r) == "none" and k not in PUBLIC}
     assert unguarded == SIMULATOR_ONLY
+
+
+def test_the_aggregate_qr_page_answers_404_where_it_is_not_offered(world):
+    """A deployment without channels.qr = aggregate: the public page names no order and starts nothing."""
+    _, client, _, _ = world
+    for token in ("0" * 32 + "A" * 22, "x" * 5000, "..%2F..%2Fadmin"):
+        r = client.get(f"/pay/q/{token}", headers={"User-Agent": "MicroMessenger/8.0"})
+        assert r.status_code == 404
+        if r.headers["content-type"].startswith("text/html"):
+            assert r.headers["cache-control"] == "no-store" and "本系统未开通聚合码" in r.text
 
 
 def _unexpected(world, headers: dict[str, str], guards: set[str], refused, methods=None) -> dict[str, int]:  # noqa: ANN001
