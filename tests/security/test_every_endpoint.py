@@ -136,7 +136,8 @@ def test_the_aggregate_qr_page_answers_404_where_it_is_not_offered(world):
         r = client.get(f"/pay/q/{token}", headers={"User-Agent": "MicroMessenger/8.0"})
         assert r.status_code == 404
         if r.headers["content-type"].startswith("text/html"):
-            assert r.headers["cache-control"] == "no-store" and "本系统未开通聚合码" in r.text
+            assert r.headers["cache-control"] == "no-store"
+            assert "本系统未开通聚合码" in r.text or "二维码无效" in r.text     # an oversize token: refused first
 
 
 def _unexpected(world, headers: dict[str, str], guards: set[str], refused, methods=None) -> dict[str, int]:  # noqa: ANN001
