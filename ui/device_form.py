@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxL
 
 from ui.i18n import STRINGS, Translator
 from ui.setup_flow import Errors, FieldError
-from ui.widgets import label
+from ui.widgets import ScrollSafeComboBox, label
 
 HIDDEN = {"type"}
 # typed in as text: an address is checked by the model, a secret is typed into the camera too
@@ -132,7 +132,7 @@ class DeviceForm(QWidget):
             box.setChecked(bool(value))
             return box
         if typing.get_origin(kind) is Literal:
-            combo = QComboBox()
+            combo = ScrollSafeComboBox()
             for choice in typing.get_args(kind):
                 combo.addItem(str(choice), choice)
             if value is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import segno
 from PySide6.QtCore import QObject, QRect, QRectF, Qt, QThread, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QWidget
 
 from terminal.state import SyncStatus
 from ui.i18n import Translator
@@ -24,6 +24,21 @@ def label(text: str = "", role: str = "", wrap: bool = True,
     widget.setWordWrap(wrap)
     widget.setAlignment(align)
     return widget
+
+
+class ScrollSafeComboBox(QComboBox):
+    """A dropdown the mouse wheel changes only once it has focus (clicked or tabbed to): scrolling
+    a long form past it must not silently change a device's driver or a lane's direction."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)   # the wheel alone does not focus it
+
+    def wheelEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt override
+        if self.hasFocus():
+            super().wheelEvent(event)
+        else:
+            event.ignore()          # the scroll area behind scrolls instead
 
 
 def qimage_from_bgr(frame: np.ndarray) -> QImage:

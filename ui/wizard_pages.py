@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QHBoxLayout, 
 
 from ui.bridge import BackgroundCalls
 from ui.device_form import DeviceForm, error_text, mark_invalid
-from ui.i18n import Translator
+from ui.i18n import STRINGS, Translator
 from ui.setup_flow import (Errors, FieldError, FoundDevice, LiveTestResult, check_backend, check_scene,
                            device_name, registration_error, validate_model)
-from ui.widgets import CameraPreview, label, set_role
+from ui.widgets import CameraPreview, ScrollSafeComboBox, label, set_role
 
 Done = Callable[[], None]
 
@@ -255,7 +255,7 @@ class DiscoverPage(Page):
             line.addWidget(check, 1)
             combo = None
             if item.kinds:
-                combo = QComboBox()
+                combo = ScrollSafeComboBox()
                 for kind in item.kinds:
                     combo.addItem(kind, kind)
                 combo.setCurrentIndex(max(0, combo.findData(item.kind)))
@@ -294,7 +294,7 @@ class DevicePage(Page):
         self._calls, self.found, self._live_test = calls, found, live_test
         self.other_names = other_names        # the names of the wizard's other devices
         self.models = {m.model_fields["type"].annotation.__args__[0]: m for m in models}
-        self.driver = QComboBox()
+        self.driver = ScrollSafeComboBox()
         for key in self.models:
             self.driver.addItem(key, key)
         start = found.config.get("type")
@@ -341,6 +341,9 @@ class DevicePage(Page):
         self.result.setText("")
 
     def retranslate(self) -> None:
+        for index in range(self.driver.count()):     # the driver in words, not its config id
+            key = f"driver.{self.driver.itemData(index)}"
+            self.driver.setItemText(index, self._tr.t(key) if key in STRINGS else str(self.driver.itemData(index)))
         self.test_button.setText(self._tr.t("wiz.test"))
         self.hint.setText(self._tr.t("wiz.test_hint." + self.found.kind))
         if self.form is not None:

@@ -285,3 +285,19 @@ def test_a_summary_of_passing_simulators_never_says_ready_for_service(qtbot, wiz
     assert page.report.text().count("（模拟器，不可投入使用）") == 2
     tr.set_language("en")
     assert "not for service" in page.verdict.text() and "ready" not in page.verdict.text()
+
+
+def test_each_device_page_names_its_drivers_in_words(qtbot, wizard, tr) -> None:  # noqa: ANN001
+    import re
+
+    _through_discovery(qtbot, wizard)
+    _next(qtbot, wizard)
+    assert wizard.device_pages
+    for page in wizard.device_pages:
+        shown = [page.driver.itemText(i) for i in range(page.driver.count())]
+        ids = [page.driver.itemData(i) for i in range(page.driver.count())]
+        assert all(re.search(r"[\u4e00-\u9fff]", text) for text in shown), shown
+        assert not set(shown) & set(ids)
+    tr.set_language("en")
+    gate = _device_page(wizard, "gate")
+    assert "Modbus relay gate (RS-485)" in [gate.driver.itemText(i) for i in range(gate.driver.count())]

@@ -37,3 +37,28 @@ def test_every_field_has_a_chinese_label_and_times_have_units(qtbot, model) -> N
         elif field.endswith("_s"):
             assert "秒" in text and "(s)" in en[name], (name, text, en[name])
     assert not any(CJK.search(text) for text in en.values()), en
+
+
+def _wheel(widget, qtbot) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_the_mouse_wheel_does_not_change_a_dropdown_it_scrolls_past(qtbot) -> None:  # noqa: ANN001
+    from hardware.card_reader import CardReaderConfig
+
+    form = show(qtbot, DeviceForm(Translator(), CardReaderConfig, {}))
+    mode = form.inputs["mode"]
+    before = mode.currentIndex()
+    _wheel(mode, qtbot)                               # scrolling the form past it
+    assert mode.currentIndex() == before
+    mode.setFocus()
+    qtbot.waitUntil(mode.hasFocus)
+    _wheel(mode, qtbot)                               # chosen on purpose: the wheel works
+    assert mode.currentIndex() != before
