@@ -301,3 +301,12 @@ def test_each_device_page_names_its_drivers_in_words(qtbot, wizard, tr) -> None:
     tr.set_language("en")
     gate = _device_page(wizard, "gate")
     assert "Modbus relay gate (RS-485)" in [gate.driver.itemText(i) for i in range(gate.driver.count())]
+
+
+def test_the_wizard_has_its_own_language_toggle(qtbot, wizard, tr) -> None:  # noqa: ANN001
+    assert wizard.lang_button.isVisible() and wizard.lang_button.text() == "English"
+    qtbot.mouseClick(wizard.lang_button, Qt.MouseButton.LeftButton)
+    assert tr.language == "en" and wizard.lang_button.text() == "中文"
+    assert wizard.next_button.text() == "Next" and wizard.config()["language"] == "en"
+    qtbot.mouseClick(wizard.lang_button, Qt.MouseButton.LeftButton)
+    assert tr.language == "zh_CN" and wizard.next_button.text() == "下一步"
