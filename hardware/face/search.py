@@ -2,23 +2,24 @@
 finds the few rows that can be the answer.
 
 Exact similarities (`ExactRows`). The float32 gallery matrix is kept in blocks of BLOCK rows and
-every similarity is computed block by block, by the same numpy/BLAS call on the same memory,
-whether the whole gallery is scored or only the blocks of a few candidate rows. A row's score
-therefore does not depend on which other rows were scored with it (one big matrix-vector
-product rounds a row differently depending on where it falls in the product), so the int8 path
-and the brute-force path give bit-identical distances. Ties are broken by row (= person id
-order): the best k rows are the same set in the same order either way.
+every similarity is computed block by block, one (BLOCK × D) · D product per block, whether the
+whole gallery is scored or only the blocks of a few candidate rows. A row's score therefore does
+not depend on which other rows were scored with it (one big matrix-vector product rounds a row
+differently depending on where it falls in the product), so the int8 path and the brute-force
+path give bit-identical distances (tests/hardware/test_face_search.py checks it). Ties are
+broken by row (= person id order): the best k rows are the same set in the same order either way.
 
 The int8 first pass (`Int8Index`, galleries of SMALL rows or more). A float32 gallery of
 100,000 × 128 is 51 MB and a matrix-vector product over it is bound by memory (2–3 ms on the
 2-core terminal). Its int8 copy is 12.8 MB, held as a constant of a one-node onnxruntime graph
-(MatMulInteger): MLAS packs a constant weight matrix once when the session is built, and then
-reads it at memory speed (0.2–0.3 ms here; handing it the same matrix as an input instead makes
-it re-pack on every call, 1.6 ms). Rounding to int8 moves each similarity by at most `bound`
-(the two roundings, as measured on the gallery and on the query, plus float32's own rounding), so every row that can be among the
-exact k best has an int8 score within 2·bound of the k-th best int8 score; those few rows are
-scored again exactly. When the rounding cannot narrow the rows down (a gallery of near
-duplicates), the whole gallery is scored exactly. The answer is always the exact answer.
+(MatMulInteger): MLAS packs a constant weight matrix once, when the session is built, and then
+reads it at memory speed (0.2–0.3 ms here; fed the same matrix as an input, it re-packs it on
+every call: 1.6 ms). Rounding to int8 moves each similarity by at most `bound` (the two
+roundings, as measured on the gallery and on the query, plus float32's own rounding), so every
+row that can be among the exact k best has an int8 score within 2·bound of the k-th best int8
+score; those few rows are scored again exactly. When the rounding cannot narrow the rows down
+(a gallery of near duplicates), the whole gallery is scored exactly. The answer is always the
+exact answer.
 """
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ def _matmul_integer(weights: np.ndarray):  # noqa: ANN202 - onnxruntime.Inferenc
     y = helper.make_tensor_value_info("y", TensorProto.INT32, [1, n])
     zero = helper.make_tensor("qz", TensorProto.UINT8, [], [128])
     node = helper.make_node("MatMulInteger", ["q", "w", "qz"], ["y"])
-    graph = helper.make_graph([node], "gallery_search", [q], [y], [zero, numpy_helper.from_array(weights, "w")])
+    constants = [zero, numpy_helper.from_array(weights, "w")]
+    graph = helper.make_graph([node], "gallery_search", [q], [y], constants)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1          # memory-bound: a second thread only waits
@@ -94,8 +96,11 @@ class Int8Index:
         weights = np.round(matrix / self.step).astype(np.int8)
         # The largest rounding error of any row, |M_i - M̂_i| (float64, and a hair of room for its own
         # rounding): typically √(D/12) steps, against the worst case √D/2.
-        error = matrix.astype(np.float64) - weights.astype(np.float64) * self.step
-        self.row_error = float(np.sqrt(np.einsum("ij,ij->i", error, error).max())) * (1 + 1e-6) if len(matrix) else 0.0
+        worst = 0.0
+        for start in range(0, len(matrix), 8192):      # in slices: no 100 MB float64 copy at once
+            error = matrix[start:start + 8192].astype(np.float64) - weights[start:start + 8192] * self.step
+            worst = max(worst, float(np.einsum("ij,ij->i", error, error).max()))
+        self.row_error = float(np.sqrt(worst)) * (1 + 1e-6)
         self._session = _matmul_integer(np.ascontiguousarray(weights.T))
 
     def approx(self, q8: np.ndarray) -> np.ndarray:
