@@ -14,6 +14,20 @@ from typing import Any, Iterable, Literal, Union
 from pydantic import BaseModel
 
 
+def english_only(text: str) -> str:
+    """The English half of "中文 / English" lines (`doctor --lang en`); a "field 'x': " prefix stays."""
+    out = []
+    for line in text.splitlines():
+        head, sep, rest = line.partition(" / ")
+        if not sep:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        prefix = head.lstrip()[: head.lstrip().index(": ") + 2] if head.lstrip().startswith("field '") else ""
+        out.append(f"{indent}{prefix}{rest}")
+    return "\n".join(out)
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str | None:
     """The one choice a typo most likely meant (None when nothing is close)."""
     close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.6)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from core.config_errors import explain
+from core.config_errors import english_only, explain
 from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
 from hardware.registry import DeviceConfig, build_device, parse_devices
 
@@ -126,6 +126,8 @@ def render(results: list[CheckResult], types: Mapping[str, str], lang: str = "zh
     lines = []
     for r in results:
         mark = ("模拟 SIM " if r.device in simulators else "正常 OK ") if r.ok else "故障 FAIL"
+        if lang == "en":
+            mark = mark.split(" ", 1)[1].strip()
         head = f"[{mark}] {r.device} ({types.get(r.device, '?')})"
         if lang == "en":
             lines.append(f"{head}: {r.en}" + (f" ({SIMULATOR_WORDS[1]})" if r.ok and r.device in simulators else ""))
@@ -157,9 +159,9 @@ def run_doctor(path: Path, lang: str = "zh", *, clock: Clock = system_clock,
     try:
         configs = load_device_configs(path)
     except DoctorConfigError as exc:
-        return 2, str(exc)
+        return 2, english_only(str(exc)) if lang == "en" else str(exc)
     if not configs:
-        return 1, "配置中没有设备 / no devices in the config"
+        return 1, "no devices in the config" if lang == "en" else "配置中没有设备 / no devices in the config"
     results = check_devices(configs, clock=clock, timeout_s=timeout_s)
     text = render(results, {c.name: c.type for c in configs}, lang,  # type: ignore[attr-defined]
                   simulators={c.name for c in configs if c.is_simulator})

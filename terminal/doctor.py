@@ -71,6 +71,8 @@ def render_backend(results: list[CheckResult], lang: str = "zh") -> str:
     lines = []
     for r in results:
         mark = "正常 OK " if r.ok else "故障 FAIL"
+        if lang == "en":
+            mark = mark.split(" ", 1)[1].strip()
         lines.append(f"[{mark}] {r.device}: {r.en if lang == 'en' else r.zh}")
         if lang != "en":
             lines.append(f"      {r.en}")

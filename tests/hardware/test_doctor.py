@@ -76,9 +76,9 @@ def test_a_board_that_does_not_answer_on_its_port_is_named(tmp_path: Path) -> No
                     "retries": 0}, {"type": "voice", "name": "voice", "simulated": True}]
         result = _doctor(_write(tmp_path, devices, "d.json"), "--lang", "en")
     assert result.exit_code == 1
-    assert "[故障 FAIL] turnstile (numato_gate): gate not responding" in result.output
+    assert "[FAIL] turnstile (numato_gate): gate not responding" in result.output
     assert "what to do: check the relay board's power" in result.output
-    assert "[模拟 SIM ] voice (voice)" in result.output   # passes, but as the simulator it is
+    assert "[SIM] voice (voice)" in result.output   # passes, but as the simulator it is
     assert dev.received.startswith(b"relay read 0\r")   # it asked, it did not pulse the gate
 
 
@@ -167,3 +167,21 @@ def test_a_devices_only_file_with_typos_is_explained_with_guesses(tmp_path: Path
     assert "field 'devices.0.type': 没有这种设备类型 'voise'，是否想写 'voice'？" in result.output
     assert "field 'devices.1.simulatd'" in result.output and "did you mean 'simulated'?" in result.output
     assert "errors.pydantic.dev" not in result.output and "tagged-union" not in result.output
+
+
+def test_lang_en_prints_english_only(tmp_path: Path) -> None:
+    import re
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    devices = [{"type": "voice", "name": "voice", "simulated": True},
+               {"type": "modbus_gate", "name": "gate", "port": "/dev/ttyUSB-missing"}]
+    result = _doctor(_write(tmp_path, devices), "--lang", "en")
+    assert result.exit_code == 1
+    assert "[SIM] voice (voice)" in result.output and "[FAIL] gate (modbus_gate)" in result.output
+    typo = _doctor(_write(tmp_path, [{"type": "voise", "name": "v", "simulated": True}], "typo.yaml"), "--lang", "en")
+    assert typo.exit_code == 2
+    assert "field 'devices.0.type': no device type 'voise': did you mean 'voice'?" in typo.output
+    missing = _doctor(tmp_path / "nowhere.yaml", "--lang", "en")
+    assert missing.exit_code == 2 and "cannot read config file" in missing.output
+    for output in (result.output, typo.output, missing.output):
+        assert not cjk.search(output), output
