@@ -34,6 +34,13 @@ class PendingExit:
     order_kind: str = "qr"          # qr | paycode (a pay code the payer must still confirm)
 
 
+AGGREGATE_QR_PATH = "/pay/q/"      # the backend's aggregate QR (聚合码): any app the lane names can scan it
+
+
+def is_aggregate_qr(qr_text: str | None) -> bool:
+    return bool(qr_text) and qr_text.startswith(("https://", "http://")) and AGGREGATE_QR_PATH in qr_text
+
+
 class ExitPayments:
     """Needs from the scene: pending, client, config, decider, _lock, _view, _show, _finish, flush_events."""
 
@@ -41,13 +48,6 @@ class ExitPayments:
                     note: tuple[str, str] | None = None) -> ParkingView:
         """Show the fee with the QR code of a new exit order (when the backend can be reached)."""
         y = format_yuan(pending.fee_fen)
-        zh, en = f"请缴费 {y} 元，扫码或出示付款码", f"Please pay {y} yuan: scan the QR code or show a pay code"
-        if fallback:
-            zh, en = f"无入场记录，请缴费 {y} 元或联系管理员", f"No entry record: pay {y} yuan or call the attendant"
-        if declined is not None:
-            note = (declined.message_zh, declined.message_en)
-        if note is not None:
-            zh, en = f"{note[0]}；{zh}", f"{note[1]}; {en}"
         now = self.decider.clock.now()
         if self.client is not None and self.decider.tracker.should_try_online(now):
             req = ParkingOrderRequest(order_id=uuid.uuid4(), plate=pending.plate, amount_fen=pending.fee_fen,
@@ -59,6 +59,18 @@ class ExitPayments:
                 self.pending = replace(pending, order_id=order.order_id, qr_text=order.qr_text)
             except SyncFailure as failure:
                 self.decider.tracker.note_failure(failure, now)
+        if self.pending is not None and is_aggregate_qr(self.pending.qr_text):    # one code every app can scan
+            zh, en = (f"请缴费 {y} 元，微信、支付宝、云闪付或手机银行扫码，也可出示付款码",
+                      f"Please pay {y} yuan: scan with WeChat, Alipay, UnionPay QuickPass or mobile banking, "
+                      "or show a pay code")
+        else:
+            zh, en = f"请缴费 {y} 元，扫码或出示付款码", f"Please pay {y} yuan: scan the QR code or show a pay code"
+        if fallback:
+            zh, en = f"无入场记录，请缴费 {y} 元或联系管理员", f"No entry record: pay {y} yuan or call the attendant"
+        if declined is not None:
+            note = (declined.message_zh, declined.message_en)
+        if note is not None:
+            zh, en = f"{note[0]}；{zh}", f"{note[1]}; {en}"
         if self.pending is not None and self.pending.qr_text is None:
             zh, en = f"{zh}（网络中断，二维码暂不可用，请出示付款码或联系管理员）", \
                 f"{en} (network down: no QR code now; show a pay code or call the attendant)"

@@ -10,6 +10,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from terminal.parking_payment import is_aggregate_qr
 from terminal.state import ParkingView
 from ui.i18n import Translator
 from ui.widgets import ViewScreen, label, qr_pixmap, set_role, set_scaled_image
@@ -154,4 +155,6 @@ QR_APPS = (("weixin://", "parking.scan_with.wechat"), ("https://qr.alipay.com/",
 
 
 def scan_hint(qr_text: str | None) -> str:
+    if is_aggregate_qr(qr_text):               # the backend's aggregate QR: every app it offers can pay
+        return "parking.scan_with.any"
     return next((key for prefix, key in QR_APPS if (qr_text or "").startswith(prefix)), "parking.or_paycode")

@@ -74,6 +74,10 @@ def parking_views(plate_image: str | None = None) -> dict[str, ParkingView]:
                                   image_ref=plate_image, entered_at=NOW),
         "exit_quote": ParkingView("exit_quote", sync=ONLINE, fee_fen=1500, pay_kind="qr",
                                   qr_text="https://pay.example.cn/park/o/7d2f61c4", **car),  # type: ignore[arg-type]
+        # channels.qr = aggregate: the backend's one code (聚合码) that every offered app can scan
+        "exit_quote_aggregate": ParkingView(
+            "exit_quote", sync=ONLINE, fee_fen=1500, pay_kind="qr", **car,  # type: ignore[arg-type]
+            qr_text="https://pay.example.cn/pay/q/7d2f61c4e0a84b1f9c3d5e7a2b4c6d8eQ3vX9kLm2Np7Rt5Wy8Za1B"),
         "exit_contactless": ParkingView("exit_paid", sync=ONLINE, fee_fen=1500, pay_kind="contactless",
                                         **car),  # type: ignore[arg-type]
         "exit_member": ParkingView("exit_free", sync=ONLINE, fee_fen=0, pay_kind="member",

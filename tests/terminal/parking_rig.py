@@ -77,10 +77,10 @@ START = datetime.combine(_TODAY - timedelta(days=2), time(8), tzinfo=SHANGHAI).a
 
 
 class CarPark:
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, extra_env: dict[str, str] | None = None, port: int | None = None):
         self.tmp = tmp_path
         self.db_url = f"sqlite:///{tmp_path / 'backend.db'}"
-        self.backend = BackendProcess(self.db_url, tmp_path, extra_env=ENV_KEYS).start()
+        self.backend = BackendProcess(self.db_url, tmp_path, port=port, extra_env={**ENV_KEYS, **(extra_env or {})}).start()
         self.app = make_app(self.db_url)   # the same database, for seeding through the services
         ids = make_merchant_site(self.app, kind="parking", name="东门停车场")
         self.merchant_id, self.site_id, self.exit_lane_id = ids["merchant_id"], ids["site_id"], ids["lane_id"]

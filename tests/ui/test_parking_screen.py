@@ -79,6 +79,23 @@ def test_the_screen_names_the_apps_that_can_pay_this_qr(screen, qr_text: str, ap
     assert not any(f"请用{o}" in text for o in others)
 
 
+def test_the_aggregate_qr_names_every_app_and_stays_readable(screen, tr) -> None:  # noqa: ANN001
+    """channels.qr = aggregate: one https code of the backend that WeChat, Alipay, UnionPay QuickPass
+    and mobile banking all open; the screen names them all (zh, then en) and the longer URL still
+    decodes from the screen."""
+    from pyzbar.pyzbar import decode
+    import numpy as np
+
+    view = VIEWS["exit_quote_aggregate"]
+    screen.render(view)
+    assert "微信、支付宝、云闪付或手机银行扫码" in screen.visible_text() and "也可出示付款码" in screen.visible_text()
+    image = screen.qr.pixmap().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    assert [d.data.decode() for d in decode(pixels[:, : image.width()].copy())] == [view.qr_text]
+    tr.set_language("en")
+    assert "WeChat, Alipay, UnionPay QuickPass or mobile banking" in screen.visible_text()
+
+
 def test_a_qr_payment_says_it_was_paid_by_qr_in_both_languages(qtbot) -> None:  # noqa: ANN001
     from ui.i18n import Translator
 
