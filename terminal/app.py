@@ -129,10 +129,13 @@ class TerminalCore:
         confirm = self.close_calls.state
         if confirm is not None and outcome is None:
             phase = "confirm"
+        upcoming = self.scene.next_opening(now) if phase == "closed" else None   # "breakfast from 06:30"
         return CanteenView(phase=phase, meal_period=self.scene.period_view(period), sync=self.sync_status(),
                            outcome=outcome, keyed_amount_fen=self.scene.keyed_amount_fen, prompt=prompt,
                            confirm=ConfirmView(confirm.tries_left, confirm.wrong) if confirm and outcome is None
-                           else None)
+                           else None,
+                           next_period=self.scene.period_view(upcoming[0]) if upcoming else None,
+                           opens_at=upcoming[1] if upcoming else None)
 
     def tick(self) -> bool:
         """Publish the view when time alone changed it: a meal period opened or closed (a kiosk

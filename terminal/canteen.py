@@ -57,6 +57,19 @@ def period_at(periods: list[MealPeriod], local: datetime) -> tuple[MealPeriod, s
     return None
 
 
+def next_opening(periods: list[MealPeriod], local: datetime) -> tuple[MealPeriod, datetime] | None:
+    """The period that starts next after a local time, with its start (today or tomorrow)."""
+    starts = []
+    for p in periods:
+        start = _parse_hhmm(p.start)
+        at = local.replace(hour=start.hour, minute=start.minute, second=0, microsecond=0)
+        starts.append((at if at > local else at + timedelta(days=1), p))
+    if not starts:
+        return None
+    at, period = min(starts, key=lambda pair: pair[0])
+    return period, at
+
+
 @dataclass(frozen=True)
 class CanteenState:
     phase: str
@@ -86,6 +99,10 @@ class CanteenScene:
     def current(self, now: datetime) -> tuple[MealPeriod, str] | None:
         periods, tz = self.periods()
         return period_at(periods, now.astimezone(tz))
+
+    def next_opening(self, now: datetime) -> tuple[MealPeriod, datetime] | None:
+        periods, tz = self.periods()
+        return next_opening(periods, now.astimezone(tz))
 
     @staticmethod
     def period_view(period: MealPeriod | None) -> MealPeriodView | None:

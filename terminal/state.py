@@ -69,6 +69,8 @@ class CanteenView:
     outcome: PaymentOutcome | None = None
     keyed_amount_fen: int | None = None    # amount keyed in at the window, if any
     confirm: ConfirmView | None = None     # phase "confirm": the 4-digit check
+    next_period: MealPeriodView | None = None   # phase "closed": the meal that opens next,
+    opens_at: datetime | None = None            # and when (the screen says it)
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,12 @@ class CanteenScreen(ViewScreen):
                 t.t("canteen.already_at", time=t.time(when, seconds=False)), "")
 
     def _closed(self, view: CanteenView) -> tuple[str, ...]:
-        return self._tr.t("canteen.closed"), "", "", "", ""
+        t = self._tr
+        opens = ""
+        if view.next_period is not None and view.opens_at is not None:
+            meal = t.pick(view.next_period.name_zh, view.next_period.name_en)
+            opens = t.t("canteen.opens_at", meal=meal, time=t.time(view.opens_at, seconds=False))
+        return t.t("canteen.closed"), "", "", opens, ""
 
     @staticmethod
     def _outcome(view: CanteenView) -> PaymentOutcome:

@@ -58,7 +58,8 @@ def canteen_views() -> dict[str, CanteenView]:
         "declined_offline": CanteenView("declined", LUNCH, OFFLINE, outcome=_declined("stale_cache")),
         "already_paid": CanteenView("already_paid", LUNCH, ONLINE, outcome=_outcome(
             status="already_paid", paid_at=NOW - timedelta(minutes=14))),
-        "closed": CanteenView("closed", None, ONLINE),
+        "closed": CanteenView("closed", None, ONLINE, next_period=MealPeriodView("dinner", "晚餐", "Dinner", 1000),
+                              opens_at=NOW.replace(hour=17, minute=0, second=0)),
         "confirm_digits": CanteenView("confirm", LUNCH, ONLINE, confirm=ConfirmView(3)),
         "confirm_wrong": CanteenView("confirm", LUNCH, ONLINE, confirm=ConfirmView(2, wrong=True)),
     }

@@ -37,3 +37,21 @@ def test_the_screen_opens_and_closes_with_the_meal_period_without_a_restart(qtbo
         assert "早餐" not in screen.visible_text()
     finally:
         core.store.close()
+
+
+def test_the_closed_screen_says_which_meal_opens_next_and_when(qtbot, tr, tmp_path) -> None:  # noqa: ANN001
+    clock = ManualClock(SHANGHAI_0600)
+    core = TerminalCore(make_config(tmp_path), seeded_store(tmp_path, clock), clock)
+    try:
+        window = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
+        window.bridge.attach()
+        screen = window.screen_widget
+        qtbot.waitUntil(lambda: screen.view is not None)
+        assert "下一餐：早餐 06:30 开始" in screen.visible_text()
+        clock.advance(hours=3)                        # 09:00: breakfast has closed
+        core.tick()
+        qtbot.waitUntil(lambda: "下一餐：午餐 11:00 开始" in screen.visible_text())
+        tr.set_language("en")
+        assert "Next: Lunch from 11:00" in screen.visible_text()
+    finally:
+        core.store.close()
