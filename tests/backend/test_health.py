@@ -1,6 +1,8 @@
 """The backend answers its health check and tags every answer with a request id."""
 from __future__ import annotations
 
+import shutil
+
 from fastapi.testclient import TestClient
 
 from backend.app import create_app
@@ -21,7 +23,7 @@ def test_health_reports_database_and_echoes_request_id(db_url: str, tmp_path) ->
 def test_health_says_degraded_when_the_database_is_gone(tmp_path) -> None:  # noqa: ANN001
     url = f"sqlite:///{tmp_path}/missing-dir/x.db"
     app = create_app(BackendSettings(database_url=url, key_file=tmp_path / "keys.json"))
-    (tmp_path / "missing-dir").rmdir()
+    shutil.rmtree(tmp_path / "missing-dir")     # the disk holding the database is gone
     with TestClient(app) as client:
         body = client.get("/health").json()
     assert body["status"] == "degraded"
