@@ -40,6 +40,14 @@ class CanteenScreen(ViewScreen):
         row.setContentsMargins(8, 8, 8, 8)
         row.addWidget(self.preview, 3)
         row.addWidget(self.right, 2)
+        self.camera = True
+
+    def set_camera(self, present: bool) -> None:
+        """No face camera on this terminal: no face oval and no "look at the camera"; the diner
+        is asked for a pay code or a card instead."""
+        self.camera = present
+        self.preview.setVisible(present)
+        self.rerender()
 
     def render(self, view: CanteenView) -> None:
         self._view = view
@@ -84,6 +92,8 @@ class CanteenScreen(ViewScreen):
 
     def _idle(self, view: CanteenView) -> tuple[str, ...]:
         amount, period = self._price_lines(view)
+        if not self.camera:
+            return self._tr.t("canteen.code_or_card"), period, amount, "", ""
         return self._tr.t("canteen.look"), period, amount, "", self._tr.t("canteen.or_other")
 
     def _recognising(self, view: CanteenView) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # canteen
     "canteen.look": ("请看摄像头", "Please look at the camera"),
     "canteen.or_other": ("也可出示付款码或刷卡", "Or show a pay code or tap your card"),
+    "canteen.code_or_card": ("请出示付款码或刷卡", "Show a pay code or tap your card"),
     "canteen.price": ("{period} · {price}", "{period} · {price}"),
     "canteen.keyed": ("本次金额 {price}", "Amount {price}"),
     "canteen.key_wait": ("请稍候，窗口正在输入金额", "Please wait, the amount is being keyed in"),

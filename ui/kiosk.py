@@ -258,6 +258,8 @@ def run_kiosk(core: TerminalPort, config: Any, *, frames: Callable[[], Any] | No
     window = KioskWindow(bridge, tr, _setting(config, "scene", "canteen") or "canteen",
                          setup=default_setup(config, register, config_path))
     pump = None
+    if isinstance(window.screen_widget, CanteenScreen):
+        window.screen_widget.set_camera(frames is not None)   # no face camera: no face oval
     if frames is not None and isinstance(window.screen_widget, CanteenScreen):
         pump = FramePump(frames)
         pump.frame.connect(window.screen_widget.preview.set_frame)

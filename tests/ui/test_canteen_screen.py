@@ -139,3 +139,16 @@ def test_things_that_are_not_views_are_ignored(qtbot, tr) -> None:  # noqa: ANN0
     port.publish(VIEWS["declined"])                                # and the next real view still shows
     qtbot.waitUntil(lambda: window.screen_widget.view == VIEWS["declined"])
     assert VIEWS["declined"].outcome.message_zh in window.screen_widget.visible_text()
+
+
+def test_without_a_face_camera_there_is_no_face_oval_and_no_look_at_the_camera(qtbot, tr) -> None:  # noqa: ANN001
+    from terminal.state import CanteenView, MealPeriodView, SyncStatus
+    from ui.canteen import CanteenScreen
+
+    screen = show(qtbot, CanteenScreen(tr))
+    screen.render(CanteenView("idle", MealPeriodView("lunch", "午餐", "Lunch", 1200), SyncStatus(online=True)))
+    assert screen.preview.isVisible() and "请看摄像头" in screen.visible_text()
+    screen.set_camera(False)
+    assert not screen.preview.isVisible()
+    text = screen.visible_text()
+    assert "请看摄像头" not in text and "请出示付款码或刷卡" in text and "¥12.00" in text
