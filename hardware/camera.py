@@ -219,7 +219,27 @@ class OpenCVCamera:
         self._next_attempt = 0.0
 
     def self_test(self) -> CheckResult:
+        missing = self._missing_source()
+        if missing is not None:       # said at once, by name: no 15 s wait for a camera that is not there
+            from hardware.discovery import camera_nodes
+
+            seen = camera_nodes()
+            return CheckResult(self.name, False, f"找不到摄像头 {self.name} 的视频源 {missing}",
+                               f"camera {self.name}: its source {missing} does not exist",
+                               "检查摄像头 USB 线，或把 source 改成本机能看到的摄像头：" + ("、".join(seen) or "（本机没有发现摄像头）"),
+                               "check the camera's USB cable, or set source to a camera this machine sees: "
+                               + (", ".join(seen) or "(no cameras found on this machine)"))
         return camera_self_test(self)
+
+    def _missing_source(self) -> str | None:
+        """The local device or file the source names, when it does not exist (None: it exists,
+        or it is a stream URL that only a try can check)."""
+        if isinstance(self._source, int):
+            node = Path(f"/dev/video{self._source}")
+            return str(node) if Path("/dev").is_dir() and not node.exists() else None
+        if "://" in self._source:
+            return None
+        return None if Path(self._source).exists() else self._source
 
 
 # ---------------------------------------------------------------- simulator

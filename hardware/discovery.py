@@ -86,3 +86,9 @@ def suggest(candidates: Iterable[Candidate] | None = None) -> list[Suggestion]:
             if could(candidate):
                 out.append(Suggestion(kind, candidate.path, candidate.description, likely(candidate)))
     return sorted(out, key=lambda s: (not s.likely, s.path, s.type))
+
+
+def camera_nodes(dev: Path = Path("/dev")) -> list[str]:
+    """The video devices this machine shows (/dev/video0, ...), for the doctor and a camera's
+    "not found" message. Nothing is opened."""
+    return sorted((str(p) for p in dev.glob("video*")), key=lambda p: (len(p), p))

@@ -174,11 +174,16 @@ def found_here(lang: str = "zh", suggestions=None) -> str:  # noqa: ANN001 - lis
     """What is plugged in, so an installer whose port name is wrong can see the right one."""
     from hardware.discovery import suggest
 
+    from hardware.discovery import camera_nodes
+
     paths: dict[str, str] = {}
     for s in suggest() if suggestions is None else suggestions:
         paths.setdefault(s.path, s.description)
+    cameras = camera_nodes()
+    camera_line = (f"cameras: {', '.join(cameras) or 'none found'}" if lang == "en" else
+                   f"摄像头 / cameras: {'、'.join(cameras) or '本机没有发现摄像头 / none found'}")
     if not paths:
-        return "no serial ports or keyboard devices found" if lang == "en" else \
-            "本机没有发现串口或扫码枪设备 / no serial ports or keyboard devices found"
+        return ("no serial ports or keyboard devices found" if lang == "en" else
+                "本机没有发现串口或扫码枪设备 / no serial ports or keyboard devices found") + "\n" + camera_line
     head = "found on this machine:" if lang == "en" else "本机发现的设备 / found on this machine:"
-    return "\n".join([head] + [f"  {path}  {desc}".rstrip() for path, desc in sorted(paths.items())])
+    return "\n".join([head] + [f"  {path}  {desc}".rstrip() for path, desc in sorted(paths.items())] + [camera_line])

@@ -135,8 +135,8 @@ def test_registry_builds_cameras_and_doctor_gets_plain_words():
     ])
     ok = build_device(sim, clock=clock).self_test()
     assert ok.ok and "480x640" in ok.en
-    bad = build_device(gone, clock=clock).self_test()   # waits on the manual clock, not for real
-    assert not bad.ok and "没有画面" in bad.zh and "USB index" in bad.fix_en
+    bad = build_device(gone, clock=clock).self_test()   # no /dev/video63: said at once, by name
+    assert not bad.ok and "找不到摄像头 ir_cam" in bad.zh and "/dev/video63" in bad.en and "USB cable" in bad.fix_en
     with pytest.raises(ValueError):
         parse_devices([{"type": "opencv_camera", "name": "x", "source": "0", "fps": 30}])
 

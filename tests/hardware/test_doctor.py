@@ -66,8 +66,9 @@ def test_what_is_plugged_in_is_listed_for_the_installer() -> None:
     text = found_here("zh", [Suggestion("numato_gate", "/dev/ttyACM0", "Numato Lab Relay", True),
                              Suggestion("modbus_gate", "/dev/ttyUSB0", "CH340", False),
                              Suggestion("serial_scanner", "/dev/ttyUSB0", "CH340", False)])
-    assert text.splitlines() == ["本机发现的设备 / found on this machine:",
-                                 "  /dev/ttyACM0  Numato Lab Relay", "  /dev/ttyUSB0  CH340"]
+    assert text.splitlines()[:3] == ["本机发现的设备 / found on this machine:",
+                                     "  /dev/ttyACM0  Numato Lab Relay", "  /dev/ttyUSB0  CH340"]
+    assert text.splitlines()[3].startswith("摄像头 / cameras: ")      # and the cameras it can see
 
 
 def test_a_board_that_does_not_answer_on_its_port_is_named(tmp_path: Path) -> None:
@@ -185,3 +186,24 @@ def test_lang_en_prints_english_only(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "cannot read config file" in missing.output
     for output in (result.output, typo.output, missing.output):
         assert not cjk.search(output), output
+
+
+def test_a_missing_camera_is_named_at_once_and_the_cameras_seen_are_listed(tmp_path: Path) -> None:
+    from hardware.discovery import camera_nodes
+
+    devices = [{"type": "opencv_camera", "name": "face-cam", "source": "/dev/video-missing"}]
+    result = _doctor(_write(tmp_path, devices))
+    assert result.exit_code == 1
+    failed = [line for line in result.output.splitlines() if "故障 FAIL" in line]
+    assert failed == ["[故障 FAIL] face-cam (opencv_camera): 找不到摄像头 face-cam 的视频源 /dev/video-missing"]
+    seen = camera_nodes()
+    assert ("摄像头 / cameras: " + ("、".join(seen) or "本机没有发现摄像头")) in result.output
+    assert "没有应答" not in result.output          # not the 15 s "no answer"
+
+
+def test_camera_nodes_lists_video_devices(tmp_path: Path) -> None:
+    from hardware.discovery import camera_nodes
+
+    for name in ("video10", "video0", "video2", "vcs"):
+        (tmp_path / name).touch()
+    assert camera_nodes(tmp_path) == [str(tmp_path / "video0"), str(tmp_path / "video2"), str(tmp_path / "video10")]
