@@ -170,6 +170,9 @@ def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
             raise ValueError("channels.public_base_url: the aggregate QR needs the address payers' phones reach")
         if not built.adapters:
             raise ValueError("channels.qr: the aggregate QR needs at least one channel configured")
+        if isinstance(channels.wechat, WechatPayLive) and channels.wechat.oauth_app_secret is None:
+            raise ValueError("channels.wechat.oauth_app_secret: the aggregate QR needs it to pay by WeChat "
+                             "(web authorisation gives the payer's openid for JSAPI)")
         built.bank_app_markers = channels.bank_app_markers
         built.install("aggregate", AggregateChannel(dict(built.adapters), channels.public_base_url))
     return built

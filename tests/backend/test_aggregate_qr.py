@@ -232,3 +232,32 @@ def test_the_aggregate_qr_needs_the_public_address(sqlite_url: str) -> None:
     settings["channels"]["public_base_url"] = ""
     with pytest.raises(ValueError, match="public_base_url"):
         make_app(sqlite_url, **settings)
+
+
+def test_live_channels_build_the_aggregate_qr_with_no_simulator_and_wechat_needs_its_secret(sqlite_url, tmp_path):  # noqa: ANN001
+    """As deployed: live WeChat and Alipay blocks, qr = aggregate. The aggregate channel is built
+    over the real adapters, no simulator route exists; without the official account's secret the
+    start fails naming the field (WeChat could not pay)."""
+    from backend.channels.aggregate import AggregateChannel
+    from backend.channels.alipay import AlipayChannel
+    from backend.channels.wechat import WechatNativeChannel
+    from tests.backend.test_channel_settings import _pem_pair
+
+    (wk, wp), (ak, ap) = _pem_pair(tmp_path), _pem_pair(tmp_path)
+    wechat = {"mode": "live", "mchid": "1900000109", "appid": "wxd678efh567hg6787", "merchant_key_file": wk,
+              "merchant_serial": "SERIAL", "platform_key_file": wp, "platform_serial": "PUB_KEY_ID_1",
+              "api_v3_key": "a" * 32}
+    alipay = {"mode": "live", "app_id": "2021000000000001", "app_private_key_file": ak, "alipay_public_key_file": ap}
+    channels = {"wechat": wechat, "alipay": alipay, "qr": "aggregate", "public_base_url": BASE}
+    with pytest.raises(ValueError, match="oauth_app_secret"):
+        make_app(sqlite_url, simulated=False, channels=channels)
+    channels["wechat"] = {**wechat, "oauth_app_secret": "official-account-secret"}
+    app = make_app(sqlite_url, simulated=False, channels=channels)
+    built = app.state.channels
+    aggregate = built.get("aggregate")
+    assert isinstance(aggregate, AggregateChannel) and built.simulators == {}
+    assert isinstance(aggregate.members["wechat"], WechatNativeChannel) and isinstance(aggregate.members["alipay"], AlipayChannel)
+    assert aggregate.members["wechat"].keys.oauth_secret == "official-account-secret"
+    with TestClient(app) as client:
+        assert client.post("/api/v1/parking/channel-sim/pay", json={"qr_text": "x"}).status_code == 404
+        assert client.get(f"/pay/q/{'0' * 32}{'A' * 22}").status_code == 404
