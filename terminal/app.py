@@ -353,12 +353,21 @@ class TerminalCore:
         return self.store.outbox.payment_rows(self.store.outbox.items(statuses=("declined", "rejected"),
                                                                       kind="payment"))
 
+    def running_shift(self) -> ShiftTotals:
+        """The shift so far, not closed and nothing sent: the admin screen shows these totals and
+        asks the cashier to confirm before the close."""
+        now = self.clock.now()
+        return self._local_totals(self._shift_opened_at(now), now)
+
+    def _shift_opened_at(self, now: datetime) -> datetime:
+        return from_iso(self.store.get_meta("shift_opened_at")) or from_iso(self.store.get_meta("registered_at")) \
+            or datetime.fromtimestamp(0, tz=now.tzinfo)
+
     def close_shift(self, pin: str) -> ShiftTotals:
         """Close the shift locally, then have the backend compare it (pushing the queue first)."""
         self._require_pin(pin)
         now = self.clock.now()
-        opened = from_iso(self.store.get_meta("shift_opened_at")) or from_iso(self.store.get_meta("registered_at")) \
-            or datetime.fromtimestamp(0, tz=now.tzinfo)
+        opened = self._shift_opened_at(now)
         totals = self._local_totals(opened, now)
         self.store.set_meta(shift_opened_at=to_iso(now), last_shift_opened_at=to_iso(opened),
                             last_shift_closed_at=to_iso(now))

@@ -168,6 +168,9 @@ class TerminalPort(Protocol):
 
     def declined_after_fact(self) -> list[PaymentRow]: ...
 
+    def running_shift(self) -> ShiftTotals:
+        """The shift so far (nothing closed or sent), shown before the cashier confirms a close."""
+
     def close_shift(self, pin: str) -> ShiftTotals: ...
 
     def recheck_shift(self, pin: str) -> ShiftTotals:

@@ -63,6 +63,8 @@ class AdminScreen(QWidget):
         self._pin = ""
         self._sync: SyncStatus | None = None
         self._shift: ShiftTotals | None = None
+        self._shift_running = False        # _shift is the shift so far, not a closed one
+        self._confirming_close = False     # the totals are shown: the next press closes the shift
         self.tabs = QTabWidget()
         self.tabs.addTab(self._payments_tab(), "")
         self.tabs.addTab(self._sync_tab(), "")
@@ -83,7 +85,8 @@ class AdminScreen(QWidget):
         column = QVBoxLayout(self)
         column.addWidget(self.tabs, 1)
         bridge.sync.connect(self.show_sync)
-        bridge.shift.connect(self._show_shift)    # e.g. the automatic check of a shift closed offline
+        # e.g. the automatic check of a shift closed offline
+        bridge.shift.connect(lambda totals: self._show_shift(totals, running=False))
         follow_language(self, tr, self.retranslate)
         self.retranslate()
 
@@ -175,7 +178,7 @@ class AdminScreen(QWidget):
         self.sync_button.setText(t.t("admin.sync_now"))
         self.queue_title.setText(t.t("admin.queue_title"))
         self.declined_title.setText(t.t("admin.declined_title"))
-        self.shift_button.setText(t.t("admin.close_shift"))
+        self.shift_button.setText(t.t("admin.close_shift_confirm" if self._confirming_close else "admin.close_shift"))
         self.recheck_button.setText(t.t("admin.recheck_shift"))
         for table in (self.payments, self.queue, self.declined):
             table.show_rows(table.rows)
@@ -187,6 +190,8 @@ class AdminScreen(QWidget):
     def enter(self, pin: str) -> None:
         """Called after the PIN gate accepted `pin`: load fresh lists."""
         self._pin = pin
+        self._confirming_close = False
+        self.shift_button.setText(self._tr.t("admin.close_shift"))
         self.result.setText("")
         self.refresh_payments()
         self.refresh_queues()
@@ -316,7 +321,19 @@ class AdminScreen(QWidget):
     # --- shift close -------------------------------------------------------------------------
 
     def close_shift(self) -> None:
+        """First press: the running totals and a request to confirm. Second press: the close."""
+        if not self._confirming_close:
+            self._confirming_close = True
+            self.shift_button.setText(self._tr.t("admin.close_shift_confirm"))
+            self._bridge.call(self._bridge.core.running_shift, done=self._show_running, failed=self._failed)
+            return
+        self._confirming_close = False
+        self.shift_button.setText(self._tr.t("admin.close_shift"))
         self._shift_call(self._bridge.core.close_shift)
+
+    def _show_running(self, totals: ShiftTotals) -> None:
+        if self._confirming_close:       # not closed meanwhile (a quick second press)
+            self._show_shift(totals, running=True)
 
     def recheck_shift(self) -> None:
         self._shift_call(self._bridge.core.recheck_shift)
@@ -327,20 +344,22 @@ class AdminScreen(QWidget):
         def closed(totals: ShiftTotals) -> None:
             self._busy(False)
             self.result.setText("")
-            self._show_shift(totals)
+            self._show_shift(totals, running=False)
 
         self._bridge.call(call, self._pin, done=closed,
                           failed=lambda error: (self._failed(error), self.shift_text.setText(self.result.text())))
 
-    def _show_shift(self, totals: ShiftTotals | None) -> None:
+    def _show_shift(self, totals: ShiftTotals | None, running: bool | None = None) -> None:
         self._shift = totals
+        self._shift_running = self._shift_running if running is None else running
         if totals is None:
             self.shift_text.setText("")
             return
         t = self._tr
-        backend = self._backend_lines(totals)     # the verdict goes first: it is what the cashier needs
-        lines = [t.t("admin.shift_from", start=t.datetime(totals.opened_at), end=t.datetime(totals.closed_at)),
-                 *backend[:1]]
+        backend = [] if self._shift_running else self._backend_lines(totals)   # the verdict first
+        lines = [t.t("admin.shift_running")] if self._shift_running else []
+        lines += [t.t("admin.shift_from", start=t.datetime(totals.opened_at), end=t.datetime(totals.closed_at)),
+                  *backend[:1]]
         for method in sorted(set(totals.count_by_method) | set(totals.fen_by_method)):
             lines.append(t.t("admin.shift_method", method=t.method(method),
                              count=totals.count_by_method.get(method, 0),
@@ -351,7 +370,9 @@ class AdminScreen(QWidget):
         if totals.queued:
             lines.append(t.t("admin.shift_queued", n=totals.queued))
         lines += backend[1:]
-        self.recheck_button.setVisible(bool(totals.backend_note_zh or totals.backend_note_en))
+        if self._shift_running:
+            lines.append(t.t("admin.shift_confirm_hint"))
+        self.recheck_button.setVisible(not self._shift_running and bool(totals.backend_note_zh or totals.backend_note_en))
         self.shift_text.setText("\n".join(lines))
 
     def _backend_lines(self, totals: ShiftTotals) -> list[str]:

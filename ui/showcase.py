@@ -158,6 +158,9 @@ class ShowcasePort:
     def declined_after_fact(self) -> list[PaymentRow]:
         return [r for r in payment_rows() if r.status == "declined_after_fact"]
 
+    def running_shift(self) -> ShiftTotals:
+        return shift_totals()
+
     def close_shift(self, pin: str) -> ShiftTotals:
         return shift_totals()
 

@@ -83,10 +83,18 @@ def test_offline_queue_sync_status_and_shift_close(qtbot, kiosk, core, clock) ->
     admin.sync_button.click()                      # no backend configured: the status says so
     qtbot.waitUntil(lambda: "待上传 1 笔" in admin.sync_detail.text())
     clock.advance(60)
-    admin.shift_button.click()
-    qtbot.waitUntil(lambda: "合计" in admin.shift_text.text())
+    admin.shift_button.click()                     # first the running totals, and a request to confirm
+    qtbot.waitUntil(lambda: "本班至今（尚未交班）" in admin.shift_text.text())
+    text = admin.shift_text.text()
+    assert "刷脸：1 笔，¥12.00" in text and "合计：1 笔，¥12.00" in text and "请按“确认交班”" in text
+    assert admin.shift_button.text() == "确认交班"
+    assert core.store.get_meta("shift_opened_at") is None          # nothing closed yet
+    assert not core.store.audit.entries(action="close_shift")
+    admin.shift_button.click()                     # confirmed: closed
+    qtbot.waitUntil(lambda: "本班至今" not in admin.shift_text.text() and "合计" in admin.shift_text.text())
     text = admin.shift_text.text()
     assert "刷脸：1 笔，¥12.00" in text and "合计：1 笔，¥12.00" in text and "尚未上传 1 笔" in text
+    assert admin.shift_button.text() == "交班结账" and core.store.audit.entries(action="close_shift")
 
 
 def test_leaving_admin_forgets_the_pin(qtbot, kiosk) -> None:  # noqa: ANN001

@@ -12,6 +12,11 @@ from ui.bridge import CoreBridge
 from ui.kiosk import KioskWindow
 
 
+def _close_confirmed(admin) -> None:  # noqa: ANN001
+    admin.shift_button.click()      # the running totals, and "confirm"
+    admin.shift_button.click()      # confirmed: the shift is closed and checked with the backend
+
+
 @pytest.fixture(scope="module")
 def canteen(tmp_path_factory):  # noqa: ANN001, ANN201
     site = Canteen(tmp_path_factory.mktemp("backend"))
@@ -34,7 +39,7 @@ def test_shift_tab_shows_the_pending_check_the_differences_and_then_agreement(qt
             assert term.pay(cid, 650).offline
             unlock(qtbot, kiosk)
             admin.tabs.setCurrentIndex(3)
-            admin.shift_button.click()
+            _close_confirmed(admin)
             qtbot.waitUntil(lambda: "合计" in admin.shift_text.text(), timeout=15000)
         finally:
             canteen.backend.start()
@@ -53,7 +58,7 @@ def test_shift_tab_shows_the_pending_check_the_differences_and_then_agreement(qt
         tr.set_language("zh_CN")
 
         core.sync_now()                                         # the payment goes in
-        admin.shift_button.click()                              # the next shift: nothing taken
+        _close_confirmed(admin)                              # the next shift: nothing taken
         qtbot.waitUntil(lambda: "后台核对：一致" in admin.shift_text.text(), timeout=15000)
         assert "刷脸" not in admin.shift_text.text() and "尚未上传" not in admin.shift_text.text()
     finally:
@@ -99,7 +104,7 @@ def test_a_shift_closed_offline_is_checked_by_itself_once_the_backend_answers(qt
             assert term.pay(cid, 480).offline
             unlock(qtbot, kiosk)
             admin.tabs.setCurrentIndex(3)
-            admin.shift_button.click()
+            _close_confirmed(admin)
             qtbot.waitUntil(lambda: "后台核对未完成" in admin.shift_text.text(), timeout=15000)
             assert "自动核对" in admin.shift_text.text()
             assert core.recheck_pending_shift() is not None and admin.recheck_button.isVisible()   # still offline
