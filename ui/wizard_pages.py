@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from pydantic import BaseModel
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
@@ -337,6 +337,13 @@ class DevicePage(Page):
         model = self.models[self.driver.currentData()]
         self.form = DeviceForm(self._tr, model, self.found.config)
         self.form_holder.addWidget(self.form)
+        for edit in self.form.findChildren(QLineEdit):      # the hint follows what is typed
+            edit.textChanged.connect(self.show_hint)
+        for box in self.form.findChildren(QCheckBox):
+            box.toggled.connect(self.show_hint)
+        for button in self.form.findChildren(QPushButton):  # a camera added to / removed from the list
+            button.clicked.connect(lambda *_: QTimer.singleShot(0, self.show_hint))
+        self.show_hint()
         self.passed_config = None
         self.result.setText("")
 
@@ -345,10 +352,29 @@ class DevicePage(Page):
             key = f"driver.{self.driver.itemData(index)}"
             self.driver.setItemText(index, self._tr.t(key) if key in STRINGS else str(self.driver.itemData(index)))
         self.test_button.setText(self._tr.t("wiz.test"))
-        self.hint.setText(self._tr.t("wiz.test_hint." + self.found.kind))
+        self.show_hint()
         if self.form is not None:
             self.form.retranslate()
         super().retranslate()
+
+    def show_hint(self) -> None:
+        """What to do before the live test. For a plate camera, what is still missing, next to
+        the button: the push address to type into the camera (from this form), and the camera
+        serial numbers when the allow-list is empty."""
+        t = self._tr
+        if self.found.kind != "plate_camera" or self.form is None:
+            self.hint.setText(t.t("wiz.test_hint." + self.found.kind))
+            return
+        values = self.form.values()
+        if values.get("simulated"):
+            self.hint.setText(t.t("wiz.plate_hint_simulated"))
+            return
+        secret = str(values.get("secret") or "")
+        url = f"http://{t.t('wiz.this_ip')}:{values.get('port') or '?'}{values.get('path') or ''}"
+        lines = [t.t("wiz.plate_hint_url", url=url + (f"?key={secret}" if secret else ""))]
+        if not values.get("cameras"):
+            lines.append(t.t("wiz.plate_hint_no_cameras"))
+        self.hint.setText("\n".join(lines))
 
     def name(self) -> str:
         return str(self.form.values().get("name", "")) if self.form is not None else ""

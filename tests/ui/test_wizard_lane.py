@@ -378,3 +378,16 @@ devices:
     config = load_config(path, environ={})
     assert config.devices[0].secret.get_secret_value() == "lane-3-key" and config.devices[0].name == "lpr"
     assert (config.parking.lane_id, config.parking.min_confidence, config.parking.barrier_via) == (3, 0.8, "camera")
+
+
+def test_the_plate_camera_says_next_to_the_test_button_what_is_missing(qtbot, tmp_path, store) -> None:  # noqa: ANN001
+    wizard = show(qtbot, InstallerWizard(Translator(), services(tmp_path, store, {"data_dir": str(tmp_path)})))
+    _discover(qtbot, wizard, "parking", "entry", keep={"plate_camera"})
+    plate = _page(wizard, "plate_camera")
+    port = free_port()
+    secret = _fill_plate_camera(plate, port, tmp_path / "plates")
+    assert f"推送地址：http://本机IP:{port}/plates/push?key={secret}" in plate.hint.text()   # before any test
+    plate.form.inputs["port"].setText("8099")                    # the hint follows the form
+    assert "http://本机IP:8099/plates/push" in plate.hint.text()
+    qtbot.mouseClick(plate.form.inputs["cameras"].rows[0][2], Qt.MouseButton.LeftButton)   # Remove the camera
+    qtbot.waitUntil(lambda: "允许列表中还没有相机" in plate.hint.text())
