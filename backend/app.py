@@ -46,6 +46,10 @@ async def _jobs_while_serving(app: FastAPI):  # noqa: ANN201
     finally:
         if runner is not None:
             runner.stop()
+        # Close the pools at shutdown: a stopped app must not keep database files and sockets open
+        # (a test suite makes hundreds of apps; past 1,024 descriptors select() fails in the drivers).
+        app.state.channels.close()
+        app.state.engine.dispose()
 
 
 def create_app(settings: BackendSettings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -7,6 +7,7 @@ several developers on one server never see each other's rows.
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -19,6 +20,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 PG_ADMIN_URL = os.environ.get("GATEPAY_TEST_DATABASE_URL", "")
 REQUIRE_PG = os.environ.get("GATEPAY_REQUIRE_POSTGRES") == "1"
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_what_a_module_left_open():
+    """Apps, engines and stores a test module dropped are collected before the next module, so
+    their database files and sockets close: one process runs the whole suite, and drivers that
+    wait with select() fail once a descriptor number passes 1,024."""
+    yield
+    gc.collect()
 
 
 def _pg_connect(url: str):  # noqa: ANN202

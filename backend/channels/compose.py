@@ -46,6 +46,7 @@ class Channels:
     wait: PayerWait = field(default_factory=PayerWait)
     bank_code_prefixes: tuple[str, ...] = ("89",)
     bank_app_markers: tuple[str, ...] = ()
+    close: Callable[[], None] = lambda: None   # releases what the simulators hold (their database engine)
 
     def kind_of(self, code: str) -> str | None:
         """wechat | alipay | unionpay by the public formats, bank for the bank's mobile-banking codes
@@ -157,6 +158,7 @@ def build_channels(channels: ChannelSettings, database_url: str) -> Channels:
     shared = lru_cache(maxsize=1)(lambda: simulator_engine(database_url))   # one engine for this app
     built = Channels(qr_channel=channels.qr, wait=PayerWait(channels.payer_queries, channels.query_every_s),
                      bank_code_prefixes=channels.bank_code_prefixes)
+    built.close = lambda: shared().dispose() if shared.cache_info().currsize else None
     for name, block, make in (("wechat", channels.wechat, _wechat), ("alipay", channels.alipay, _alipay),
                               ("unionpay", channels.unionpay, _unionpay), ("bank", channels.bank, _bank)):
         if block is None:
