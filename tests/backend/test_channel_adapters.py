@@ -133,7 +133,8 @@ def test_a_request_that_never_arrived_is_unknown_to_the_channel(channel):  # noq
 def test_a_system_error_is_an_unknown_outcome_the_query_settles(channel):  # noqa: ANN001
     name, adapter, _, code = channel
     if name == "unionpay":
-        pytest.skip("UnionPay answers respCode 03 (pending), not an error: the next test")
+        pytest.skip("not UnionPay's behaviour: it answers respCode 03 (pending), not an error; "
+                    "test_unionpay_answers_a_system_error_as_pending_and_the_query_settles_it covers it")
     n = no()
     with pytest.raises(ChannelError) as unsure:
         adapter.codepay(n, code("4444"), 850, "午餐")
