@@ -2,7 +2,7 @@
 # One entry point for a fresh machine: installs what gatepay needs (Debian packages when missing,
 # a Python venv pinned by requirements.lock), then runs a command.
 #   ./gatepay.sh demo [ARGS]   the main job (see README)
-#   ./gatepay.sh test [ARGS]   the whole test suite (pytest ARGS)
+#   ./gatepay.sh test [ARGS]   the whole test suite on two workers (or pytest ARGS)
 #   ./gatepay.sh setup         only install
 #   ./gatepay.sh [ARGS]        any `gatepay` command, e.g. ./gatepay.sh backend serve
 set -euo pipefail
@@ -59,7 +59,11 @@ case "$cmd" in
                  "(set it, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test, to run them)" >&2
         fi
         export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
-        exec "$VENV/bin/python" -m pytest "$@" ;;
+        if [ $# -gt 0 ]; then exec "$VENV/bin/python" -m pytest "$@"; fi
+        # The whole suite: two workers (each test has its own databases and ports), then the
+        # tests that restart a shared server, by themselves.
+        "$VENV/bin/python" -m pytest -n 2 -m "not alone"
+        exec "$VENV/bin/python" -m pytest -m alone ;;
     help|-h|--help) sed -n '2,8p' "$0" ;;
     *) setup; exec "$VENV/bin/gatepay" "$@" ;;
 esac

@@ -27,6 +27,7 @@ CLUSTERS = sorted(p.name for p in Path("/etc/postgresql").iterdir()) if Path("/e
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.alone,
     pytest.mark.skipif(not ALLOWED, reason="restarts the shared PostgreSQL: runs in CI (CI=true) or with "
                                             "GATEPAY_ALLOW_PG_RESTART=1"),
     pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("pg_ctlcluster") or not CLUSTERS,
