@@ -1,4 +1,4 @@
-"""Who is calling: a terminal (signed request, sync.signing) or an operator (bearer token + role).
+"""Who is calling: a terminal (signed request, core.signing) or an operator (bearer token + role).
 
 Terminal requests: the signature covers method, path and query exactly as sent, timestamp,
 nonce and the SHA-256 of the raw body. A timestamp outside the window or a nonce seen before is
@@ -24,7 +24,7 @@ from backend.errors import api_error
 from backend.models.operators import Operator
 from backend.models.terminals import Terminal, UsedNonce
 from backend.services.operators import token_hash
-from sync.signing import H_NONCE, H_SIGNATURE, H_TERMINAL, H_TIMESTAMP, verify
+from core.signing import H_NONCE, H_SIGNATURE, H_TERMINAL, H_TIMESTAMP, verify
 
 MAX_ID = 2**31 - 1
 _DIGITS = re.compile(r"[0-9]{1,10}")

@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.channels.settings import ChannelSettings, CoreBankingSettings
-from terminal.crypto import key_from_text, key_to_text, new_key
+from core.crypto import key_from_text, key_to_text, new_key
 
 
 class BackendSettings(BaseSettings):

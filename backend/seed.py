@@ -16,7 +16,7 @@ from backend.models.merchants import Merchant
 from backend.services import merchants, sites
 from backend.services.operators import create_operator
 from backend.services.terminals import create_enrolment_code
-from sync.wire import MealPeriod
+from core.wire import MealPeriod
 
 CANTEEN_NAME = "示范中学食堂 Demo school canteen"
 PARKING_NAME = "示范停车场 Demo car park"

@@ -5,7 +5,7 @@ concurrent clients, on SQLite and on PostgreSQL. Prints payments/s and p50/p99 l
     .venv/bin/python bench/bench_payments.py --db sqlite --clients 8 --payments 400 --workers 2
 
 Each client has its own HTTP connection and its own registered terminal, signs every request
-(sync.signing) and pays from its own diners' wallets (face credential), so the figures include
+(core.signing) and pays from its own diners' wallets (face credential), so the figures include
 signature checks, the nonce insert, the split, the ledger posting and the change-feed row of each
 payment. PostgreSQL: GATEPAY_TEST_DATABASE_URL (a scratch database is created and dropped).
 
@@ -23,7 +23,6 @@ import asyncio
 import base64
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,8 +44,8 @@ from backend.services import customers, merchants, sites, terminals  # noqa: E40
 from backend.services.signings import sign_face  # noqa: E402
 from backend.services.vault import vault_of  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
-from sync.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
-from terminal.crypto import key_to_text, new_key  # noqa: E402
+from core.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
+from core.crypto import key_to_text, new_key  # noqa: E402
 
 DINERS_PER_CLIENT = 4
 PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

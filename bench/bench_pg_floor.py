@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_payments import DINERS_PER_CLIENT, database, postgres_cpu_seconds, seed  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
-from terminal.crypto import key_to_text, new_key  # noqa: E402
+from core.crypto import key_to_text, new_key  # noqa: E402
 
 SCRIPT = ROOT / "bench" / "sql" / "payment.pgbench"
 

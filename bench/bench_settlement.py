@@ -15,7 +15,6 @@ work on a settlement history as empty as the first run's.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys

@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sync.status import SyncTracker  # noqa: E402
-from sync.wire import Credential, PaymentRequest, SplitLine  # noqa: E402
+from core.wire import Credential, PaymentRequest, SplitLine  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
-from terminal.crypto import new_key  # noqa: E402
+from core.crypto import new_key  # noqa: E402
 from terminal.decision import Decider, PaymentIntent  # noqa: E402
 from terminal.store import Store  # noqa: E402
 

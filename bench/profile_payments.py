@@ -33,7 +33,7 @@ from backend.config import BackendSettings  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from bench.bench_payments import database, seed  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
-from terminal.crypto import key_to_text, new_key  # noqa: E402
+from core.crypto import key_to_text, new_key  # noqa: E402
 
 
 async def _inline(func, *args, **_kwargs):  # noqa: ANN001, ANN202

@@ -52,7 +52,7 @@ class BuildContext:
     """What a builder may use besides its own config block.
 
     - clock: the injected clock (events carry its time; simulators time their behaviour by it)
-    - card_key: 32-byte key for terminal.crypto.keyed_hash(purpose="card"); card readers refuse
+    - card_key: 32-byte key for core.crypto.keyed_hash(purpose="card"); card readers refuse
       to build without one, so a card number can never leave the driver unhashed
     - devices: devices already built for this terminal, by name (a camera-frame code scanner
       reads frames from the camera device it names)

@@ -1,6 +1,6 @@
 """Card readers on a serial port. Line mode: the card number/UID as a text line. Frame mode:
 START, LEN, DATA..., CHECKSUM, END, resynchronising after garbage. The number is hashed
-(terminal.crypto.keyed_hash, purpose "card") inside the driver; only the hash leaves it.
+(core.crypto.keyed_hash, purpose "card") inside the driver; only the hash leaves it.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from hardware.base import BuildContext, CheckResult, Clock, DeviceError
 from hardware.events import CardTapped
 from hardware.serialio import ByteLink, LineFramer, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 
 class CardReaderConfig(SerialDeviceConfig):

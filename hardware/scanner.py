@@ -12,7 +12,7 @@ from pydantic import Field
 from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError
 from hardware.evdev_keys import KeyDecoder, encode_text
 from hardware.events import CodeScanned
-from hardware.paycode import Classified, PayCodeRules, classify
+from core.paycode import Classified, PayCodeRules, classify
 from hardware.serialio import ByteLink, LineFramer, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
 
 _PAYCODES = dict(title="Pay-code rules / 付款码规则",

@@ -1,4 +1,4 @@
-"""httpx authentication that signs every terminal request (sync.signing) with the device key.
+"""httpx authentication that signs every terminal request (core.signing) with the device key.
 
 The test seam is the transport, not this class: tests use the real TerminalAuth against the
 real backend (in-process ASGI transport or a process on loopback).
@@ -10,7 +10,7 @@ from typing import Callable, Generator
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.signing import sign_headers
+from core.signing import sign_headers
 
 
 class TerminalAuth(httpx.Auth):

@@ -1,4 +1,4 @@
-"""The terminal's HTTP client for the backend (sync.wire bodies, signed with sync.auth).
+"""The terminal's HTTP client for the backend (core.wire bodies, signed with sync.auth).
 
 Every way a call can fail — refused connection, timeout, a 5xx, a body that does not parse —
 becomes one `SyncFailure` with a reason code and plain words (the Home Assistant coordinator
@@ -18,7 +18,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from sync.auth import TerminalAuth
-from sync.wire import (ChangeKind, PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
+from core.wire import (ChangeKind, PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
                        RefundRequest, RefundResult, RegisterRequest, RegisterResponse, ServerTime,
                        ShiftCloseRequest, ShiftCloseResult)
 

@@ -1,18 +1,29 @@
 """The link's health as one object: the push/pull loops and the online authorisation report
-here; the UI and the doctor read `terminal.state.SyncStatus` snapshots of it.
+here; the UI and the doctor read `SyncStatus` snapshots of it.
 
 No I/O and no clock of its own: callers pass `now`.
 """
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sync.client import SyncFailure
-from terminal.state import SyncStatus
 
 SKEW_WARN_S = 30.0
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool
+    offline_since: datetime | None = None
+    queue_depth: int = 0
+    last_push: datetime | None = None
+    last_pull: datetime | None = None
+    clock_skew_s: float | None = None      # backend minus terminal; warn above 30 s
+    declined_after_fact: int = 0           # offline payments the backend later refused
+    last_error: str | None = None          # plain words, for the admin screen
 
 
 def skew_warning(status: SyncStatus) -> str | None:

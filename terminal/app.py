@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, get_args
 
 from sync.client import SyncClient, SyncFailure
-from sync.loops import SyncEngine, SyncThread
+from terminal.sync_loops import SyncEngine, SyncThread
 from sync.status import SyncTracker
-from sync.wire import (MAX_SHIFT_PAYMENTS, PaymentMethod, RefundRequest, ShiftCloseRequest, ShiftMethodTotal,
+from core.wire import (MAX_SHIFT_PAYMENTS, PaymentMethod, RefundRequest, ShiftCloseRequest, ShiftMethodTotal,
                        ShiftPayment)
 from terminal.canteen import CanteenScene
 from core.clock import Clock, from_iso, to_iso
@@ -27,7 +27,7 @@ from terminal.decision import Decider, compensating_refund
 from terminal.face_confirm import CloseCalls
 from terminal.face_loop import FacePrompt
 from hardware.events import FaceConfirm
-from terminal.money import format_yuan
+from core.money import format_yuan
 from terminal.schema import APPROVED_STATUSES
 from terminal.state import (CanteenView, ConfirmView, ParkingView, PaymentOutcome, PaymentRow, ShiftDifferenceRow, ShiftTotals,
                             SyncStatus)
@@ -387,7 +387,7 @@ class TerminalCore:
         self.store.audit.record("cashier", "recheck_shift", opened_at=to_iso(opened))
         return self._check_with_backend(self._local_totals(opened, closed))
 
-    def after_sync(self, report) -> None:  # noqa: ANN001 - sync.loops.CycleReport
+    def after_sync(self, report) -> None:  # noqa: ANN001 - terminal.sync_loops.CycleReport
         """Called by the background sync after each cycle: new status for the screens, and a shift
         closed offline is compared as soon as the backend answers again."""
         self.publish_status()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from sync.wire import (BalanceSnapshot, CardSigningData, Change, FaceConfirmData, FaceSigningData, MealPeriodsData,
+from core.wire import (BalanceSnapshot, CardSigningData, Change, FaceConfirmData, FaceSigningData, MealPeriodsData,
                        MerchantStatusData, OfflineLimits, PlateSigningData, SubsidyProgramData)
 from core.clock import from_iso, to_iso
 

@@ -12,10 +12,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hardware.events import CardTapped, CodeScanned, FaceMatched, FaceRejected
-from sync.wire import Credential, MealPeriod
+from core.wire import Credential, MealPeriod
 from terminal.decision import Decider, PaymentIntent, credential_key
 from terminal.offline import resolve_signing
-from terminal.reasons import message
+from core.reasons import message
 from terminal.state import MealPeriodView, PaymentOutcome
 from terminal.store import Store
 

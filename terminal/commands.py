@@ -147,7 +147,7 @@ def status(config: Path = typer.Option(..., "--config", help="Terminal config fi
     """Queue depth, last push/pull, clock skew, offline payments the backend declined. Reads the
     store only (a kiosk may be running on it: no crash recovery here, that is the runner's);
     --sync also pushes and pulls once, as the running terminal's sync loop would."""
-    from sync.loops import SyncEngine
+    from terminal.sync_loops import SyncEngine
     from sync.status import SyncTracker
     from terminal.app import read_sync_status
     from core.clock import SystemClock

@@ -22,7 +22,7 @@ from hardware.base import NAME_PATTERN
 from hardware.face.config import FaceConfig
 from hardware.gate import GateConfigBase
 from hardware.registry import DeviceConfig, check_unique_names
-from sync.wire import MealPeriod
+from core.wire import MealPeriod
 from terminal.parking import ParkingConfig
 
 ENV_PREFIX = "GATEPAY_TERMINAL_"

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 from sync.client import SyncClient, SyncFailure
 from sync.status import SyncTracker
-from sync.wire import Credential, PaymentRequest, PaymentResult, RefundRequest
+from core.wire import Credential, PaymentRequest, PaymentResult, RefundRequest
 from core.clock import Clock
-from terminal.money import format_yuan
+from core.money import format_yuan
 from terminal.offline import OfflineDecision, decide_offline, resolve_signing
-from terminal.reasons import message
+from core.reasons import message
 from terminal.state import PaymentOutcome
 from terminal.store import Store
 

@@ -11,8 +11,8 @@ import httpx
 
 from sync.auth import TerminalAuth
 from sync.client import SyncClient
-from sync.signing import new_private_key, private_key_bytes, private_key_from_bytes, public_key_text
-from sync.wire import RegisterRequest
+from core.signing import new_private_key, private_key_bytes, private_key_from_bytes, public_key_text
+from core.wire import RegisterRequest
 from terminal.store import Identity, Store
 
 

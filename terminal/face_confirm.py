@@ -7,7 +7,7 @@ from the local store (so it works offline):
 
 - the site's setting (backend, synced as `face_confirm`): off, or no key yet -> the close call is
   refused as before; the band narrows how far above the strict threshold a call may be confirmed;
-- the digits are compared with each candidate's keyed digest (sync.face_digits), never stored or
+- the digits are compared with each candidate's keyed digest (core.face_digits), never stored or
   logged; accepted only if EXACTLY one candidate matches (two would be a guess);
 - three wrong tries refuse; every check and every try is written to the append-only audit log.
 
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hardware.events import FaceConfirm, FaceMatched, FaceRejected
-from sync.face_digits import DIGITS, digits_match
+from core.face_digits import DIGITS, digits_match
 
 log = logging.getLogger("gatepay.terminal.face_confirm")
 

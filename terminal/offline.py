@@ -1,8 +1,8 @@
 """Offline approval: what the terminal may approve on its own while the backend cannot answer.
 
-Only within the limits the backend set (sync.wire.OfflineLimits): per payment, per diner per
+Only within the limits the backend set (core.wire.OfflineLimits): per payment, per diner per
 day, the terminal's total outstanding, and the maximum age of the cache. The split is computed
-by terminal.funding.split_payment — the same function the backend uses — from the cached
+by core.funding.split_payment — the same function the backend uses — from the cached
 program rules and the balance snapshot minus what this terminal already took and the backend
 has not yet counted. Pure reads: nothing here writes to the store.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sync.wire import Credential, SplitLine, SubsidyProgramData
+from core.wire import Credential, SplitLine, SubsidyProgramData
 from terminal.cache import Signing
-from terminal.funding import OwnFunds, SubsidyPot, split_payment
+from core.funding import OwnFunds, SubsidyPot, split_payment
 from terminal.store import Store
 
 

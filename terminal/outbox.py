@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 from uuid import UUID
 
-from sync.wire import PaymentRequest, PaymentResult, PushItem, PushItemResult, RefundRequest, SplitLine
+from core.wire import PaymentRequest, PaymentResult, PushItem, PushItemResult, RefundRequest, SplitLine
 from core.clock import from_iso, to_iso
 from terminal.schema import APPROVED_STATUSES
 from terminal.state import PaymentRow

@@ -12,7 +12,7 @@ barrier down and calls the attendant. The same car pushed again within `repeat_w
 same car: same answer, no second stay, and the same gate command id (the gate never opens twice).
 
 Exit: find the stay (this lane's, synced from another lane, or asked online), compute the fee
-(terminal.tariff, terminal.members), then: covered by a pass or free -> open; signed plate ->
+(core.tariff, core.members), then: covered by a pass or free -> open; signed plate ->
 contactless deduction through the core's Decider (online, or offline within its limits);
 otherwise show the fee and the QR code of an exit order on the lane display, and take a scanned
 pay code too. No stay found -> the site's fallback fee, flagged for review. In every case the
@@ -37,18 +37,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from hardware.events import CodeScanned, PlateRead
 from hardware.plates.push import LaneAnswer
 from sync.client import SyncFailure
-from sync.wire import Credential, ParkingEvent, ParkingTariffData
+from core.wire import Credential, ParkingEvent, ParkingTariffData
 from terminal.decision import Decider, PaymentIntent
-from terminal.members import MemberPass, charge_for_stay
-from terminal.money import format_yuan
+from core.members import MemberPass, charge_for_stay
+from core.money import format_yuan
 from terminal.parking_attendant import AttendantActions, AttendantError  # noqa: F401 - re-exported
 from terminal.parking_link import ParkingClient
 from terminal.parking_payment import ExitPayments, PendingExit
 from terminal.parking_store import ParkingStore, Stay
-from terminal.plates import PlateError, normalise_plate
+from core.plates import PlateError, normalise_plate
 from terminal.state import ParkingView, PaymentOutcome
 from terminal.store import Store
-from terminal.tariff import SiteTariffs
+from core.tariff import SiteTariffs
 
 PRUNE_EVERY = timedelta(hours=1)   # finished stays and answered events (ParkingStore.prune)
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hardware.events import PlateRead
-from terminal.plates import PlateError, normalise_plate
+from core.plates import PlateError, normalise_plate
 from terminal.state import ParkingView
 
 if TYPE_CHECKING:

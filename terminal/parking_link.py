@@ -1,4 +1,4 @@
-"""The parking calls of the terminal's backend client (sync.wire parking bodies).
+"""The parking calls of the terminal's backend client (core.wire parking bodies).
 
 A subclass of the core's SyncClient, so every failure is the same SyncFailure with a reason
 and plain words, and requests are signed the same way.
@@ -9,7 +9,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from sync.client import SyncClient, SyncFailure
-from sync.wire import (ParkingEvent, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
+from core.wire import (ParkingEvent, ParkingEventsRequest, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData)
 
 

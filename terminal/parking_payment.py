@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from hardware.events import CodeScanned
 from sync.client import SyncFailure
-from sync.wire import ParkingOrderRequest, ParkingPaycodeRequest
-from terminal.money import format_yuan
+from core.wire import ParkingOrderRequest, ParkingPaycodeRequest
+from core.money import format_yuan
 from terminal.parking_store import Stay
 from terminal.state import ParkingView, PaymentOutcome
 

@@ -1,17 +1,17 @@
 """Member renewal paid at the terminal (会员缴费续期): a QR order for the plan's price.
 
 The backend extends the pass when the channel reports the order paid (from the later of today
-and the current end, terminal.members.renew) and sends the new pass to every lane by pull.
+and the current end, core.members.renew) and sends the new pass to every lane by pull.
 """
 from __future__ import annotations
 
 import uuid
 
 from sync.client import SyncFailure
-from sync.wire import ParkingOrderRequest, ParkingOrderState, ParkingTariffData
-from terminal.members import PassPlan
+from core.wire import ParkingOrderRequest, ParkingOrderState, ParkingTariffData
+from core.members import PassPlan
 from terminal.parking_link import ParkingClient
-from terminal.plates import normalise_plate
+from core.plates import normalise_plate
 from terminal.store import Store
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sync.wire import ParkingEvent, ParkingEventResult, ParkingSessionData
+from core.wire import ParkingEvent, ParkingEventResult, ParkingSessionData
 from core.clock import from_iso, to_iso
 from terminal.store import Store
 

@@ -31,8 +31,8 @@ from typing import IO, Iterable
 from hardware.base import DeviceError
 from hardware.events import CardTapped, CodeScanned, FaceMatched
 from sync.client import SyncClient
-from sync.loops import SyncThread
-from sync.wire import MAX_AMOUNT_FEN
+from terminal.sync_loops import SyncThread
+from core.wire import MAX_AMOUNT_FEN
 from terminal.app import TerminalCore
 from core.clock import Clock, SystemClock
 from terminal.config import TerminalConfig
@@ -177,7 +177,7 @@ class Runner:
     def preview_frames(self):  # noqa: ANN201 - the kiosk's `frames` callable, or None
         return self.face.preview_frame if self.face is not None else None
 
-    def _synced(self, report) -> None:  # noqa: ANN001 - sync.loops.CycleReport
+    def _synced(self, report) -> None:  # noqa: ANN001 - terminal.sync_loops.CycleReport
         if self.face is not None and report.pulled:
             self.face.reload_gallery()          # signings changed: the camera must know
         self.core.after_sync(report)

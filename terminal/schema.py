@@ -74,7 +74,7 @@ def _v2(db: sqlite_utils.Database) -> None:
 
 def _v3(db: sqlite_utils.Database) -> None:
     """The 4-digit check for close face calls: each face signing's keyed digest of the phone's
-    last 4 digits (sync.face_digits; never the digits). Older rows have none until the next pull."""
+    last 4 digits (core.face_digits; never the digits). Older rows have none until the next pull."""
     db["face_signings"].add_column("confirm_digits", str)
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Literal, Protocol
 
+from sync.status import SyncStatus
+
 OutcomeStatus = Literal["approved", "declined", "already_paid"]
 
 
@@ -39,18 +41,6 @@ class PaymentOutcome:
     message_en: str = ""
     offline: bool = False           # decided offline, queued for the backend
     paid_at: datetime | None = None # for already_paid: when the earlier payment was made
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    online: bool
-    offline_since: datetime | None = None
-    queue_depth: int = 0
-    last_push: datetime | None = None
-    last_pull: datetime | None = None
-    clock_skew_s: float | None = None      # backend minus terminal; warn above 30 s
-    declined_after_fact: int = 0           # offline payments the backend later refused
-    last_error: str | None = None          # plain words, for the admin screen
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 
 One connection is shared by the core and the sync threads, guarded by one lock; every write
 is a transaction that is durable on disk when the call returns (synchronous FULL). Personal
-data (face templates, the device key) is sealed with terminal.crypto.FieldCipher.
+data (face templates, the device key) is sealed with core.crypto.FieldCipher.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from terminal.audit import AuditLog
 from terminal.cache import Cache
 from core.clock import Clock, SystemClock, from_iso, to_iso
 from core.private_files import private_dir, private_sqlite
-from terminal.crypto import FieldCipher, key_from_text, key_to_text, new_key
+from core.crypto import FieldCipher, key_from_text, key_to_text, new_key
 from terminal.outbox import Outbox
 from terminal.schema import migrate, schema_version
 

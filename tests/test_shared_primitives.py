@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.signing import H_NONCE, H_SIGNATURE, H_TIMESTAMP, new_private_key, public_key_text, sign_headers, verify
-from terminal.crypto import DecryptionError, FieldCipher, keyed_hash, key_from_text, new_key
-from terminal.masking import mask_digits, mask_name
-from terminal.money import format_yuan, parse_yuan
+from core.signing import H_NONCE, H_SIGNATURE, H_TIMESTAMP, new_private_key, public_key_text, sign_headers, verify
+from core.crypto import DecryptionError, FieldCipher, keyed_hash, key_from_text, new_key
+from core.masking import mask_digits, mask_name
+from core.money import format_yuan, parse_yuan
 
 
 @given(st.integers(min_value=-10**12, max_value=10**12))

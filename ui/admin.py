@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLineEdit, QPushButton,
                                QScrollArea, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from terminal.money import parse_yuan
+from core.money import parse_yuan
 from terminal.state import PaymentOutcome, PaymentRow, ShiftTotals, SyncStatus
 from ui.bridge import CoreBridge
 from ui.i18n import Translator

@@ -1,6 +1,6 @@
 """The cashier keys in the amount of the next canteen payment (meal periods priced at the window).
 
-The amount is typed in yuan and parsed exactly (terminal.money.parse_yuan, never a float); the
+The amount is typed in yuan and parsed exactly (core.money.parse_yuan, never a float); the
 core gets integer fen through TerminalPort.key_in_amount, off the UI thread.
 """
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from sync.wire import MAX_AMOUNT_FEN
-from terminal.money import parse_yuan
+from core.wire import MAX_AMOUNT_FEN
+from core.money import parse_yuan
 from ui.bridge import CoreBridge
 from ui.i18n import Translator
 from ui.keypad import KeypadScreen

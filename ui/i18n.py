@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
-from terminal.money import format_yuan
+from core.money import format_yuan
 
 Language = Literal["zh_CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh_CN", "en")
@@ -294,8 +294,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "err.name_taken": ("名称“{name}”已被另一台设备使用，请换一个", "Another device is already named “{name}”: choose another"),
 }
 
-# Reasons only the screens word. Declines are worded by the core (terminal/reasons.py,
-# terminal/funding.py, terminal/canteen.py's face rejections) and arrive in the outcome's
+# Reasons only the screens word. Declines are worded by the core (core/reasons.py,
+# core/funding.py, terminal/canteen.py's face rejections) and arrive in the outcome's
 # message_zh/message_en; for an outcome without words the core's tables are read, then this one.
 REASONS: dict[str, tuple[str, str]] = {
     "card_unknown": ("这张卡没有登记，请到服务台办理", "This card is not registered: please go to the service desk"),
@@ -313,8 +313,8 @@ UNKNOWN_REASON = ("暂时无法支付，请联系工作人员", "Cannot pay righ
 def core_reason_tables() -> list[dict[str, tuple[str, str]]]:
     """The core's decline wordings (imported late: they are plain data, but live in terminal/)."""
     from terminal.canteen import FACE_REJECTIONS
-    from terminal.funding import DECLINE_MESSAGES
-    from terminal.reasons import MESSAGES
+    from core.funding import DECLINE_MESSAGES
+    from core.reasons import MESSAGES
 
     return [FACE_REJECTIONS, MESSAGES, DECLINE_MESSAGES]
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from sync.wire import RegisterRequest
+from core.wire import RegisterRequest
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]+$")
 _CODE_FIELD = RegisterRequest.model_fields["enrolment_code"]

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QRect, QRectF, Qt, QThread, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QLabel, QSizePolicy, QWidget
 
-from terminal.state import SyncStatus
+from sync.status import SyncStatus
 from ui.i18n import Translator
 
 

@@ -14,7 +14,7 @@ from backend.errors import api_error
 from backend.services import customers as svc
 from backend.services import paycodes
 from backend.services.vault import vault_of
-from sync.wire import MAX_AMOUNT_FEN, FundingOrder
+from core.wire import MAX_AMOUNT_FEN, FundingOrder
 
 router = APIRouter(prefix="/api/v1", tags=["customers"])
 BANK_STAFF = require_roles("operator")

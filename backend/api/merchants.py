@@ -16,7 +16,7 @@ from backend.deps import get_session, request_now
 from backend.logging import log
 from backend.models.merchants import FEE_METHODS, MERCHANT_KINDS, MERCHANT_STATUSES, Merchant
 from backend.services import merchants as svc
-from sync.wire import MAX_AMOUNT_FEN
+from core.wire import MAX_AMOUNT_FEN
 
 router = APIRouter(prefix="/api/v1/merchants", tags=["merchants"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")

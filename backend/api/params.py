@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import Field
 
-from sync.wire import Text  # noqa: F401 - the one text validator, shared with the wire models
+from core.wire import Text  # noqa: F401 - the one text validator, shared with the wire models
 
 MAX_ID = 2**31 - 1
 

@@ -25,12 +25,12 @@ from backend.services import parking_orders as orders_svc
 from backend.services import parking_rules as rules_svc
 from backend.services.parking_rules import ParkingRuleError
 from backend.services.sites import get_site
-from sync.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsResponse, ParkingOrderRequest,
+from core.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsResponse, ParkingOrderRequest,
                        ParkingOrderState, ParkingPaycodeRequest, ParkingSessionData, ParkingTariffData)
-from terminal.crypto import FieldCipher
-from terminal.members import PassPlan
-from terminal.plates import PlateError, normalise_plate
-from terminal.tariff import SiteTariffs
+from core.crypto import FieldCipher
+from core.members import PassPlan
+from core.plates import PlateError, normalise_plate
+from core.tariff import SiteTariffs
 
 router = APIRouter(prefix="/api/v1", tags=["parking"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")
@@ -80,7 +80,7 @@ def _car_park_of(session: Session, principal: OperatorPrincipal, site_id: int): 
 # --- terminal (signed) ---------------------------------------------------------------------------
 
 @router.post("/terminal/parking/events", response_model=ParkingEventsResponse)
-def push_events(payload: Any = Body(..., description="sync.wire.ParkingEventsRequest"),
+def push_events(payload: Any = Body(..., description="core.wire.ParkingEventsRequest"),
                 terminal: TerminalPrincipal = Depends(current_terminal),
                 session: Session = Depends(get_session)) -> ParkingEventsResponse:
     """Entries, exits and attendant actions of a lane; each event applied once (event_id). A

@@ -18,7 +18,7 @@ from backend.services.channel_booking import pay_by_channel, refund_at_channel, 
 from backend.services.commit import commit_once
 from backend.services.refunds import refund
 from backend.services.vault import vault_of
-from sync.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult, Text, When
+from core.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult, Text, When
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
 REFUNDERS = require_roles("operator", "merchant_admin")

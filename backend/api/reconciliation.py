@@ -19,7 +19,7 @@ from backend.reconciliation.channel_file import MAX_FILE_BYTES, StatementError
 from backend.reconciliation.statements import parse_any
 from backend.reconciliation.models import ChannelReconciliation, ReconciliationItem, TerminalShift
 from backend.reconciliation.terminal import close_shift
-from sync.wire import ShiftCloseRequest, ShiftCloseResult
+from core.wire import ShiftCloseRequest, ShiftCloseResult
 
 router = APIRouter(prefix="/api/v1", tags=["reconciliation"])
 BANK_STAFF = require_roles("operator")

@@ -14,7 +14,7 @@ from backend.models.signings import FaceTemplate, Signing
 from backend.services import signings as svc
 from backend.services.customers import get_customer
 from backend.services.vault import vault_of
-from sync.wire import MAX_AMOUNT_FEN, FundingOrder
+from core.wire import MAX_AMOUNT_FEN, FundingOrder
 
 router = APIRouter(prefix="/api/v1", tags=["signings"])
 BANK_STAFF = require_roles("operator")

@@ -17,7 +17,7 @@ from backend.deps import get_session
 from backend.logging import log
 from backend.models.merchants import LANE_DIRECTIONS, SITE_KINDS, Lane, Site
 from backend.services import face_desk, sites as svc
-from sync.wire import MAX_AMOUNT_FEN, FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
+from core.wire import MAX_AMOUNT_FEN, FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
 
 router = APIRouter(prefix="/api/v1", tags=["sites"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")

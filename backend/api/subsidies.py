@@ -20,7 +20,7 @@ from backend.services.customers import publish_balance
 from backend.services.grant_import import import_grants
 from backend.services.ledger import check_ledger
 from backend.services.vault import vault_of
-from sync.wire import MAX_AMOUNT_FEN
+from core.wire import MAX_AMOUNT_FEN
 
 router = APIRouter(prefix="/api/v1", tags=["subsidies"])
 BANK_STAFF = require_roles("operator")

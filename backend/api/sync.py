@@ -21,7 +21,7 @@ from backend.services.changes import changes_page, newest_per_key
 from backend.services.face_desk import confirm_digests, with_digits_key
 from backend.services.signings import templates_for_terminal
 from backend.services.vault import vault_of
-from sync.wire import (MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MAX_SEQ, Change, PullResponse, PushItem, PushItemResult,
+from core.wire import (MAX_PULL_LIMIT, MAX_PUSH_ITEMS, MAX_SEQ, Change, PullResponse, PushItem, PushItemResult,
                        PushResponse)
 
 router = APIRouter(prefix="/api/v1/terminal/sync", tags=["sync"])
@@ -94,7 +94,7 @@ def _event(session: Session, terminal: TerminalPrincipal, item: PushItem) -> Pus
 
 
 @router.post("/push", response_model=PushResponse)
-def push(request: Request, payload: Any = Body(..., description="sync.wire.PushRequest"),
+def push(request: Request, payload: Any = Body(..., description="core.wire.PushRequest"),
          session: Session = Depends(get_session),
          terminal: TerminalPrincipal = Depends(current_terminal)) -> PushResponse:
     """Book the terminal's offline queue item by item: booked, duplicate, declined (e.g. not

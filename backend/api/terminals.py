@@ -17,7 +17,7 @@ from backend.logging import log
 from backend.models.terminals import Terminal
 from backend.services import terminals as svc
 from backend.services.sites import get_site
-from sync.wire import RegisterRequest, RegisterResponse, Scene, ServerTime
+from core.wire import RegisterRequest, RegisterResponse, Scene, ServerTime
 
 router = APIRouter(prefix="/api/v1", tags=["terminals"])
 ANY_ROLE = require_roles("operator", "merchant_admin", "auditor")

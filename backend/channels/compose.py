@@ -18,7 +18,7 @@ from backend.corebanking import CoreBanking, CoreBankingSimulator, NoCoreBanking
 if TYPE_CHECKING:
     from backend.config import BackendSettings
 
-# Which channel takes which public wallet's pay code (hardware/paycode.py classifies them).
+# Which channel takes which public wallet's pay code (core/paycode.py classifies them).
 CHANNEL_OF_CODE = {"wechat": "wechat", "alipay": "alipay", "unionpay": "unionpay", "bank": "bank"}
 
 
@@ -51,7 +51,7 @@ class Channels:
     def kind_of(self, code: str) -> str | None:
         """wechat | alipay | unionpay by the public formats, bank for the bank's mobile-banking codes
         (20 digits with a configured prefix); None for anything else (our own codes included)."""
-        from hardware.paycode import Classified, classify
+        from core.paycode import Classified, classify
 
         code = code.strip()
         if len(code) == 20 and code.isascii() and code.isdigit() and code.startswith(self.bank_code_prefixes):

@@ -17,7 +17,7 @@ class SyncChange(Base):
     # NULL = every merchant / every site sees it (e.g. a bank-wide signing).
     merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), default=None)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
-    kind: Mapped[str] = mapped_column(String(32), doc="sync.wire.ChangeKind")
+    kind: Mapped[str] = mapped_column(String(32), doc="core.wire.ChangeKind")
     key: Mapped[str] = mapped_column(String(128))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

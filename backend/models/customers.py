@@ -1,4 +1,4 @@
-"""Customers (diners, drivers) and their groups. Personal data is sealed (terminal.crypto) and
+"""Customers (diners, drivers) and their groups. Personal data is sealed (core.crypto) and
 found by keyed hash; only masked forms are ever stored in clear."""
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ class Site(Base):
 
 
 class SiteFaceConfirm(Base):
-    """A site's 4-digit check for close face calls (sync.wire.FaceConfirmData): on/off and how
+    """A site's 4-digit check for close face calls (core.wire.FaceConfirmData): on/off and how
     much of the face model's confirm band is used, in percent. No row: on, 100%."""
     __tablename__ = "site_face_confirm"
 
@@ -92,7 +92,7 @@ class SiteFaceConfirm(Base):
 
 
 class MealPeriodRow(Base):
-    """One meal period of a site; mirrors sync.wire.MealPeriod field for field."""
+    """One meal period of a site; mirrors core.wire.MealPeriod field for field."""
     __tablename__ = "meal_periods"
     __table_args__ = (UniqueConstraint("site_id", "code", name="uq_meal_periods_site_code"),)
 

@@ -15,7 +15,7 @@ ORDER_STATUSES = ("pending", "paid", "closed")
 
 
 class ParkingRules(Base):
-    """One row per car park: tariffs (terminal.tariff.SiteTariffs as JSON) and site rules."""
+    """One row per car park: tariffs (core.tariff.SiteTariffs as JSON) and site rules."""
     __tablename__ = "parking_rules"
     __table_args__ = (CheckConstraint("repeat_entry IN ('replace', 'refuse')", name="repeat_entry"),
                       CheckConstraint("no_entry_fee_fen >= 0", name="no_entry_fee"))

@@ -46,7 +46,7 @@ class Payment(Base):
     meal_period: Mapped[str | None] = mapped_column(String(32), default=None)
     occurred_at: Mapped[datetime] = mapped_column()
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_postings.id"), default=None)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="sync.wire.PaymentResult as answered")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="core.wire.PaymentResult as answered")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -80,7 +80,7 @@ class Refund(Base):
     reason: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16))
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_postings.id"), default=None)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="sync.wire.RefundResult as answered")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="core.wire.RefundResult as answered")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -74,7 +74,7 @@ class FacePhoto(Base):
 
 class FaceConfirmDigits(Base):
     """The keyed digest of a customer's last 4 phone digits for the close-call check
-    (sync.face_digits), never the digits. Made when a terminal first pulls the face signing and
+    (core.face_digits), never the digits. Made when a terminal first pulls the face signing and
     again when the phone changes (`phone_hash` is the customer's at the time); a table of its own
     so the signing and payment paths do not touch it."""
     __tablename__ = "face_confirm_digits"

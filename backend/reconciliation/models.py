@@ -51,5 +51,5 @@ class TerminalShift(Base):
     opened_at: Mapped[datetime] = mapped_column()
     closed_at: Mapped[datetime] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), doc="balanced | differences")
-    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="sync.wire.ShiftCloseResult as answered")
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, doc="core.wire.ShiftCloseResult as answered")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from backend.auth import TerminalPrincipal
 from backend.models.payments import Payment
 from backend.reconciliation.models import TerminalShift
-from sync.wire import ShiftCloseRequest, ShiftCloseResult, ShiftDifference, ShiftMethodLine
+from core.wire import ShiftCloseRequest, ShiftCloseResult, ShiftDifference, ShiftMethodLine
 
 WORDS = {
     "push_needed": ("这笔支付还在终端队列中，请立即上传", "This payment is still in the terminal's queue: push it now"),

@@ -129,7 +129,7 @@ def settle_orphans(session: Session, bank: CoreBanking, vault: Vault, now: datet
 
 def _settle_orphan(session: Session, bank: CoreBanking, vault: Vault, intent_id: int, now: datetime) -> str | None:
     from backend.services.refunds import refund   # refunds imports this module
-    from sync.wire import RefundRequest
+    from core.wire import RefundRequest
 
     # skip_locked: a retry of this very refund holds the row; it marks it itself.
     intent = session.scalar(select(BankCreditIntent).where(BankCreditIntent.id == intent_id)

@@ -1,4 +1,4 @@
-"""The change feed terminals pull (sync.wire.Change): record a change, read changes since a cursor.
+"""The change feed terminals pull (core.wire.Change): record a change, read changes since a cursor.
 
 The cursor is the change row's id. On PostgreSQL ids are handed out when a row is inserted but
 become visible when its transaction commits, so a row with a lower id can appear after a higher
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.models.changes import SyncChange
 from core.clock import SystemClock
-from sync.wire import ChangeKind
+from core.wire import ChangeKind
 
 GAP_GRACE_S = 5
 # The grace is real elapsed time between an insert's commit and a pull, so both sides read the
@@ -38,7 +38,7 @@ def record_change(session: Session, kind: str, key: Any, data: dict[str, Any], *
 
     `data` must be JSON-ready (use `model.model_dump(mode="json")` for wire models)."""
     if kind not in CHANGE_KINDS:
-        raise ValueError(f"unknown change kind {kind!r}; add it to sync.wire.ChangeKind first")
+        raise ValueError(f"unknown change kind {kind!r}; add it to core.wire.ChangeKind first")
     pending = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []

@@ -36,8 +36,8 @@ from backend.models.payments import Payment, PaymentLine, Refund
 from backend.services.ledger import Leg, account_id, book, merchant_account_id
 from backend.services.payers import PAYER_DECLINES
 from backend.services.payments import Booked, Where, business_date, existing_payment, request_hash
-from hardware.paycode import Classified, classify
-from sync.wire import PaymentRequest, PaymentResult, RefundRequest, SplitLine
+from core.paycode import Classified, classify
+from core.wire import PaymentRequest, PaymentResult, RefundRequest, SplitLine
 
 # Channel answers that mean "not taken, and nothing more will happen" -> our decline code.
 CHANNEL_DECLINES: dict[str, tuple[str, str]] = {

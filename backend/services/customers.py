@@ -1,7 +1,7 @@
 """Customers, their groups, their wallet and top-ups, and the linked bank card.
 
 Names, ID numbers, phones and card numbers are sealed (backend.services.vault); ID number and
-phone are found by keyed hash; what leaves this module for people is masked (terminal.masking).
+phone are found by keyed hash; what leaves this module for people is masked (core.masking).
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from backend.models.subsidies import SubsidyHolding
 from backend.services.changes import record_change
 from backend.services.ledger import balance_of, system_account_id, transfer, wallet_account
 from backend.services.vault import Vault
-from sync.wire import BalanceSnapshot, SubsidyBalance
-from terminal.masking import mask_digits, mask_name
+from core.wire import BalanceSnapshot, SubsidyBalance
+from core.masking import mask_digits, mask_name
 
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 _PHONE = re.compile(r"1[3-9][0-9]{9}")

@@ -7,7 +7,7 @@
 - `retemplate`: recompute every active face signing's templates for another model from its
   sealed photos and publish them (the change feed); signings without photos are listed.
 - the 4-digit check: the per-site setting (`face_confirm` change) and each diner's keyed digest
-  of the last 4 phone digits (sync.face_digits), kept in face_confirm_digits, never the digits.
+  of the last 4 phone digits (core.face_digits), kept in face_confirm_digits, never the digits.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from backend.models.signings import FaceConfirmDigits, FacePhoto, FaceTemplate, 
 from backend.services.changes import record_change
 from backend.services.customers import get_customer
 from backend.services.vault import Vault
-from sync.face_digits import derive_digits_key, digits_digest, last_digits
-from sync.wire import FaceConfirmData, FaceModelData
+from core.face_digits import derive_digits_key, digits_digest, last_digits
+from core.wire import FaceConfirmData, FaceModelData
 
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

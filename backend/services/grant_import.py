@@ -21,9 +21,9 @@ from backend.models.subsidies import GrantBatch, SubsidyProgram
 from backend.services.customers import publish_balance
 from backend.services.subsidies import grant
 from backend.services.vault import Vault
-from sync.wire import MAX_AMOUNT_FEN
-from terminal.masking import mask_digits
-from terminal.money import parse_yuan
+from core.wire import MAX_AMOUNT_FEN
+from core.masking import mask_digits
+from core.money import parse_yuan
 
 MAX_ROWS = 100_000
 MAX_GRANT_FEN = 100 * MAX_AMOUNT_FEN   # a single grant above a million yuan is a typo

@@ -7,6 +7,7 @@ are refused (`merchant_is_active`, used by the payment service).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.merchants import Merchant, MerchantFee
 from backend.services.changes import record_change
-from sync.wire import MerchantStatusData
+from core.wire import MerchantStatusData
 
 
 def get_merchant(session: Session, merchant_id: int, *, for_update: bool = False) -> Merchant:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.merchants import Merchant
 from backend.models.operators import ROLES, Operator
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 TOKEN_PREFIX = "gpo_"
 

@@ -25,7 +25,7 @@ from backend.models.base import utcnow
 from backend.models.merchants import Site
 from backend.models.parking import ParkingEventRow, ParkingSession
 from backend.services.changes import record_change
-from sync.wire import MAX_PUSH_ITEMS, ParkingEvent, ParkingEventResult, ParkingSessionData
+from core.wire import MAX_PUSH_ITEMS, ParkingEvent, ParkingEventResult, ParkingSessionData
 
 
 def session_data(s: ParkingSession) -> ParkingSessionData:

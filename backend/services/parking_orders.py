@@ -21,7 +21,7 @@ from backend.models.base import utcnow
 from backend.models.parking import ParkingOrder
 from backend.services.channel_booking import book_order_receipt
 from backend.services.parking_rules import ParkingRuleError, car_park, renew_member
-from sync.wire import ParkingOrderRequest, ParkingOrderState, ParkingPaycodeRequest
+from core.wire import ParkingOrderRequest, ParkingOrderState, ParkingPaycodeRequest
 
 ORDER_TTL = timedelta(minutes=10)
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from backend.models.merchants import Site
 from backend.models.parking import MemberRenewal, ParkingBlacklist, ParkingMember, ParkingRules
 from backend.services.changes import record_change
-from sync.wire import MemberData, ParkingBlacklistData, ParkingTariffData
-from terminal.crypto import FieldCipher
-from terminal.masking import mask_name
-from terminal.members import MemberPass, PassPlan, renew
-from terminal.tariff import SiteTariffs
+from core.wire import MemberData, ParkingBlacklistData, ParkingTariffData
+from core.crypto import FieldCipher
+from core.masking import mask_name
+from core.members import MemberPass, PassPlan, renew
+from core.tariff import SiteTariffs
 
 
 class ParkingRuleError(ValueError):

@@ -18,7 +18,7 @@ from sqlalchemy import ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.models.base import Base, utcnow
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 CODE_PREFIX = "88"
 CODE_DIGITS = 20

@@ -12,8 +12,8 @@ from backend.models.customers import Customer
 from backend.models.payments import Payment
 from backend.models.signings import Signing
 from backend.services.paycodes import PAYCODE_DECLINES, redeem
-from sync.wire import Credential
-from terminal.plates import PlateError, normalise_plate
+from core.wire import Credential
+from core.plates import PlateError, normalise_plate
 
 # Reason code -> (Chinese, English) for declines decided here and in payments.
 PAYER_DECLINES: dict[str, tuple[str, str]] = {

@@ -1,4 +1,4 @@
-"""Book a payment: idempotent by the terminal's payment id, split by terminal.funding within the
+"""Book a payment: idempotent by the terminal's payment id, split by core.funding within the
 programs' rules, and booked on the ledger in the caller's one transaction.
 
 Concurrency: the customer's wallet and subsidy accounts are row-locked (in id order) before
@@ -48,8 +48,8 @@ from backend.services.payers import PAYER_DECLINES, find_payer, limit_decline
 from backend.services.signings import effective_funding_order
 from backend.services.subsidies import pots_for
 from backend.services.vault import Vault
-from sync.wire import BalanceSnapshot, PaymentRequest, PaymentResult, SplitLine
-from terminal.funding import DECLINE_MESSAGES, FundingDecision, OwnFunds, split_payment
+from core.wire import BalanceSnapshot, PaymentRequest, PaymentResult, SplitLine
+from core.funding import DECLINE_MESSAGES, FundingDecision, OwnFunds, split_payment
 
 BANK_DECLINES = {
     "bank_insufficient_funds": ("银行卡余额不足", "The bank card has not enough money"),

@@ -23,7 +23,7 @@ from backend.services import bank_credit_intents as credit_intents
 from backend.services.customers import bank_card_number, publish_balance
 from backend.services.ledger import Leg, book, lock_accounts, merchant_account_id
 from backend.services.vault import Vault
-from sync.wire import RefundRequest, RefundResult, SplitLine
+from core.wire import RefundRequest, RefundResult, SplitLine
 
 REFUND_DECLINES = {
     "payment_not_approved": ("原支付未成功，无需退款", "The payment did not go through; there is nothing to refund"),

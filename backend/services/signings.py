@@ -22,8 +22,8 @@ from backend.models.signings import FacePhoto, FaceTemplate, Signing
 from backend.services.changes import record_change
 from backend.services.customers import get_customer, publish_balance
 from backend.services.vault import Vault
-from sync.wire import CardSigningData, FaceSigningData, PlateSigningData
-from terminal.plates import PlateError, normalise_plate
+from core.wire import CardSigningData, FaceSigningData, PlateSigningData
+from core.plates import PlateError, normalise_plate
 
 TEMPLATE_DIM = 128
 TEMPLATE_BYTES = TEMPLATE_DIM * 4

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error, get_or_404
 from backend.models.merchants import Lane, MealPeriodRow, Merchant, Site
 from backend.services.changes import record_change
-from sync.wire import FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
+from core.wire import FaceConfirmData, MealPeriod, MealPeriodsData, OfflineLimits
 
 
 def get_site(session: Session, site_id: int) -> Site:

@@ -20,8 +20,8 @@ from backend.models.subsidies import Grant, SubsidyHolding, SubsidyProgram
 from backend.services.changes import record_change
 from backend.services.ledger import (funding_account_id, get_or_create_account, lock_accounts, subsidy_code,
                                      transfer)
-from sync.wire import SubsidyProgramData
-from terminal.funding import SubsidyPot
+from core.wire import SubsidyProgramData
+from core.funding import SubsidyPot
 
 
 def create_program(session: Session, *, name: str, funder: str, kind: str, merchant_ids: list[int],
@@ -175,7 +175,7 @@ def _spent_by_program(session: Session, customer_id: int, business_date: str,
 
 def pots_for(session: Session, customer_id: int, business_date: str, meal_period: str | None,
              accounts: dict[int, Account]) -> list[SubsidyPot]:
-    """The customer's subsidy pots as terminal.funding sees them (balances from locked accounts)."""
+    """The customer's subsidy pots as core.funding sees them (balances from locked accounts)."""
     if not any(a.kind == "subsidy" for a in accounts.values()):
         return []
     rows = session.execute(select(SubsidyHolding, SubsidyProgram)

@@ -15,7 +15,7 @@ from backend.errors import api_error, get_or_404
 from backend.models.merchants import Merchant, Site
 from backend.models.terminals import EnrolmentCode, Terminal
 from backend.services.sites import get_lane
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 # No 0/O, 1/I/L: an installer types the code from a phone or a slip of paper.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

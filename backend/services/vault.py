@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.config import BackendSettings
-from terminal.crypto import FieldCipher, keyed_hash
+from core.crypto import FieldCipher, keyed_hash
 
 
 @dataclass(frozen=True)

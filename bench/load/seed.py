@@ -16,8 +16,8 @@ from backend.migrate import upgrade
 from backend.services import customers, merchants, sites, terminals
 from backend.services.signings import sign_face
 from backend.services.vault import vault_of
-from sync.signing import new_private_key, public_key_text
-from terminal.crypto import key_to_text, new_key
+from core.signing import new_private_key, public_key_text
+from core.crypto import key_to_text, new_key
 
 TERMINALS_PER_SITE = 10
 SITES_PER_MERCHANT = 3

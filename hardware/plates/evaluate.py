@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import cv2
 
 from hardware.plates.ocr import PlateOCR
-from terminal.plates import PlateError, normalise_plate
+from core.plates import PlateError, normalise_plate
 
 
 class ManifestError(ValueError):

@@ -6,7 +6,7 @@ models (nothing is downloaded at run time). Steps:
      yellow, green backgrounds), PP-OCR text boxes, and the whole picture when it already is a
      plate crop.
   2. Recognise each region with PP-OCR's recogniser (one batch).
-  3. Keep only text that is a valid plate by terminal/plates.py (province, format, O/0 I/1), at
+  3. Keep only text that is a valid plate by core/plates.py (province, format, O/0 I/1), at
      a confidence floor, and whose colour fits the format (a green region cannot hold a 7-char
      plate). The best survivor is the read; no survivor means no plate. Nothing is guessed: a
      missing province character is not filled in.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from terminal.plates import KIND_COLOURS, PROVINCES, Plate, PlateError, normalise_plate
+from core.plates import KIND_COLOURS, PROVINCES, Plate, PlateError, normalise_plate
 
 # PP-OCR's confidence for the whole string. High on purpose: a wrong plate charges another
 # driver's account, while no plate only sends this driver to the pay-code screen.

@@ -26,7 +26,7 @@ class PlatePush:
     """One recognition result from a camera, vendor detail removed (plate not yet validated)."""
     camera_serial: str
     license: str | None               # as the camera read it; None: a car without a readable plate
-    colour: str | None                # our colour names (terminal.plates.COLOURS) or None
+    colour: str | None                # our colour names (core.plates.COLOURS) or None
     confidence: float                 # 0..1
     record_id: int | None             # the camera's id of this record (Vzenith: plateid)
     offline: bool                     # pushed from the camera's offline cache (a late replay)

@@ -3,7 +3,7 @@
 One small threaded http.server (no framework: one route, bytes in, bytes out). Each push:
   source address on the allow-list -> shared secret (the `key` query parameter of the push URL
   the installer types into the camera) -> size limit -> vendor adapter parses -> serial number
-  matches that address -> plate normalised (terminal.plates) -> duplicate of the same car within
+  matches that address -> plate normalised (core.plates) -> duplicate of the same car within
   the window? -> image saved -> PlateRead handed to the scene's callback -> its LaneAnswer rendered.
 
 The lane is never blocked: the callback runs on one worker per camera (so a camera's records
@@ -38,7 +38,7 @@ from hardware.events import PlateRead
 from hardware.plates.push import LaneAnswer, PlatePush, PlatePushAdapter, PushRejected
 from hardware.plates.camclock import CameraClocks
 from hardware.plates.recent import RecentCars
-from terminal.plates import PlateError, normalise_plate
+from core.plates import PlateError, normalise_plate
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from backend.channels.compose import simulated_env
-from terminal.crypto import key_to_text, new_key
+from core.crypto import key_to_text, new_key
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import httpx
 
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 from terminal.demo.backend import DemoBackend
 from terminal.demo.faces import CHINESE_NAMES, ENROLLED, photo, template_text
 

@@ -23,7 +23,7 @@ from backend.services.merchants import apply_merchant, approve
 from backend.services.operators import create_operator
 from backend.services.sites import create_lane, create_site
 from core.clock import Clock
-from sync.signing import new_private_key, public_key_text
+from core.signing import new_private_key, public_key_text
 
 # Fixed, obviously-test keys (32 bytes each), so hashes are reproducible across a test.
 TEST_KEYS = {name: base64.b64encode(bytes([n]) * 32).decode()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from core.clock import ManualClock
 from sync.auth import TerminalAuth
-from sync.wire import MAX_SEQ
+from core.wire import MAX_SEQ
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
 from tests.backend.money_helpers import CONSENT_AT, canteen, open_canteen, payment_body, template  # noqa: F401
 

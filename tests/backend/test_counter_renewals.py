@@ -20,8 +20,8 @@ from backend.models.parking import MemberRenewal, ParkingMember
 from backend.services.ledger import balance_of, check_ledger
 from core.clock import DEFAULT_START, ManualClock
 from sync.auth import TerminalAuth
-from terminal.members import PassPlan
-from terminal.members import renew as renew_pass
+from core.members import PassPlan
+from core.members import renew as renew_pass
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
 
 SHANGHAI = timezone(timedelta(hours=8))

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from backend.cli import app as backend_cli
 from backend.models.signings import FacePhoto, FaceTemplate
 from hardware.face.templates import unpack
-from sync.face_digits import digits_digest, digits_match
+from core.face_digits import digits_match
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, operator_token
 from tests.backend.money_helpers import open_canteen
 

@@ -1,4 +1,4 @@
-"""terminal/funding.py: the split rule the backend and the terminal's offline decision share."""
+"""core/funding.py: the split rule the backend and the terminal's offline decision share."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.wire import MAX_AMOUNT_FEN
-from terminal.funding import OwnFunds, SubsidyPot, split_payment
+from core.wire import MAX_AMOUNT_FEN
+from core.funding import OwnFunds, SubsidyPot, split_payment
 
 NOW = datetime(2026, 3, 10, 4, 30, tzinfo=timezone.utc)  # 12:30 in Shanghai, lunch
 MERCHANT = 7

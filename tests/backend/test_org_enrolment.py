@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from core.clock import ManualClock
 from backend.models.terminals import EnrolmentCode, Terminal
 from sync.auth import TerminalAuth
-from sync.signing import new_private_key, public_key_text
-from sync.wire import RegisterResponse
+from core.signing import new_private_key, public_key_text
+from core.wire import RegisterResponse
 from tests.backend.helpers import TEST_KEYS, bearer, enrolment_code, make_app, make_merchant_site, operator_token
 
 REGISTER = "/api/v1/terminals/register"

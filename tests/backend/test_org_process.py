@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from sync.auth import TerminalAuth
-from sync.signing import new_private_key, public_key_text
+from core.signing import new_private_key, public_key_text
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, make_merchant_site, operator_token
 from tests.backend_process import BackendProcess
 

@@ -16,7 +16,7 @@ from core.clock import ManualClock
 from backend.auth import parse_signed_headers
 from backend.models.terminals import Terminal, UsedNonce
 from sync.auth import TerminalAuth
-from sync.signing import (H_NONCE, H_SIGNATURE, H_TERMINAL, H_TIMESTAMP, new_private_key, public_key_text,
+from core.signing import (H_NONCE, H_SIGNATURE, H_TERMINAL, H_TIMESTAMP, new_private_key, public_key_text,
                           sign_headers)
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from backend.models.changes import SyncChange
 from backend.services.changes import changes_since
-from sync.wire import MealPeriodsData, OfflineLimits
+from core.wire import MealPeriodsData, OfflineLimits
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token
 
 LUNCH = {"code": "lunch", "name_zh": "午餐", "name_en": "Lunch", "start": "11:00", "end": "13:30", "price_fen": 800}

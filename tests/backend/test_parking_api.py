@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from backend.services.changes import changes_page
 from core.clock import ManualClock
 from sync.auth import TerminalAuth
-from sync.wire import ParkingEventsResponse, ParkingOrderState
+from core.wire import ParkingEventsResponse, ParkingOrderState
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)   # 09:00 in Shanghai

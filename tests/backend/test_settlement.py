@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest

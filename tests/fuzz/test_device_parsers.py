@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hardware.events import CardTapped, CodeScanned, FaceMatched
 from hardware.plates.camclock import CameraClocks
 from hardware.voice import payment_sentence, yuan_words
-from sync.wire import MAX_AMOUNT_FEN
+from core.wire import MAX_AMOUNT_FEN
 from core.clock import ManualClock
 from terminal.runner import parse_event_line
 

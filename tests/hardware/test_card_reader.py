@@ -13,7 +13,7 @@ from hardware.base import DeviceError
 from hardware.card_reader import CardReaderConfig, FrameParser, encode_frame
 from hardware.registry import build_device
 from core.clock import ManualClock
-from terminal.crypto import keyed_hash
+from core.crypto import keyed_hash
 from tests.hardware.serial_pty import PtyDevice, poll_until
 
 KEY = os.urandom(32)

@@ -86,7 +86,7 @@ def test_the_runner_gives_the_face_loop_and_the_scanner_one_frame_source(tmp_pat
     from terminal.runner import Runner
     from terminal.store import Store, load_data_key
     from tests.sync.rig import ALL_DAY
-    from tests.terminal.helpers import make_config, register_fake
+    from tests.terminal.helpers import make_config
 
     data_dir = tmp_path / "data"
     Store.open(data_dir / "terminal.db", load_data_key(data_dir), SystemClock()).close()

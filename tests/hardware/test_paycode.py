@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hardware.paycode import Classified, CustomCodeFormat, PayCodeRules, Refused, classify
+from core.paycode import Classified, CustomCodeFormat, PayCodeRules, Refused, classify
 
 BANK_AND_CAMPUS = PayCodeRules(
     bank=CustomCodeFormat(prefixes=("88",), min_length=20, max_length=20),

@@ -1,11 +1,11 @@
-"""terminal/plates.py: what a driver, cashier or camera types becomes one canonical plate, or a
+"""core/plates.py: what a driver, cashier or camera types becomes one canonical plate, or a
 clear refusal in Chinese and English."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, strategies as st
 
-from terminal.plates import COLOURS, PROVINCES, Plate, PlateError, is_valid_plate, normalise_plate
+from core.plates import COLOURS, PROVINCES, Plate, PlateError, is_valid_plate, normalise_plate
 
 SERIAL = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 AUTHORITY = "ABCDEFGHJKLMNPQRSTUVWXYZ"

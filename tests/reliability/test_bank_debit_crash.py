@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from backend.models.bank_intents import BankIntent
 from backend.models.payments import Payment
-from sync.wire import Credential, PaymentRequest, PaymentResult
+from core.wire import Credential, PaymentRequest, PaymentResult
 from tests.reliability.bank_core import HeldBank, backend_command, serve_bank
 from tests.backend.helpers import wait_for
 from tests.reliability.helpers import drain

@@ -14,8 +14,8 @@ import pytest
 
 from sync.auth import TerminalAuth
 from sync.client import SyncClient
-from sync.loops import SyncEngine
-from sync.signing import private_key_from_bytes
+from terminal.sync_loops import SyncEngine
+from core.signing import private_key_from_bytes
 from sync.status import SyncTracker
 from core.clock import ManualClock
 from terminal.decision import Decider
@@ -40,7 +40,7 @@ def jumped_terminal(site, data_dir):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("jump_h", [+3, -5])
 def test_a_clock_hours_off_works_offline_then_books_once_when_corrected(site, tmp_path, jump_h):
     from terminal.decision import PaymentIntent
-    from sync.wire import Credential
+    from core.wire import Credential
 
     diner = site.diner(wallet_fen=50_000)
     term, clock, decider, engine, _ = jumped_terminal(site, tmp_path / "t")
@@ -67,7 +67,7 @@ def test_a_clock_hours_off_works_offline_then_books_once_when_corrected(site, tm
 
 def test_a_jump_beyond_the_cache_age_declines_offline_in_plain_words(site, tmp_path):
     from terminal.decision import PaymentIntent
-    from sync.wire import Credential
+    from core.wire import Credential
 
     diner = site.diner(wallet_fen=50_000)
     term, clock, decider, _engine, _ = jumped_terminal(site, tmp_path / "t")

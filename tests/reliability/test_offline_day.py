@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from zoneinfo import ZoneInfo
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sync.client import SyncClient
-from sync.loops import SyncEngine
+from terminal.sync_loops import SyncEngine
 from sync.status import SyncTracker
-from sync.wire import Credential
+from core.wire import Credential
 from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from terminal.enrol import device_auth

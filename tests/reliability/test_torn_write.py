@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from terminal.crypto import new_key
+from core.crypto import new_key
 
 PAYMENTS = 5
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from backend.db import make_engine
 from backend.migrate import upgrade
 from core.clock import ManualClock
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.store import Store, load_data_key
 from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site
 

@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from backend.models.payments import Payment
 from sync.auth import TerminalAuth
 from sync.client import SyncClient
-from sync.signing import private_key_from_bytes
-from terminal.crypto import new_key
+from core.signing import private_key_from_bytes
+from core.crypto import new_key
 from terminal.enrol import device_auth
 from tests.sync.rig import Canteen
 

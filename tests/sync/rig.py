@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 
 from backend.models.payments import Payment
 from sync.client import SyncClient
-from sync.loops import SyncEngine
+from terminal.sync_loops import SyncEngine
 from sync.status import SyncTracker
-from sync.wire import Credential
+from core.wire import Credential
 from terminal.app import TerminalCore
 from core.clock import SystemClock
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.decision import Decider, PaymentIntent
 from terminal.enrol import device_auth, register
 from terminal.store import Store

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sync.client import SyncClient, SyncFailure
-from sync.loops import Backoff
+from terminal.sync_loops import Backoff
 from sync.status import SyncTracker, skew_warning
-from sync.wire import Credential, PaymentRequest
+from core.wire import Credential, PaymentRequest
 from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from tests.terminal.helpers import seeded_store
@@ -23,7 +23,7 @@ from tests.terminal.helpers import seeded_store
 
 def client_answering(handler) -> SyncClient:  # noqa: ANN001
     from sync.auth import TerminalAuth
-    from sync.signing import new_private_key
+    from core.signing import new_private_key
 
     return SyncClient("http://backend.test", TerminalAuth(new_private_key(), 7), transport=httpx.MockTransport(handler))
 

@@ -16,7 +16,7 @@ from backend.services.vault import vault_of
 from hardware.face.config import FaceConfig
 from hardware.face.enrol import Enroller
 from hardware.face.frames import to_rgb
-from sync.wire import Change
+from core.wire import Change
 from terminal.face_loop import choose_model, load_gallery
 from tests.backend.helpers import bearer, make_app, operator_token
 from tests.backend.money_helpers import open_canteen

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sync.client import SyncFailure
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.enrol import register
 from terminal.store import Store
 

@@ -2,7 +2,6 @@
 queued, and an offline approval the backend cannot honour (shown to the admin)."""
 from __future__ import annotations
 
-import pytest
 
 from tests.sync.faults import FaultTransport
 

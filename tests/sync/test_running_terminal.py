@@ -10,7 +10,7 @@ import uuid
 import yaml
 from typer.testing import CliRunner
 
-from sync.wire import Credential, PaymentRequest, PaymentResult
+from core.wire import Credential, PaymentRequest
 from terminal.cli import app
 from terminal.runner import Runner
 from terminal.store import load_data_key

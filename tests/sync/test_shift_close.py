@@ -78,7 +78,7 @@ def test_a_shift_the_backend_cannot_take_closes_locally_and_says_why(canteen, tm
 
 def test_the_background_sync_checks_a_shift_closed_offline(canteen, tmp_path):
     """The runner's sync thread hands every cycle's report to core.after_sync (terminal/runner.py)."""
-    from sync.loops import CycleReport
+    from terminal.sync_loops import CycleReport
 
     cid = canteen.diner()
     term = canteen.terminal(tmp_path / "t4")

@@ -6,10 +6,10 @@ import struct
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sync.wire import Change
+from core.wire import Change
 from core.clock import ManualClock
 from terminal.config import TerminalConfig, hash_pin
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.store import Identity, Store
 
 PIN = "246810"

@@ -16,11 +16,11 @@ from backend.services.sites import create_lane
 from hardware.base import BuildContext, system_clock
 from hardware.events import PlateRead
 from hardware.gate import ModbusGateConfig, build_modbus_gate
-from sync.loops import SyncEngine
+from terminal.sync_loops import SyncEngine
 from sync.status import SyncTracker
 from core.clock import ManualClock
 from terminal.config import check_pin, hash_pin
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.decision import Decider
 from terminal.enrol import device_auth, register
 from terminal.parking import ParkingConfig, ParkingScene

@@ -10,7 +10,7 @@ import pytest
 
 from core.clock import ManualClock
 from hardware.events import FaceConfirm
-from sync.face_digits import digits_digest
+from core.face_digits import digits_digest
 from terminal.app import TerminalCore
 from tests.terminal.helpers import Page, make_config, seeded_store
 

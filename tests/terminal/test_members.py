@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from terminal.members import (MONTHLY, QUARTERLY, MemberPass, add_months, charge_for_stay,
+from core.members import (MONTHLY, QUARTERLY, MemberPass, add_months, charge_for_stay,
                               is_valid_at, renew)
-from terminal.tariff import BandRates, Tariff, compute_fee
+from core.tariff import BandRates, Tariff, compute_fee
 
 SH = ZoneInfo("Asia/Shanghai")
 TARIFF = Tariff(free_minutes=15, day=BandRates(first_period_minutes=60, first_period_fen=500,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sync.status import SyncTracker
-from sync.wire import Credential
+from core.wire import Credential
 from core.clock import ManualClock
 from terminal.decision import Decider, PaymentIntent
 from tests.terminal.helpers import Page, open_store, register_fake, seeded_store

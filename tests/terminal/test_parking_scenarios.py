@@ -3,7 +3,6 @@ gate driver over its simulator) against the real backend process on loopback."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest

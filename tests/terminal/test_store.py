@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.wire import Change
+from core.wire import Change
 from terminal.cache import BadChange
 from core.clock import ManualClock
-from terminal.crypto import new_key
+from core.crypto import new_key
 from terminal.store import DATA_KEY_ENV, Store, StoreKeyError, load_data_key
 from tests.terminal.helpers import Page, open_store, register_fake, seeded_store
 
@@ -42,7 +42,7 @@ def test_key_file_readable_by_others_is_refused(tmp_path):
 
 
 def test_key_from_environment_wins(tmp_path):
-    from terminal.crypto import key_to_text
+    from core.crypto import key_to_text
 
     key = new_key()
     assert load_data_key(tmp_path, environ={DATA_KEY_ENV: key_to_text(key)}) == key

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from sync.wire import Credential, PaymentRequest, SplitLine
+from core.wire import Credential, PaymentRequest, SplitLine
 from core.clock import ManualClock
 from terminal.schema import SCHEMA_VERSION
 from terminal.store import Store

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from terminal.tariff import BandRates, SiteTariffs, Tariff, compute_fee
+from core.tariff import BandRates, SiteTariffs, Tariff, compute_fee
 
 SH = ZoneInfo("Asia/Shanghai")
 

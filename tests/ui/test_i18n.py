@@ -5,7 +5,7 @@ import string
 
 import pytest
 
-from terminal.reasons import MESSAGES
+from core.reasons import MESSAGES
 from ui.i18n import REASONS, STRINGS, Translator
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from terminal.money import format_yuan
+from core.money import format_yuan
 from terminal.state import CanteenView, MealPeriodView, ParkingView, PaymentOutcome, SyncStatus
 from ui.canteen import CanteenScreen
 from ui.i18n import Translator

@@ -3,12 +3,10 @@ page and action against every role, masked personal data, a bad grant CSV shown 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
 
-from core.clock import ManualClock, SystemClock
 from tests.backend.helpers import make_app, operator_token
 from tests.backend.money_helpers import open_canteen
 

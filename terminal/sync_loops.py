@@ -19,7 +19,7 @@ from typing import Callable
 
 from sync.client import SyncClient, SyncFailure
 from sync.status import SyncTracker
-from sync.wire import MAX_PULL_LIMIT, PushRequest
+from core.wire import MAX_PULL_LIMIT, PushRequest
 from terminal.cache import BadChange
 from core.clock import Clock
 from terminal.store import Store

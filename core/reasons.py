@@ -1,12 +1,12 @@
 """Decline reasons: a machine code for logs and the backend, plain words for the diner.
 
 Chinese first, English available; each message says what to do next. Funding declines come
-from terminal.funding so the terminal and the backend word them the same way.
+from core.funding so the terminal and the backend word them the same way.
 """
 from __future__ import annotations
 
-from terminal.funding import DECLINE_MESSAGES as FUNDING_MESSAGES
-from terminal.money import format_yuan
+from core.funding import DECLINE_MESSAGES as FUNDING_MESSAGES
+from core.money import format_yuan
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "not_signed": ("未开通此支付方式，请到服务台登记", "Not signed up for this way to pay: register at the service desk"),

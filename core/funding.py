@@ -2,7 +2,7 @@
 decision, so the two can never disagree about a split.
 
 `split_payment` takes the amount, the diner's funding order, the subsidy pots the diner holds and
-the own money available, and returns split lines (sync.wire.SplitLine) or a decline with a reason
+the own money available, and returns split lines (core.wire.SplitLine) or a decline with a reason
 code. No database, no clock of its own: the caller passes `now`, the merchant and the meal period.
 
 Rules:
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sync.wire import MAX_AMOUNT_FEN, FundingOrder, SplitLine
+from core.wire import MAX_AMOUNT_FEN, FundingOrder, SplitLine
 
 SubsidyKind = Literal["monthly", "daily", "meal"]
 

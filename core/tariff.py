@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sync.wire import Text
+from core.wire import Text
 
-MAX_FEE_FEN = 1_000_000          # sync.wire.MAX_AMOUNT_FEN: one payment never exceeds 10,000 yuan
+MAX_FEE_FEN = 1_000_000          # core.wire.MAX_AMOUNT_FEN: one payment never exceeds 10,000 yuan
 MAX_BILLED_DAYS = 400            # a longer stay is a data error, not a parking fee
 
 PlateColour = Literal["blue", "yellow", "green", "white", "black", "yellow_green"]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from terminal.tariff import MAX_FEE_FEN, Tariff, compute_fee
+from core.tariff import MAX_FEE_FEN, Tariff, compute_fee
 
 
 class PassPlan(BaseModel):

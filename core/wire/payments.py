@@ -1,0 +1,149 @@
+"""Registration, online payments and refunds, and the offline push queue."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+
+from core.wire.fields import FundingSource, MAX_AMOUNT_FEN, MAX_PUSH_ITEMS, PaymentMethod, Scene, Seq, Text, When, Wire, _finite_json
+
+# --- registration -----------------------------------------------------------------------------
+
+class RegisterRequest(Wire):
+    enrolment_code: Text(64, min_length=6)
+    public_key: str = Field(min_length=40, max_length=64, description="base64 raw Ed25519 public key")
+    hardware_id: Text(128, min_length=0) = ""
+
+
+class RegisterResponse(Wire):
+    terminal_id: int
+    merchant_id: int
+    site_id: int
+    lane_id: int | None = None
+    scene: Scene
+    name: str
+    card_hash_key: str = Field(description="base64 key the card reader driver hashes card numbers with")
+    server_time: AwareDatetime
+
+
+class ServerTime(Wire):
+    server_time: AwareDatetime
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+class Credential(Wire):
+    """How the payer was identified. Exactly the field for `kind` is set."""
+    kind: PaymentMethod
+    customer_id: int | None = Field(default=None, description="face: the matched signed person")
+    card_hash: Text(128, min_length=0) | None = Field(default=None, description="card: keyed hash, never the number")
+    paycode: Text(64, min_length=0) | None = Field(default=None, description="paycode: the scanned code (never logged)")
+    plate: Text(16, min_length=0) | None = None
+    plate_colour: Text(16, min_length=0) | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> "Credential":
+        needed = {"face": "customer_id", "card": "card_hash", "paycode": "paycode", "plate": "plate"}[self.kind]
+        if getattr(self, needed) in (None, ""):
+            raise ValueError(f"credential of kind {self.kind!r} needs {needed}")
+        return self
+
+
+class SplitLine(Wire):
+    source: FundingSource
+    program_id: int | None = Field(default=None, description="set for source=subsidy")
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
+
+
+class PaymentRequest(Wire):
+    payment_id: UUID = Field(description="made once by the terminal; the idempotency key end to end")
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
+    credential: Credential
+    occurred_at: When
+    meal_period: Text(32, min_length=0) | None = None
+    parking_session_id: UUID | None = None
+    offline: bool = False
+    terminal_seq: Seq | None = None
+    offline_split: list[SplitLine] | None = Field(default=None, max_length=8,
+                                                  description="the split the terminal computed offline")
+
+
+class SubsidyBalance(Wire):
+    program_id: int
+    balance_fen: int
+
+
+class BalanceSnapshot(Wire):
+    customer_id: int
+    wallet_fen: int
+    subsidies: list[SubsidyBalance] = []
+    as_of: AwareDatetime
+
+
+class PaymentResult(Wire):
+    payment_id: UUID
+    status: Literal["approved", "declined"]
+    reason: str | None = Field(default=None, description="machine code of a decline, e.g. insufficient_funds")
+    message_zh: str = ""
+    message_en: str = ""
+    amount_fen: int
+    split: list[SplitLine] = []
+    customer_id: int | None = None
+    masked_name: str | None = None
+    balances: BalanceSnapshot | None = None
+    booked_at: AwareDatetime | None = None
+
+
+class RefundRequest(Wire):
+    refund_id: UUID
+    payment_id: UUID
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
+    reason: Text(200)
+    occurred_at: When
+
+
+class RefundResult(Wire):
+    refund_id: UUID
+    payment_id: UUID
+    status: Literal["refunded", "declined"]
+    reason: str | None = None
+    message_zh: str = ""
+    message_en: str = ""
+    amount_fen: int
+    split: list[SplitLine] = []
+
+
+# --- push (offline queue) ---------------------------------------------------------------------
+
+class PushItem(Wire):
+    seq: Seq = Field(description="the terminal's own increasing sequence number")
+    kind: Literal["payment", "refund", "event"]
+    payment: PaymentRequest | None = None
+    refund: RefundRequest | None = None
+    event: Annotated[dict[str, Any], AfterValidator(_finite_json)] | None = Field(
+        default=None, description="audit events: gate opened by hand, shift close, ...")
+
+    @model_validator(mode="after")
+    def _body_matches_kind(self) -> "PushItem":
+        if getattr(self, self.kind) is None:
+            raise ValueError(f"push item of kind {self.kind!r} needs its {self.kind!r} body")
+        return self
+
+
+class PushRequest(Wire):
+    items: list[PushItem] = Field(min_length=1, max_length=MAX_PUSH_ITEMS)
+
+
+class PushItemResult(Wire):
+    seq: int
+    status: Literal["booked", "duplicate", "declined", "rejected"]
+    reason: str | None = None
+    payment: PaymentResult | None = None
+    refund: RefundResult | None = None
+
+
+class PushResponse(Wire):
+    results: list[PushItemResult]
+
+
