@@ -21,7 +21,8 @@ from ui.i18n import Translator
 from ui.setup_flow import DoctorLine, Errors, FieldError, FoundDevice, LiveTestResult, plain_data
 from ui.setup_services import kind_of_type
 from ui.widgets import follow_language, label
-from ui.wizard_pages import BackendPage, DevicePage, DiscoverPage, Page, ScenePage
+from ui.wizard_device import DevicePage
+from ui.wizard_pages import BackendPage, DiscoverPage, Page, ScenePage
 
 
 @dataclass
