@@ -23,7 +23,7 @@ from hardware.face.config import FaceConfig
 from hardware.gate import GateConfigBase
 from hardware.registry import DeviceConfig, check_unique_names
 from core.wire import MealPeriod
-from terminal.parking import ParkingConfig
+from terminal.parking_config import ParkingConfig
 
 ENV_PREFIX = "GATEPAY_TERMINAL_"
 _PIN_ITERATIONS = 200_000

@@ -29,10 +29,8 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Callable, Literal
+from typing import Callable
 from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from hardware.events import CodeScanned, PlateRead
 from hardware.plates.push import LaneAnswer
@@ -41,6 +39,7 @@ from core.wire import Credential, ParkingEvent, ParkingTariffData
 from terminal.decision import Decider, PaymentIntent
 from core.members import MemberPass, charge_for_stay
 from core.money import format_yuan
+from terminal.parking_config import ParkingConfig
 from terminal.parking_attendant import AttendantActions, AttendantError  # noqa: F401 - re-exported
 from terminal.parking_link import ParkingClient
 from terminal.parking_payment import ExitPayments, PendingExit
@@ -53,28 +52,6 @@ from core.tariff import SiteTariffs
 PRUNE_EVERY = timedelta(hours=1)   # finished stays and answered events (ParkingStore.prune)
 
 log = logging.getLogger("gatepay.parking")
-
-
-class ParkingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    direction: Literal["entry", "exit"] = Field(title="Lane direction / 通道方向", description="entry or exit")
-    lane_id: int | None = Field(None, ge=1, title="Lane id", description="the lane's id at the backend")
-    repeat_window_s: int = Field(30, ge=1, le=600, title="Same car window (s)",
-                                 description="a plate pushed again within this time is the same car")
-    repeat_entry: Literal["replace", "refuse"] | None = Field(
-        None, title="Car already inside", description="None = the car park's rule from the backend")
-    fallback_tariffs: SiteTariffs = Field(default_factory=SiteTariffs, title="Fallback tariffs",
-                                          description="used until the backend's tariffs reach this terminal")
-    fallback_no_entry_fee_fen: int = Field(5000, ge=0, le=1_000_000, title="Fallback no-entry fee (fen)",
-                                           description="used until the backend's rule arrives")
-    min_confidence: float = Field(0.0, ge=0.0, le=1.0, title="Minimum plate confidence",
-                                  description="a read below this waits for the attendant")
-    lookup_timeout_s: float = Field(0.3, gt=0, le=5, title="Online lookup timeout (s)",
-                                    description="asking the backend for a stay another lane recorded")
-    order_timeout_s: float = Field(2.0, gt=0, le=10, title="QR order timeout (s)", description="creating a QR order")
-    push_timeout_s: float = Field(2.0, gt=0, le=30, title="Event push timeout (s)", description="sending lane events")
-    barrier_via: Literal["gate", "camera"] = Field("gate", title="Barrier driven by",
-                                                   description="our relay gate, or the camera's own output")
 
 
 class ParkingScene(ExitPayments, AttendantActions):

@@ -23,7 +23,8 @@ from terminal.config import check_pin, hash_pin
 from core.crypto import new_key
 from terminal.decision import Decider
 from terminal.enrol import device_auth, register
-from terminal.parking import ParkingConfig, ParkingScene
+from terminal.parking import ParkingScene
+from terminal.parking_config import ParkingConfig
 from terminal.parking_link import ParkingClient
 from terminal.store import Store
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token

@@ -15,7 +15,8 @@ from hardware.gate import ModbusGateConfig, build_modbus_gate
 from sync.status import SyncTracker
 from core.clock import ManualClock
 from terminal.decision import Decider
-from terminal.parking import ParkingConfig, ParkingScene
+from terminal.parking import ParkingScene
+from terminal.parking_config import ParkingConfig
 from terminal.store import Store
 from tests.terminal.helpers import KEY, Page, register_fake
 
