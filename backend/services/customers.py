@@ -18,7 +18,7 @@ from backend.models.merchants import Merchant
 from backend.models.signings import Signing
 from backend.models.subsidies import SubsidyHolding
 from backend.services.changes import record_change
-from backend.services.ledger import balance_of, system_account_id, transfer, wallet_account
+from backend.services.ledger import Overdraft, balance_of, system_account_id, transfer, wallet_account
 from backend.services.vault import Vault
 from core.wire import BalanceSnapshot, SubsidyBalance
 from core.masking import mask_digits, mask_name
@@ -168,6 +168,30 @@ def deposit(session: Session, customer: Customer, deposit_id: str, amount_fen: i
         return existing.id, False
     posting = transfer(session, ref, "deposit", system_account_id(session, "deposit_clearing"), wallet.id,
                        amount_fen, memo=f"top-up customer {customer.id}", now=now)
+    publish_balance(session, customer.id, now)
+    return posting.id, True
+
+
+def withdraw(session: Session, customer: Customer, withdrawal_id: str, amount_fen: int,
+             now: datetime) -> tuple[int, bool]:
+    """Pay money out of the wallet once per withdrawal id (cash or transfer out, the reverse of a
+    top-up). Never below zero. Returns (posting id, newly booked)."""
+    ref = f"withdrawal:{withdrawal_id}"
+    existing = session.scalar(select(Posting).where(Posting.ref == ref))
+    wallet = wallet_account(session, customer.id)
+    if existing is not None:
+        same = session.scalar(select(Entry.id).where(Entry.posting_id == existing.id, Entry.account_id == wallet.id,
+                                                     Entry.side == "D", Entry.amount_fen == amount_fen))
+        if same is None:
+            raise api_error(409, "withdrawal_id_reused", "该取款编号已用于另一笔取款，请换一个编号",
+                            "This withdrawal id was used for a different withdrawal; use a new id")
+        return existing.id, False
+    try:
+        posting = transfer(session, ref, "withdrawal", wallet.id, system_account_id(session, "deposit_clearing"),
+                           amount_fen, memo=f"withdrawal customer {customer.id}", now=now)
+    except Overdraft:
+        raise api_error(409, "wallet_too_low", "个人账户余额不足，不能取出这么多",
+                        "The wallet holds less than that; it cannot be withdrawn") from None
     publish_balance(session, customer.id, now)
     return posting.id, True
 
