@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from sync.auth import TerminalAuth
 from core.wire import (ChangeKind, PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
-                       RefundRequest, RefundResult, RegisterRequest, RegisterResponse, ServerTime,
+                       RegisterRequest, RegisterResponse, ServerTime,
                        ShiftCloseRequest, ShiftCloseResult)
 
 API = "/api/v1"
@@ -98,9 +98,6 @@ class SyncClient:
         if result.payment_id != req.payment_id:
             raise SyncFailure("bad_answer", "answer is for another payment", maybe_sent=True)
         return result
-
-    def refund(self, req: RefundRequest, timeout_s: float | None = None) -> RefundResult:
-        return self._call("POST", "/terminal/refunds", RefundResult, body=req, timeout_s=timeout_s)
 
     def push(self, req: PushRequest, timeout_s: float | None = None) -> PushResponse:
         return self._call("POST", "/terminal/sync/push", PushResponse, body=req, timeout_s=timeout_s)

@@ -61,10 +61,6 @@ def decode_template(text: str) -> tuple[str, np.ndarray, bytes]:
     return model.id, template.vector, raw
 
 
-def encode_template(vector: np.ndarray) -> str:
-    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
-
-
 def _refuse_duplicates(session: Session, vault: Vault, customer_id: int,
                        decoded: list[tuple[str, np.ndarray, bytes]], max_distance: float) -> None:
     """Compared only with other people's templates of the SAME model: dlib's as always (raw

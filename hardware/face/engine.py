@@ -138,14 +138,6 @@ class FaceEngine:
         m = self.config.model(self.gallery.model)
         return self.gallery.identify(template, m.threshold, m.margin, m.confirm_threshold)
 
-    def identify_image(self, rgb: np.ndarray) -> tuple[Observation | None, Match | None]:
-        """A single-frame payment decision without liveness (evaluation, tests): the quality
-        gate first; a Match only for a face that passed it."""
-        obs = self.observe(rgb)
-        if obs is None or not obs.quality.ok:
-            return obs, None
-        return obs, self.identify(self.probe_template(rgb, obs))
-
 
 def dlib_like_box(box: FaceBox, points: np.ndarray) -> FaceBox:
     """A box framed the way dlib's HOG detector frames a face (its 68-point predictor was trained

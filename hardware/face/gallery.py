@@ -125,10 +125,6 @@ class Gallery:
         self._templates[int(person_id)] = arr.copy() if old is None else np.vstack([old, arr])
         self._dirty = True
 
-    def remove_person(self, person_id: int) -> None:
-        if self._templates.pop(int(person_id), None) is not None:
-            self._dirty = True
-
     def load(self, person_ids: np.ndarray, templates: np.ndarray | list[Template]) -> None:
         """Bulk load (start-up, full sync): one row per template, any order."""
         ids = np.asarray(person_ids, dtype=np.int64)
