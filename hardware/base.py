@@ -101,3 +101,51 @@ class Device(Protocol):
     def close(self) -> None: ...
 
     def self_test(self) -> CheckResult: ...
+
+
+# What a device can do beyond being a Device. Each driver spec (hardware.spec) names the ones its
+# device provides; the registry checks them when it builds the device, and the runner picks its
+# devices by them (not by type names).
+
+@runtime_checkable
+class EventSource(Protocol):
+    """Gives events when polled: code scanners, card readers, plates read from camera frames."""
+
+    def poll(self, timeout_s: float = 0.05) -> list: ...
+
+
+@runtime_checkable
+class Speaker(Protocol):
+    """Says an approved payment aloud."""
+
+    def say_payment(self, amount_fen: int, balance_fen: int | None = None) -> None: ...
+
+
+@runtime_checkable
+class Barrier(Protocol):
+    """Lifts a gate or barrier; idempotent by command id."""
+
+    def open_barrier(self, command_id: str) -> object: ...
+
+
+@runtime_checkable
+class PlateSource(Protocol):
+    """Pushes plates as cars arrive; the lane's answer comes from the `decide` it is given."""
+
+    def on_plate(self, decide: object) -> None: ...
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Delivers camera frames (the face loop reads these)."""
+
+    def read(self) -> object: ...
+
+    def status(self) -> object: ...
+
+
+@runtime_checkable
+class TextDisplay(Protocol):
+    """Shows lines of text (a lane's LED display)."""
+
+    def show(self, *lines: str) -> list[str]: ...

@@ -22,7 +22,8 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from core.clock import Clock, SystemClock
-from hardware.base import NAME_PATTERN, CheckResult, DeviceConfigBase, DeviceError
+from hardware.base import NAME_PATTERN, CheckResult, DeviceConfigBase, DeviceError, FrameSource
+from hardware.spec import DeviceKind, DriverSpec
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v"}
 
@@ -375,3 +376,12 @@ def build_camera(config: CameraConfig, clock: Clock | None = None) -> Camera:
 def build_camera_device(config: CameraConfig, ctx) -> Camera:  # noqa: ANN001 - hardware.base.BuildContext
     """Registry builder (hardware.registry): builds, never opens."""
     return build_camera(config, ctx.clock)
+
+
+CAMERA = DeviceKind("camera", ("人脸摄像头", "Face camera"))
+DRIVERS = (
+    DriverSpec("opencv_camera", CAMERA, ("USB 或网络摄像头", "USB or network camera"), OpenCVCameraConfig,
+               build_camera_device, (FrameSource,)),
+    DriverSpec("simulated_camera", CAMERA, ("模拟摄像头（播放图片，不可投入使用）", "Simulated camera (plays pictures; "
+               "not for service)"), SimulatedCameraConfig, build_camera_device, (FrameSource,)),
+)

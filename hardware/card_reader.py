@@ -9,9 +9,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field, model_validator
 
-from hardware.base import BuildContext, CheckResult, Clock, DeviceError
+from hardware.base import BuildContext, CheckResult, Clock, DeviceError, EventSource
 from hardware.events import CardTapped
 from hardware.serialio import ByteLink, LineFramer, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
+from hardware.spec import DeviceKind, DriverSpec, any_serial_port
 from core.crypto import keyed_hash
 
 
@@ -217,3 +218,10 @@ def build_card_reader(config: CardReaderConfig, ctx: BuildContext) -> SerialCard
         reader.simulator = sim  # type: ignore[attr-defined]
         return reader
     return SerialCardReader(config, ctx.clock, ctx.card_key, lambda: SerialLink(config))
+
+
+CARD_READER = DeviceKind("card_reader", ("读卡器", "Card reader"))
+DRIVERS = (
+    DriverSpec("serial_card_reader", CARD_READER, ("串口读卡器", "Serial card reader"), CardReaderConfig,
+               build_card_reader, (EventSource,), any_serial_port),
+)

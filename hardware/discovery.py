@@ -1,15 +1,17 @@
 """What is plugged in, for the installer wizard (Odoo IoT's `supported()` idea, without its
-self-registration): list serial ports and keyboard input devices, then ask each device kind
-whether it can drive a candidate. The table of kinds is explicit, made in one function.
+self-registration): list serial ports and keyboard input devices, then ask each driver spec in
+hardware.registry whether it can drive a candidate (its `supported`).
 
 Listing only reads sysfs/udev information; no port is opened.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from hardware.registry import specs
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,6 @@ class Suggestion:
     likely: bool         # the USB id names a product of that kind, not just "a serial port"
 
 
-NUMATO_VID = 0x2A19      # Numato Systems' USB vendor id (their relay modules enumerate as CDC ACM)
-
-
 def serial_candidates() -> list[Candidate]:
     from serial.tools import list_ports
 
@@ -52,39 +51,16 @@ def input_candidates(by_id: Path = Path("/dev/input/by-id")) -> list[Candidate]:
     return [Candidate("input", str(path), path.name) for path in sorted(by_id.glob("*-event-kbd"))]
 
 
-def _any_serial(c: Candidate) -> bool:
-    return c.bus == "serial"
-
-
-def _numato(c: Candidate) -> bool:
-    return c.bus == "serial" and c.vid == NUMATO_VID
-
-
-def _keyboard(c: Candidate) -> bool:
-    return c.bus == "input"
-
-
-def _supported() -> dict[str, tuple[Callable[[Candidate], bool], Callable[[Candidate], bool]]]:
-    """type -> (could drive it, the id says it is one). Camera/plate kinds add their own rows."""
-    return {
-        "numato_gate": (_numato, _numato),
-        "modbus_gate": (_any_serial, lambda c: False),
-        "serial_scanner": (_any_serial, lambda c: False),
-        "serial_card_reader": (_any_serial, lambda c: False),
-        "lane_display": (_any_serial, lambda c: False),
-        "hid_scanner": (_keyboard, lambda c: "scan" in c.description.lower() or "barcode" in c.description.lower()),
-    }
-
-
 def suggest(candidates: Iterable[Candidate] | None = None) -> list[Suggestion]:
     """Every (kind, candidate) pair that could work, the likely ones first."""
     if candidates is None:
         candidates = serial_candidates() + input_candidates()
     out = []
     for candidate in candidates:
-        for kind, (could, likely) in _supported().items():
-            if could(candidate):
-                out.append(Suggestion(kind, candidate.path, candidate.description, likely(candidate)))
+        for spec in specs():
+            could, likely = spec.supported(candidate) if spec.supported else (False, False)
+            if could:
+                out.append(Suggestion(spec.type, candidate.path, candidate.description, likely))
     return sorted(out, key=lambda s: (not s.likely, s.path, s.type))
 
 

@@ -14,8 +14,9 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceError
+from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceError, TextDisplay
 from hardware.serialio import ByteLink, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
+from hardware.spec import DeviceKind, DriverSpec, any_serial_port
 
 
 class LaneDisplayConfig(SerialDeviceConfig):
@@ -126,3 +127,10 @@ def build_lane_display(config: LaneDisplayConfig, ctx: BuildContext) -> LaneDisp
         display.simulator = sim  # type: ignore[attr-defined]
         return display
     return LaneDisplay(config, ctx.clock, lambda: SerialLink(config))
+
+
+DISPLAY = DeviceKind("display", ("车道显示屏", "Lane display"))
+DRIVERS = (
+    DriverSpec("lane_display", DISPLAY, ("车道 LED 显示屏", "Lane LED display"), LaneDisplayConfig,
+               build_lane_display, (TextDisplay,), any_serial_port),
+)

@@ -18,10 +18,11 @@ from pydantic import Field
 
 from hardware import gate_modbus, gate_numato
 from hardware.barrier_sim import BarrierSim
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceError
+from hardware.base import NAME_PATTERN, Barrier, BuildContext, CheckResult, Clock, DeviceError
 from hardware.gate_modbus import ModbusBoardSim, NoReply, RtuChannel
 from hardware.gate_numato import NumatoBoardSim, NumatoChannel
 from hardware.serialio import ByteLink, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
+from hardware.spec import DeviceKind, DriverSpec, any_serial_port
 
 
 class GateConfigBase(SerialDeviceConfig):
@@ -259,3 +260,20 @@ def build_numato_gate(config: NumatoGateConfig, ctx: BuildContext) -> NumatoGate
         gate.simulator = board  # type: ignore[attr-defined]
         return gate
     return NumatoGate(config, ctx.clock, lambda: SerialLink(config), time.sleep)
+
+
+NUMATO_VID = 0x2A19      # Numato Systems' USB vendor id (their relay modules enumerate as CDC ACM)
+
+
+def _numato_port(candidate) -> tuple[bool, bool]:  # noqa: ANN001 - hardware.discovery.Candidate
+    ours = candidate.bus == "serial" and candidate.vid == NUMATO_VID
+    return ours, ours
+
+
+GATE = DeviceKind("gate", ("闸机", "Gate"))
+DRIVERS = (
+    DriverSpec("modbus_gate", GATE, ("Modbus 继电器闸机（RS-485）", "Modbus relay gate (RS-485)"), ModbusGateConfig,
+               build_modbus_gate, (Barrier,), any_serial_port),
+    DriverSpec("numato_gate", GATE, ("Numato USB 继电器闸机", "Numato USB relay gate"), NumatoGateConfig,
+               build_numato_gate, (Barrier,), _numato_port),
+)

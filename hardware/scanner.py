@@ -9,11 +9,12 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError
+from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource
 from hardware.evdev_keys import KeyDecoder, encode_text
 from hardware.events import CodeScanned
 from core.paycode import Classified, PayCodeRules, classify
 from hardware.serialio import ByteLink, LineFramer, LinkedDevice, LoopLink, SerialDeviceConfig, SerialLink
+from hardware.spec import DeviceKind, DriverSpec, any_serial_port
 
 _PAYCODES = dict(title="Pay-code rules / 付款码规则",
                  description="Which pay codes are accepted and the bank's and campus formats.")
@@ -343,3 +344,20 @@ def build_camera_scanner(config: CameraScannerConfig, ctx: BuildContext) -> Came
         raise DeviceError(f"找不到名为 {config.camera} 的摄像头", f"no camera named {config.camera}",
                           "在设备列表中先配置这个摄像头", "add that camera to the device list first")
     return CameraScanner(config, ctx.clock, camera)
+
+
+def _keyboard_node(candidate) -> tuple[bool, bool]:  # noqa: ANN001 - hardware.discovery.Candidate
+    """Any keyboard event node could be a scanner in keyboard mode; its name may say it is one."""
+    name = candidate.description.lower()
+    return candidate.bus == "input", candidate.bus == "input" and ("scan" in name or "barcode" in name)
+
+
+SCANNER = DeviceKind("scanner", ("扫码器", "Code scanner"))
+DRIVERS = (
+    DriverSpec("serial_scanner", SCANNER, ("串口扫码器", "Serial code scanner"), SerialScannerConfig,
+               build_serial_scanner, (EventSource,), any_serial_port),
+    DriverSpec("hid_scanner", SCANNER, ("USB 扫码枪（键盘式）", "USB code scanner (keyboard)"), HidScannerConfig,
+               build_hid_scanner, (EventSource,), _keyboard_node),
+    DriverSpec("camera_scanner", SCANNER, ("用摄像头扫码", "Codes read by a camera"), CameraScannerConfig,
+               build_camera_scanner, (EventSource,)),
+)

@@ -13,7 +13,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
-from hardware.base import BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError
+from hardware.base import BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, Speaker
+from hardware.spec import DeviceKind, DriverSpec
 
 
 class VoiceConfig(DeviceConfigBase):
@@ -260,6 +261,10 @@ def build_voice(config: VoiceConfig, ctx: BuildContext) -> Voice:
         voice.simulator = voice.player  # type: ignore[attr-defined]
         return voice
     return Voice(config, ctx.clock, _player_for(config))
+
+
+VOICE = DeviceKind("voice", ("语音播报", "Voice"))
+DRIVERS = (DriverSpec("voice", VOICE, ("语音播报（扬声器）", "Voice (speaker)"), VoiceConfig, build_voice, (Speaker,)),)
 
 
 # ---------------------------------------------------------------- making the shipped prompts

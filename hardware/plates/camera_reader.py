@@ -16,8 +16,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError
+from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource
 from hardware.events import PlateRead
+from hardware.spec import DeviceKind, DriverSpec
 
 
 class CameraPlateReaderConfig(DeviceConfigBase):
@@ -148,3 +149,11 @@ def build_camera_plate_reader(config: CameraPlateReaderConfig, ctx: BuildContext
         raise DeviceError(f"找不到名为 {config.camera} 的摄像头", f"no camera named {config.camera}",
                           "在设备列表中先配置这个摄像头", "add that camera to the device list first")
     return CameraPlateReader(config, ctx.clock, camera)
+
+
+# Its own kind, not a plate camera: it has no barrier output and is tested like any polled device.
+PLATE_READER = DeviceKind("plate_reader", ("软件车牌识别", "Plate reader (software)"))
+DRIVERS = (
+    DriverSpec("camera_plate_reader", PLATE_READER, ("软件识别车牌（普通摄像头）", "Plates read by software (any camera)"),
+               CameraPlateReaderConfig, build_camera_plate_reader, (EventSource,)),
+)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import socket
 import tempfile
 
-from hardware.base import BuildContext, CheckResult, Clock, DeviceError, system_clock
+from hardware.base import BuildContext, CheckResult, Clock, DeviceError, PlateSource, system_clock
 from hardware.events import PlateRead
 from hardware.plates.push import LaneAnswer
 from hardware.plates.server import Decide, PlatePushServer, PlatePushServerConfig
+from hardware.spec import DeviceKind, DriverSpec
 
 NOT_READY = LaneAnswer(False, ("系统未就绪", "请联系管理员"), None)
 
@@ -96,3 +97,10 @@ class PlatePushDevice:
 
 def build_plate_push(config: PlatePushServerConfig, ctx: BuildContext) -> PlatePushDevice:
     return PlatePushDevice(config, ctx.clock)
+
+
+PLATE_CAMERA = DeviceKind("plate_camera", ("车牌相机", "Plate camera"))
+DRIVERS = (
+    DriverSpec("plate_push", PLATE_CAMERA, ("车牌相机推送（臻识等）", "Plate camera push (Vzenith and alike)"),
+               PlatePushServerConfig, build_plate_push, (PlateSource,)),
+)

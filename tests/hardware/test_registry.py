@@ -66,7 +66,8 @@ def test_importing_the_hardware_modules_loads_no_serial_driver_library() -> None
 
 
 def test_discovery_suggests_kinds_for_what_is_plugged_in(tmp_path) -> None:  # noqa: ANN001
-    from hardware.discovery import NUMATO_VID, Candidate, input_candidates, suggest
+    from hardware.discovery import Candidate, input_candidates, suggest
+    from hardware.gate import NUMATO_VID
 
     (tmp_path / "usb-Honeywell_Barcode_Scanner-event-kbd").touch()
     (tmp_path / "usb-Logitech_Mouse-event-mouse").touch()
