@@ -1,26 +1,23 @@
 """The real work behind the installer wizard: find devices, test one live, check, save.
 
 These functions block (they open ports, probe cameras, wait for a card tap): the wizard runs them
-on its thread pool. They use only the hardware Protocols and the registry, never a driver's
-internals, so a new device kind shows up here by being added to hardware.registry.
+on its thread pool. They use only the hardware Protocols and the registry's driver specs, never a
+driver's internals, so a new device kind shows up here by being added to hardware.registry.
 """
 from __future__ import annotations
 
 import os
 import secrets
 import time
-import typing
 import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel
 
+from hardware.base import Barrier
 from ui.setup_flow import FoundDevice, LiveTestResult
 
-KINDS = ("camera", "scanner", "card_reader", "gate", "voice", "display")
-# config types whose kind is not in their name: the push endpoint is set up as "the plate camera"
-KIND_OF = {"plate_push": "plate_camera"}
 CAMERA_PROBE_INDEXES = range(4)
 LIVE_WAIT_S = 10.0          # how long a live test waits for a scan or a card tap
 PLATE_WAIT_S = 30.0         # ... for a plate: the installer walks to the lane and shows one
@@ -41,15 +38,21 @@ def camera_indexes() -> list[int]:
     return found
 
 
+def device_kinds() -> list[str]:
+    """The device kinds, in the registry's order (a port that could be several is offered as
+    the first of them)."""
+    from hardware.registry import kinds as registry_kinds
+
+    return [kind.name for kind in registry_kinds()]
+
+
 def kind_of_type(device_type: str) -> str:
-    """A config `type` -> the wizard's device kind: "modbus_gate" -> "gate", "hid_scanner" ->
-    "scanner" (types are named "<how>_<kind>" or just "<kind>")."""
-    if device_type in KIND_OF:
-        return KIND_OF[device_type]
-    for kind in KINDS:
-        if device_type == kind or device_type.endswith("_" + kind):
-            return kind
-    return device_type
+    """A config `type` -> the wizard's device kind, as its driver spec says: "modbus_gate" ->
+    "gate", "plate_push" -> "plate_camera". An unknown type is its own kind."""
+    from hardware.registry import spec_for
+
+    spec = spec_for(device_type)
+    return spec.kind.name if spec is not None else device_type
 
 
 def suggestions() -> list[Any]:
@@ -82,12 +85,13 @@ def discover_devices(scene: str | None = None, simulators: bool = True,
     for path, options in by_path.items():
         if path in in_use:
             continue
-        options.sort(key=lambda o: (not o.likely, KINDS.index(kind_of_type(o.type))
-                                    if kind_of_type(o.type) in KINDS else len(KINDS)))
+        order = device_kinds()
+        options.sort(key=lambda o: (not o.likely, order.index(kind_of_type(o.type))
+                                    if kind_of_type(o.type) in order else len(order)))
         kinds = tuple(dict.fromkeys(kind_of_type(o.type) for o in options))
         best = options[0]
         label = f"{path} ({best.description})" if best.description else path
-        field = "device" if best.type == "hid_scanner" else "port"
+        field = "device" if "device" in config_fields(best.type) else "port"   # where its config takes the path
         found.append(FoundDevice(kind_of_type(best.type), label, {"type": best.type, field: path},
                                  kinds=kinds if len(kinds) > 1 else (), checked=best.likely))
     if scene == "parking" and "plate_camera" not in kept:
@@ -124,28 +128,11 @@ def plate_push_start(direction: str | None, data_dir: str | None, simulated: boo
             "image_dir": str(Path(data_dir or "var/terminal") / "plates"), "cameras": [camera]}
 
 
-def _registry_models() -> list[type[BaseModel]]:
-    from hardware.registry import DeviceConfig
-
-    union = typing.get_args(DeviceConfig)[0]
-    return list(typing.get_args(union))
-
-
-def _camera_models() -> list[type[BaseModel]]:
-    from hardware.camera import OpenCVCameraConfig, SimulatedCameraConfig
-
-    return [OpenCVCameraConfig, SimulatedCameraConfig]
-
-
 def models_for(kind: str) -> list[type[BaseModel]]:
-    """The config models (drivers) offered for a kind: the hardware module named like the kind."""
-    if kind == "camera":
-        return _camera_models()
-    return [m for m in _registry_models() if kind_of_type(_model_type(m)) == kind]
+    """The config models (drivers) offered for a kind: those whose driver spec is of that kind."""
+    from hardware.registry import specs
 
-
-def _model_type(model: type[BaseModel]) -> str:
-    return str(typing.get_args(model.model_fields["type"].annotation)[0])
+    return [spec.config for spec in specs() if spec.kind.name == kind]
 
 
 def camera_test(config: BaseModel, need_face: bool = True) -> LiveTestResult:
@@ -189,6 +176,14 @@ SAMPLE_PAYCODE = "134567890123456789"     # WeChat-style 18-digit pay code (not 
 SAMPLE_CARD = "3912345678"
 
 
+def config_fields(device_type: str) -> dict[str, Any]:
+    """The config fields of a device type (empty for an unknown type)."""
+    from hardware.registry import spec_for
+
+    spec = spec_for(device_type)
+    return dict(spec.config.model_fields) if spec is not None else {}
+
+
 def _wait_for_event(device: Any, wait_s: float) -> list[Any]:
     simulator = getattr(device, "simulator", None)
     if hasattr(simulator, "scan"):
@@ -211,7 +206,7 @@ def _device_action(kind: str, device: Any, wait_s: float) -> LiveTestResult:
             return LiveTestResult(True, "读到一张卡", "read a card")
         code_kind = getattr(events[0], "kind", "")
         return LiveTestResult(True, f"读到付款码（{code_kind}）", f"read a {code_kind} code")
-    if kind == "gate" and hasattr(device, "open_barrier"):
+    if kind == "gate" and isinstance(device, Barrier):
         result = device.open_barrier(str(uuid.uuid4()))   # a fresh id: the test really pulses
         return LiveTestResult(result.opened, result.zh, result.en)
     check = device.self_test()                            # voice: says its welcome prompt
