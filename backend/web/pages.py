@@ -20,7 +20,7 @@ from backend.models.terminals import EnrolmentCode, Terminal
 from backend.services.grant_import import import_grants
 from backend.services.terminals import create_enrolment_code
 from backend.services.vault import vault_of
-from backend.web import login_throttle, money_pages, signing_desk
+from backend.web import login_throttle, money_pages, signing_desk, texts
 from backend.web.render import ANY_ROLE, BANK_READERS, HERE, fen, page, render
 from backend.web.session import (ADMIN_SESSION_S, TOKEN_COOKIE, NotAllowed, PageUser, admin_roles, check_csrf,
                                  new_session, operator_for_session, operator_for_token, revoke_session,
@@ -253,3 +253,4 @@ def upload_grants(request: Request, program_id: str = Form(""), csrf: str = Form
 router.include_router(org_pages)
 router.include_router(money_pages.router)
 router.include_router(signing_desk.router)
+router.include_router(texts.router)
