@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from backend.migrate import upgrade  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
 from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal  # noqa: E402
-from tests.backend_process import BackendProcess  # noqa: E402
+from terminal.demo.backend_process import BackendProcess  # noqa: E402
 
 CODES = {"wechat": lambda n: f"13{n:016d}"[:14] + "9876", "alipay": lambda n: f"28{n:018d}"[:16] + "9876",
          "unionpay": lambda n: f"62{n:017d}"[:15] + "9876"}

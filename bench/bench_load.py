@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench.load.fleet import Tally, run_fleet  # noqa: E402
 from bench.load.report import RssSampler, check_ledger, compare_with_backend, pct_ms  # noqa: E402
 from bench.load.seed import ScratchDatabase, current_cursor, new_keys, seed  # noqa: E402
-from tests.backend_process import BackendProcess  # noqa: E402
+from terminal.demo.backend_process import BackendProcess  # noqa: E402
 
 PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

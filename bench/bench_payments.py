@@ -23,7 +23,6 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,17 +45,10 @@ from backend.services.vault import vault_of  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
 from core.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
 from core.crypto import key_to_text, new_key  # noqa: E402
+from terminal.demo.backend_process import BackendProcess  # noqa: E402
 
 DINERS_PER_CLIENT = 4
 PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(url: str, keys: dict[str, str], clients: int):  # noqa: ANN201
@@ -96,29 +88,16 @@ def seed(url: str, keys: dict[str, str], clients: int):  # noqa: ANN201
     return out
 
 
-class Server:
-    def __init__(self, url: str, keys: dict[str, str], workers: int, workdir: Path):
-        self.port = free_port()
-        env = {**os.environ, "GATEPAY_DATABASE_URL": url, "GATEPAY_LOG_JSON": "true",
-               **{f"GATEPAY_{k.upper()}": v for k, v in keys.items()}}
-        self.log = open(workdir / f"uvicorn-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(   # the product's own launch path (backend/workers.py)
-            [sys.executable, "-m", "terminal.cli", "backend", "serve", "--no-migrate", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("backend did not start")
+class Server(BackendProcess):
+    """The backend with N workers, on the product's own launch path (backend/workers.py), with
+    the backend's own channel settings (no simulators) and JSON logs."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, url: str, keys: dict[str, str], workers: int, workdir: Path):
+        super().__init__(url, workdir, extra_env={"GATEPAY_LOG_JSON": "true",
+                                                  **{f"GATEPAY_{k.upper()}": v for k, v in keys.items()}},
+                         serve_args=["--no-migrate", "--host", "127.0.0.1", "--workers", str(workers)],
+                         simulators={})
+        self.start(timeout=60)
 
     def cpu_seconds(self) -> float:
         """CPU time (user+system) of the server and its worker processes so far (Linux /proc)."""
@@ -137,14 +116,6 @@ class Server:
             return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
         except OSError:
             return []
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def run(server_url: str, seeded, clients: int, payments: int) -> tuple[float, list[float], int]:  # noqa: ANN001

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from terminal.demo.backend import free_port
+from terminal.demo.backend_process import free_port
 
 
 class Link:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hardware.plates.simulator import CameraReply, SimulatedVzenithCamera
-from terminal.demo.backend import free_port
+from terminal.demo.backend_process import free_port
 from terminal.demo.clock import DemoClock
 from terminal.demo.terminal_process import TerminalProcess, parking_config
 from terminal.state import ParkingView

@@ -18,7 +18,7 @@ from backend.channels.compose import simulated_env
 from sync.auth import TerminalAuth
 from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal, wait_for
 from tests.backend.test_workers import _healthy
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -239,7 +239,7 @@ def test_racing_counter_renewals_on_postgres_book_each_once_and_extend_the_pass_
     import httpx
 
     from tests.backend.helpers import TEST_KEYS
-    from tests.backend_process import BackendProcess
+    from terminal.demo.backend_process import BackendProcess
 
     app = make_app(pg_url)
     with TestClient(app) as client:

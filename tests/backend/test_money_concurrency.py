@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sync.auth import TerminalAuth
 from tests.backend.helpers import TEST_KEYS, make_app
 from tests.backend.money_helpers import open_canteen, payment_body
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 KEY_ENV = {f"GATEPAY_{name.upper()}": value for name, value in TEST_KEYS.items()}

@@ -10,7 +10,7 @@ import httpx
 from sync.auth import TerminalAuth
 from core.signing import new_private_key, public_key_text
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, make_merchant_site, operator_token
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 
 
 def test_register_and_signed_calls_over_loopback(db_url: str, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from backend.config import BackendSettings
 from tests.backend.helpers import wait_for
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ import yaml
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import load_data_key
 from tests.backend.helpers import wait_for
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADROOM = 48 * 1024

@@ -1,5 +1,5 @@
 """A canteen for terminal<->backend tests and the bench: the real backend as a process on
-loopback (tests/backend_process.py), seeded through its real operator API, and a real terminal
+loopback (terminal/demo/backend_process.py), seeded through its real operator API, and a real terminal
 (store file, Decider, sync engine) registered with a one-time code."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from terminal.enrol import device_auth, register
 from terminal.store import Store
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, make_merchant_site, operator_token
 from tests.backend.money_helpers import CONSENT_AT, template
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 from tests.terminal.helpers import make_config
 
 ENV_KEYS = {f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}

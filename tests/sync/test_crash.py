@@ -27,7 +27,7 @@ from terminal.enrol import device_auth, register
 from terminal.schema import APPROVED_STATUSES
 from terminal.store import Store, load_data_key
 from tests.backend.helpers import wait_for
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 from tests.sync.rig import Canteen
 
 KILLS = 20

@@ -61,7 +61,7 @@ def test_a_clock_two_minutes_off_fails_and_says_to_set_the_time(canteen, tmp_pat
 
 
 def test_an_unreachable_backend_is_named_and_nothing_else_is_tried(canteen, tmp_path) -> None:  # noqa: ANN001
-    from tests.backend_process import free_port
+    from terminal.demo.backend_process import free_port
 
     path, _ = _config_file(canteen, tmp_path, backend_url=f"http://127.0.0.1:{free_port()}")
     result = _doctor(path)

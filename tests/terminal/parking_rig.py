@@ -28,7 +28,7 @@ from terminal.parking_config import ParkingConfig
 from terminal.parking_link import ParkingClient
 from terminal.store import Store
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 from tests.sync.rig import ENV_KEYS, Canteen
 
 PIN = "135790"

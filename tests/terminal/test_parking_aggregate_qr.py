@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from backend.channels.compose import all_simulated
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 from tests.terminal.parking_rig import CarPark
 
 UNIONPAY_APP = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

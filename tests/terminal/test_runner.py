@@ -13,7 +13,7 @@ import yaml
 from core.clock import SystemClock
 from terminal.store import Store, load_data_key
 from tests.backend.helpers import wait_for
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, make_config, register_fake
 

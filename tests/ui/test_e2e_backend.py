@@ -1,4 +1,4 @@
-"""End to end with the real backend as a process on loopback (tests/backend_process.py via the
+"""End to end with the real backend as a process on loopback (terminal/demo/backend_process.py via the
 sync tests' canteen rig): an installer registers a terminal in the wizard and tests a device; a
 diner pays; the backend stops and the offline banner appears with the queue; it comes back and
 "sync now" empties the queue."""

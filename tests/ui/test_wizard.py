@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from core.clock import ManualClock
 from terminal.config import load_config
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 from tests.terminal.helpers import open_store
 from tests.ui.helpers import services, show
 from ui.i18n import Translator

@@ -18,7 +18,7 @@ from terminal.config import check_pin, load_config
 from terminal.runner import Runner
 from terminal.store import Identity, Store, load_data_key
 from tests.backend.helpers import wait_for
-from tests.backend_process import free_port
+from terminal.demo.backend_process import free_port
 from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, open_store, register_fake
 from tests.ui.helpers import services, show

@@ -19,7 +19,7 @@ from backend.reconciliation.channel_file import StatementRow, write_statement
 from sync.auth import TerminalAuth
 from tests.backend.helpers import TEST_KEYS, make_app, operator_token
 from tests.backend.money_helpers import open_canteen, payment_body
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

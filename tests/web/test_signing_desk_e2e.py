@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, operator_token
 from tests.backend.money_helpers import open_canteen
-from tests.backend_process import BackendProcess
+from terminal.demo.backend_process import BackendProcess
 from tests.web.test_admin_e2e import CHROMIUM, FLAGS, login, shot
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
