@@ -1,65 +1,20 @@
-"""The device half of `gatepay doctor` (terminal/doctor.py adds the backend): build every
-configured device, test it live, and say per device what is wrong and what to do, Chinese first.
-Exit status 1 if any device fails.
+"""The device half of `gatepay doctor` (terminal/doctor.py reads the config file and adds the
+backend): build every configured device, test it live, and say per device what is wrong and what
+to do, Chinese first. Exit status 1 if any device fails.
 
-The file is the terminal config (terminal.config.TerminalConfig, YAML or JSON). A file that
-holds only a `devices:` list is accepted too, so devices can be checked before the rest of the
-terminal is configured. Self-tests never move a barrier; the voice says its welcome prompt and
-the lane display shows a test text, so the installer can see and hear them.
+Self-tests never move a barrier; the voice says its welcome prompt and the lane display shows a
+test text, so the installer can see and hear them.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Collection, Iterable, Mapping
-from pathlib import Path
 
-from pydantic import ValidationError
-
-from core.config_errors import english_only, explain
 from hardware.base import CheckResult, Clock, DeviceConfigBase, DeviceError, system_clock
-from hardware.registry import DeviceConfig, build_device, parse_devices
+from hardware.registry import build_device, build_order
 
 SELF_TEST_TIMEOUT_S = 15.0
-
-
-class DoctorConfigError(ValueError):
-    """The file cannot be read or is not a valid config; the message says which field."""
-
-
-def load_device_configs(path: Path) -> list[DeviceConfigBase]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DoctorConfigError(f"配置文件无法读取 / cannot read config file {path}: {exc.strerror}") from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except ValueError as exc:
-        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - yaml.YAMLError and its kin
-        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
-    if not isinstance(data, dict) or "devices" not in data:
-        raise DoctorConfigError(f"配置文件中没有 devices 列表 / config file {path} has no `devices:` list")
-    if set(data) == {"devices"}:
-        try:
-            return parse_devices(data["devices"] or [])
-        except ValidationError as exc:
-            lines = [f"  {explain(err, list[DeviceConfig], ('devices',))}" for err in exc.errors()[:10]]
-            raise DoctorConfigError("设备配置有误 / device config is invalid:\n" + "\n".join(lines)) from None
-        except ValueError as exc:
-            raise DoctorConfigError(f"设备配置有误 / device config is invalid: {exc}") from None
-    from terminal.config import ConfigError, load_config
-
-    try:
-        return list(load_config(path, environ={}).devices)
-    except ConfigError as exc:
-        raise DoctorConfigError(str(exc)) from None
 
 
 def _timed_self_test(device, name: str, timeout_s: float) -> CheckResult:  # noqa: ANN001
@@ -91,7 +46,7 @@ def check_devices(configs: Iterable[DeviceConfigBase], *, clock: Clock = system_
     card_key = card_key or os.urandom(32)
     built: dict[str, object] = dict(prebuilt or {})
     results = []
-    ordered = sorted(configs, key=lambda c: 1 if getattr(c, "camera", None) else 0)
+    ordered = build_order(configs)
     for config in ordered:
         device = built.get(config.name)
         if device is None:
@@ -153,13 +108,10 @@ def render(results: list[CheckResult], types: Mapping[str, str], lang: str = "zh
     return "\n".join(lines)
 
 
-def run_doctor(path: Path, lang: str = "zh", *, clock: Clock = system_clock,
+def run_doctor(configs: list[DeviceConfigBase], lang: str = "zh", *, clock: Clock = system_clock,
                timeout_s: float = SELF_TEST_TIMEOUT_S) -> tuple[int, str]:
-    """(exit code, report). 0 = every device passed; 1 = a device failed; 2 = bad config."""
-    try:
-        configs = load_device_configs(path)
-    except DoctorConfigError as exc:
-        return 2, english_only(str(exc)) if lang == "en" else str(exc)
+    """(exit code, report) for the devices of a config: 0 = every device passed; 1 = a device
+    failed (or there are none)."""
     if not configs:
         return 1, "no devices in the config" if lang == "en" else "配置中没有设备 / no devices in the config"
     results = check_devices(configs, clock=clock, timeout_s=timeout_s)
@@ -172,9 +124,7 @@ def run_doctor(path: Path, lang: str = "zh", *, clock: Clock = system_clock,
 
 def found_here(lang: str = "zh", suggestions=None) -> str:  # noqa: ANN001 - list[Suggestion] | None
     """What is plugged in, so an installer whose port name is wrong can see the right one."""
-    from hardware.discovery import suggest
-
-    from hardware.discovery import camera_nodes
+    from hardware.discovery import camera_nodes, suggest
 
     paths: dict[str, str] = {}
     for s in suggest() if suggestions is None else suggestions:

@@ -126,12 +126,15 @@ def build_device(config: DeviceConfigBase, *, clock: Clock = system_clock, card_
     return device
 
 
+def build_order(configs: Iterable[DeviceConfigBase]) -> list[DeviceConfigBase]:
+    """Devices that read another device's frames (a `camera` field) come after the rest."""
+    return sorted(configs, key=lambda c: 1 if getattr(c, "camera", None) else 0)
+
+
 def build_devices(configs: Iterable[DeviceConfigBase], *, clock: Clock = system_clock,
                   card_key: bytes | None = None) -> dict[str, Device]:
-    """Build every device of a terminal; a device naming another (a code scanner's `camera`)
-    is built after the ones it names."""
-    ordered = sorted(configs, key=lambda c: 1 if getattr(c, "camera", None) else 0)
+    """Build every device of a terminal, in build_order."""
     built: dict[str, Device] = {}
-    for config in ordered:
+    for config in build_order(configs):
         built[config.name] = build_device(config, clock=clock, card_key=card_key, devices=built)
     return built

@@ -1,21 +1,64 @@
 """`gatepay doctor`: the backend first (reachable, this terminal registered and accepted, clock
-skew), then every device (hardware.doctor). The backend part needs the full terminal config and
-its store; a file with only a `devices:` list checks the devices alone.
+skew), then every device (hardware.doctor). The file is the terminal config (TerminalConfig, YAML
+or JSON); the backend part needs it and its store. A file that holds only a `devices:` list is
+accepted too and checks the devices alone, so they can be checked before the rest is configured.
 
 The store is only read (a kiosk may be running on it), as `gatepay terminal status` does.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
 import typer
+from pydantic import ValidationError
 
 from core.clock import Clock, SystemClock
-from hardware.base import CheckResult
+from core.config_errors import english_only, explain
+from hardware import registry
+from hardware.base import CheckResult, DeviceConfigBase
 from hardware.doctor import run_doctor
 from sync.status import SKEW_WARN_S
 from terminal.config import TerminalConfig
+
+
+class DoctorConfigError(ValueError):
+    """The file cannot be read or is not a valid config; the message says which field."""
+
+
+def read_config(path: Path) -> tuple[list[DeviceConfigBase], TerminalConfig | None]:
+    """(the devices, the terminal config; None for a devices-only file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DoctorConfigError(f"配置文件无法读取 / cannot read config file {path}: {exc.strerror}") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # noqa: BLE001 - ValueError, yaml.YAMLError and its kin
+        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
+    if not isinstance(data, dict) or "devices" not in data:
+        raise DoctorConfigError(f"配置文件中没有 devices 列表 / config file {path} has no `devices:` list")
+    if set(data) == {"devices"}:
+        try:
+            return registry.parse_devices(data["devices"] or []), None
+        except ValidationError as exc:
+            lines = [f"  {explain(err, list[registry.DeviceConfig], ('devices',))}" for err in exc.errors()[:10]]
+            raise DoctorConfigError("设备配置有误 / device config is invalid:\n" + "\n".join(lines)) from None
+        except ValueError as exc:
+            raise DoctorConfigError(f"设备配置有误 / device config is invalid: {exc}") from None
+    from terminal.config import ConfigError, load_config
+
+    try:
+        config = load_config(path, environ={})
+    except ConfigError as exc:
+        raise DoctorConfigError(str(exc)) from None
+    return list(config.devices), config
 
 
 def check_backend(config: TerminalConfig, clock: Clock, timeout_s: float = 3.0) -> list[CheckResult]:
@@ -85,14 +128,12 @@ def render_backend(results: list[CheckResult], lang: str = "zh") -> str:
 
 def run(path: Path, lang: str = "zh", clock: Clock | None = None) -> tuple[int, str]:
     """(exit code, report): 0 all passed, 1 something failed, 2 the config itself is wrong."""
-    from terminal.config import ConfigError, load_config
-
-    code, devices_text = run_doctor(path, lang)
-    if code == 2:
-        return code, devices_text
     try:
-        config = load_config(path, environ={})
-    except ConfigError:
+        devices, config = read_config(path)
+    except DoctorConfigError as exc:
+        return 2, english_only(str(exc)) if lang == "en" else str(exc)
+    code, devices_text = run_doctor(devices, lang)
+    if config is None:
         return code, devices_text          # a devices-only file: no backend to check
     results = check_backend(config, clock or SystemClock())
     head = "Backend:" if lang == "en" else "后台 / backend:"

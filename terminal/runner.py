@@ -11,7 +11,7 @@ event finishes, the sync loop ends after its request, devices and the store are 
 test while no camera is attached: {"face": 101} {"card_hash": "..."} {"code": "...", "kind": "wechat"}
 {"key_in": 800}.
 
-With an rgb camera configured (`opencv_camera` / `simulated_camera`, role rgb) the face loop
+With an rgb camera configured (a FrameSource device, role rgb) the face loop
 (terminal/face_loop.py) reads it on its own thread (through a hardware.frame_hub tap when a
 camera code scanner uses the same camera: one reader thread, both get its newest frames) and puts FaceMatched / FaceRejected /
 FacePrompt into the same event queue; the kiosk's preview shows its frames with the face box.
@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import IO, Iterable
 
-from hardware.base import DeviceError
+from hardware.base import DeviceError, EventSource, FrameSource, PlateSource, Speaker
 from hardware.events import CardTapped, CodeScanned, FaceMatched
 from sync.client import SyncClient
 from terminal.sync_loops import SyncThread
@@ -131,7 +131,7 @@ class Runner:
     def _approved(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
         # Called after the commit: only now may the gate open and the approval be announced.
         # (A parking lane drives its own barrier; this is the canteen's path.)
-        speakers = [d for d in self.devices.values() if hasattr(d, "say_payment")]
+        speakers = [d for d in self.devices.values() if isinstance(d, Speaker)]
         for device in ([self.gate] if self.gate is not None else []) + speakers:
             try:
                 if device is self.gate:
@@ -155,7 +155,7 @@ class Runner:
         from hardware.frame_hub import share_cameras
 
         cameras = {getattr(c, "role", None): c.name for c in self.config.devices
-                   if c.type in ("opencv_camera", "simulated_camera")}
+                   if isinstance(self.devices.get(c.name), FrameSource)}
         # One reader per camera: a code scanner on the face camera gets a tap of the same frames.
         self.hubs = share_cameras(self.devices, cameras.get("rgb") if self.config.scene == "canteen" else None)
         if self.config.scene != "canteen" or "rgb" not in cameras:
@@ -188,7 +188,7 @@ class Runner:
             from terminal.parking_lane import ParkingLane
 
             for device in self.devices.values():
-                if hasattr(device, "on_plate"):
+                if isinstance(device, PlateSource):
                     device.on_plate(parking.decide)   # the LPR camera's pushes -> the lane's answer
             self.lane = ParkingLane(parking).start()
         for name, device in self.devices.items():
@@ -234,7 +234,7 @@ class Runner:
         """The device/event loop; returns the exit code."""
         self.start_devices()
         self.start_sync()
-        pollers = [d for d in self.devices.values() if hasattr(d, "poll")]
+        pollers = [d for d in self.devices.values() if isinstance(d, EventSource)]
         log.info("terminal running: scene=%s registered=%s", self.config.scene, self.client is not None)
         next_tick = self.clock.monotonic()
         try:
