@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.migrate import upgrade  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
 from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal  # noqa: E402
 from terminal.demo.backend_process import BackendProcess  # noqa: E402
@@ -77,8 +78,7 @@ def main() -> None:
                     if n >= 10:                       # the first ten warm up connections and caches
                         times.append(took * 1000)
                 times.sort()
-                p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-                print(f"{channel:9s} p50 {statistics.median(times):6.1f} ms   p99 {p99:6.1f} ms   "
+                print(f"{channel:9s} p50 {statistics.median(times):6.1f} ms   p99 {percentile(times, 99):6.1f} ms   "
                       f"max {times[-1]:6.1f} ms")
 
 

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from hardware.scanner import decode_frame  # noqa: E402
 
 
@@ -56,7 +57,7 @@ def main(manifest: Path) -> int:
     for kind, (hits, n) in sorted(by_kind.items()):
         print(f"  {kind}: {hits}/{n}")
     times.sort()
-    p95 = times[min(len(times) - 1, int(len(times) * 0.95))] if times else 0.0
+    p95 = percentile(times, 95)
     median = statistics.median(times) if times else 0.0
     print(f"decoded={ok}/{len(rows)} rate={ok / max(1, len(rows)):.3f} median_ms={median:.1f} p95_ms={p95:.1f}")
     return 0

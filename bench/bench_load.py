@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load.fleet import Tally, run_fleet  # noqa: E402
-from bench.load.report import RssSampler, check_ledger, compare_with_backend, pct_ms  # noqa: E402
+from bench.load.report import RssSampler, check_ledger, compare_with_backend  # noqa: E402
 from bench.load.seed import ScratchDatabase, current_cursor, new_keys, seed  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from terminal.demo.backend_process import BackendProcess  # noqa: E402
 
 PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -83,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         "approved": len(tally.approved), "declined": tally.declined,
         "errors": len(tally.errors), "pull_errors": len(tally.pull_errors),
         "late_slots": tally.late_slots,
-        "pay_p50_ms": round(pct_ms(tally.pay_latency_s, 50), 1), "pay_p99_ms": round(pct_ms(tally.pay_latency_s, 99), 1),
+        "pay_p50_ms": round(percentile(tally.pay_latency_s, 50) * 1000, 1),
+        "pay_p99_ms": round(percentile(tally.pay_latency_s, 99) * 1000, 1),
         "pulls": tally.pull_pages, "pulled_changes": tally.pulled_changes,
-        "pull_p50_ms": round(pct_ms(tally.pull_latency_s, 50), 1),
-        "pull_p99_ms": round(pct_ms(tally.pull_latency_s, 99), 1),
+        "pull_p50_ms": round(percentile(tally.pull_latency_s, 50) * 1000, 1),
+        "pull_p99_ms": round(percentile(tally.pull_latency_s, 99) * 1000, 1),
         "rss_mib": [dict(zip(("warm", "end", "peak"), (round(x, 1) for x in rss.growth(b.proc.pid if b.proc else pid))))
                     for b, pid in zip(backends, rss.pids)],
         "backends_alive_at_end": alive, "comparison_problems": problems,

@@ -29,15 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hardware.events import PlateRead  # noqa: E402
 from hardware.plates.server import PlatePushServer, PlatePushServerConfig  # noqa: E402
 from hardware.plates.simulator import SimulatedVzenithCamera  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from tests.terminal.parking_rig import CarPark, Lane  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "tests" / "data" / "plates" / "rpnet_demo_3.jpg"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def enter(entry: Lane, plates: list[str]) -> None:
@@ -66,7 +62,7 @@ def report(label: str, times: list[float], opened: int, cars: int) -> None:
         print(f"{label}: no barrier commands")
         return
     print(f"{label}: n={len(times)} contactless={opened}/{cars}  p50={statistics.median(times):.1f} ms  "
-          f"p95={percentile(times, 0.95):.1f} ms  max={max(times):.1f} ms")
+          f"p95={percentile(times, 95):.1f} ms  max={max(times):.1f} ms")
 
 
 def main() -> None:

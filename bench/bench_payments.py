@@ -46,6 +46,7 @@ from sync.auth import TerminalAuth  # noqa: E402
 from core.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
 from core.crypto import key_to_text, new_key  # noqa: E402
 from terminal.demo.backend_process import BackendProcess  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 
 DINERS_PER_CLIENT = 4
 PG_ADMIN = os.environ.get("GATEPAY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -226,11 +227,6 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
-
-
 def database(kind: str, workdir: Path):  # noqa: ANN201
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}", lambda: None
@@ -278,7 +274,7 @@ def main() -> None:
                         cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / len(lat)
                         pg_ms = (postgres_cpu_seconds() - pg_before) * 1000 / len(lat) if kind == "postgres" else 0
                         print(f"{kind:9} {args.workers:>7} {clients:>7} {len(lat):>8} {len(lat) / elapsed:>8.0f} "
-                              f"{pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f} {declined:>8} {cpu_ms:>17.1f} {pg_ms:>13.1f} "
+                              f"{percentile(lat, 50) * 1000:>8.1f} {percentile(lat, 99) * 1000:>8.1f} {declined:>8} {cpu_ms:>17.1f} {pg_ms:>13.1f} "
                               f"{os.getloadavg()[0]:>8.1f}", flush=True)   # a shared box: say how busy
                 finally:
                     server.stop()

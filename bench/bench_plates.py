@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 
+from bench.stats import percentile  # noqa: E402
 from hardware.plates.evaluate import read_manifest  # noqa: E402
 from hardware.plates.ocr import PlateOCR  # noqa: E402
 from hardware.plates.push import LaneAnswer  # noqa: E402
@@ -34,11 +35,6 @@ from hardware.plates.vzenith import build_push  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "tests" / "data" / "plates" / "rpnet_demo_3.jpg"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
 
 
 def bench_push(pushes: int) -> None:
@@ -63,7 +59,7 @@ def bench_push(pushes: int) -> None:
                     times.append(elapsed)
                     opened += read_reply(status, answer).opened
     print(f"push->answer pushes={len(times)} body_kb={len(body) / 1024:.0f} opened={opened} "
-          f"p50_ms={statistics.median(times):.2f} p95_ms={percentile(times, 0.95):.2f} "
+          f"p50_ms={statistics.median(times):.2f} p95_ms={percentile(times, 95):.2f} "
           f"max_ms={max(times):.2f}")
 
 
@@ -80,7 +76,7 @@ def bench_ocr(ocr: PlateOCR, manifest: Path, label: str) -> None:
         exact += got == expected
         wrong += bool(got) and got != expected
     print(f"ocr[{label}] images={len(rows)} exact={exact}/{len(rows)} wrong={wrong} "
-          f"median_ms={statistics.median(times):.0f} p95_ms={percentile(times, 0.95):.0f}")
+          f"median_ms={statistics.median(times):.0f} p95_ms={percentile(times, 95):.0f}")
 
 
 def main() -> None:

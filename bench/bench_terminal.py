@@ -29,15 +29,11 @@ from core.clock import SystemClock  # noqa: E402
 from core.crypto import new_key  # noqa: E402
 from terminal.decision import Decider, PaymentIntent  # noqa: E402
 from terminal.store import Store  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from bench.stats import percentile  # noqa: E402
 
 
 def report(name: str, ms: list[float]) -> None:
-    print(f"{name:<44} n={len(ms):>5}  p50={statistics.median(ms):7.2f} ms  p95={pct(ms, 95):7.2f} ms  "
+    print(f"{name:<44} n={len(ms):>5}  p50={statistics.median(ms):7.2f} ms  p95={percentile(ms, 95):7.2f} ms  "
           f"max={max(ms):7.2f} ms")
 
 

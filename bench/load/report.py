@@ -97,9 +97,3 @@ def check_ledger(url: str, keys: dict[str, str]) -> tuple[bool, str]:
                           capture_output=True, text=True, timeout=600)
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
-
-def pct_ms(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
