@@ -1,5 +1,13 @@
 """The words of the installer wizard and its per-field errors (key -> (zh, en)). Part of
-ui.i18n's one table `STRINGS`; read them through a Translator."""
+ui.i18n's one table `STRINGS`; read them through a Translator. The names of device kinds and
+drivers are the ones their driver specs declare (hardware.registry)."""
+from hardware.registry import kinds, specs
+
+
+def _device_words() -> dict[str, tuple[str, str]]:
+    return {**{f"driver.{spec.type}": spec.words for spec in specs()},
+            **{f"kind.{kind.name}": kind.words for kind in kinds()}}
+
 
 WIZARD_STRINGS: dict[str, tuple[str, str]] = {
     # installer wizard
@@ -71,26 +79,8 @@ WIZARD_STRINGS: dict[str, tuple[str, str]] = {
     "choice.voice_via.board": ("LED/语音屏", "LED/voice board"),
     "choice.voice_via.camera": ("相机自带喇叭", "the camera's speaker"),
     "choice.vendor.vzenith": ("臻识 Vzenith", "Vzenith"),
-    "driver.serial_scanner": ("串口扫码器", "Serial code scanner"),
-    "driver.hid_scanner": ("USB 扫码枪（键盘式）", "USB code scanner (keyboard)"),
-    "driver.camera_scanner": ("用摄像头扫码", "Codes read by a camera"),
-    "driver.serial_card_reader": ("串口读卡器", "Serial card reader"),
-    "driver.modbus_gate": ("Modbus 继电器闸机（RS-485）", "Modbus relay gate (RS-485)"),
-    "driver.numato_gate": ("Numato USB 继电器闸机", "Numato USB relay gate"),
-    "driver.voice": ("语音播报（扬声器）", "Voice (speaker)"),
-    "driver.lane_display": ("车道 LED 显示屏", "Lane LED display"),
-    "driver.plate_push": ("车牌相机推送（臻识等）", "Plate camera push (Vzenith and alike)"),
-    "driver.camera_plate_reader": ("软件识别车牌（普通摄像头）", "Plates read by software (any camera)"),
-    "driver.opencv_camera": ("USB 或网络摄像头", "USB or network camera"),
-    "driver.simulated_camera": ("模拟摄像头（播放图片，不可投入使用）", "Simulated camera (plays pictures; not for service)"),
-    "kind.camera": ("人脸摄像头", "Face camera"),
-    "kind.scanner": ("扫码器", "Code scanner"),
-    "kind.card_reader": ("读卡器", "Card reader"),
-    "kind.gate": ("闸机", "Gate"),
-    "kind.voice": ("语音播报", "Voice"),
-    "kind.plate_camera": ("车牌相机", "Plate camera"),
+    **_device_words(),     # driver.<type>, kind.<kind>: the words of each driver spec
     "kind.barrier": ("道闸", "Barrier"),
-    "kind.display": ("车道显示屏", "Lane display"),
     # per-field errors in the wizard (Home Assistant's config-flow style)
     "err.scene_required": ("请选择一个场景", "Please choose a scene"),
     "err.direction_required": ("请选择这是入口还是出口车道", "Choose whether this is an entry or an exit lane"),
