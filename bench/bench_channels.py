@@ -44,9 +44,13 @@ def bank_codes(url: str, count: int) -> list[str]:
     from backend.channels.bank_sim import BankCodeCoreSimulator
     from backend.channels.sim_store import DatabaseStore, simulator_engine
 
-    core = BankCodeCoreSimulator(DatabaseStore(simulator_engine(url), "bank"))
-    core.open_account(PAYER, 10**9)
-    return [core.issue_code(PAYER) for _ in range(count)]
+    engine = simulator_engine(url)
+    try:
+        core = BankCodeCoreSimulator(DatabaseStore(engine, "bank"))
+        core.open_account(PAYER, 10**9)
+        return [core.issue_code(PAYER) for _ in range(count)]
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -18,8 +18,10 @@ import threading
 from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
-from sqlalchemy import Column, Engine, MetaData, String, Table, Text, create_engine, event, insert, select, update
+from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from backend.db import make_engine
 
 STATES_OPEN = ("NOTPAY", "USERPAYING")
 
@@ -123,18 +125,8 @@ def simulator_database_url(database_url: str) -> str:
 
 
 def simulator_engine(database_url: str) -> Engine:
-    url = simulator_database_url(database_url)
-    if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_size=4, max_overflow=8, pool_pre_ping=True)
-    else:
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
+    """The simulators' engine, built as the backend's own (backend.db), with their tables made."""
+    engine = make_engine(simulator_database_url(database_url))
     for _ in range(3):      # two workers starting together may race to create the tables
         try:
             _meta.create_all(engine, checkfirst=True)
