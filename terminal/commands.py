@@ -5,6 +5,7 @@
     gatepay terminal hash-pin
     gatepay terminal status --config terminal.yaml
     gatepay terminal setup [--config terminal.yaml]         # the installer wizard (a screen)
+    gatepay terminal screenshots --out docs/screenshots     # every screen to PNG, offscreen
 
 On the kiosk path a config the terminal cannot use opens the safe-mode screen (what is wrong,
 and the installer wizard to fix it) instead of leaving a black screen; --headless exits 2 with
@@ -54,11 +55,11 @@ def _safe_mode(problem: str, config_path: Path | None) -> int:
     registers with the terminal's own store and writes `config_path`). Returns 2 when the screen
     is closed (e.g. after the wizard saved): the terminal did not run, and a service manager
     restarting it on failure then starts it with the new config."""
-    from terminal import enrol
     from core.clock import SystemClock
+    from terminal.installer.backend import registration
+    from terminal.installer.services import services_for
     from terminal.store import Store, load_data_key
     from ui.kiosk import run_safe_mode   # Qt only on the kiosk path
-    from ui.setup_app import services_for
 
     path = config_path or DEFAULT_CONFIG
     raw = _raw_settings(path)
@@ -71,7 +72,7 @@ def _safe_mode(problem: str, config_path: Path | None) -> int:
         run_safe_mode(f"{problem}\n\n{exc}", setup=None, language=language)
         return 2
     try:
-        setup = services_for(path, lambda url, code: enrol.register(store, url, code), {"data_dir": str(data_dir)})
+        setup = services_for(path, registration(store), {"data_dir": str(data_dir)})
         run_safe_mode(problem, setup=setup, language=language)
     finally:
         store.close()
@@ -125,9 +126,26 @@ def setup(config: Path = typer.Option(DEFAULT_CONFIG, "--config", help="Terminal
           data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="The terminal's data directory"),
           window: bool = typer.Option(False, "--window", help="A window instead of full screen")) -> None:
     """The installer wizard: register, find and test devices, write the config."""
+    from terminal.installer.services import standalone
     from ui.setup_app import run_setup   # Qt is imported only here
 
-    raise typer.Exit(run_setup(config, data_dir, fullscreen=not window))
+    with standalone(config, data_dir) as (services, language):
+        code = run_setup(services, language, fullscreen=not window)
+    raise typer.Exit(code)
+
+
+@app.command()
+def screenshots(out: Path = typer.Option(Path("docs/screenshots"), "--out", help="Folder for the PNGs"),
+                data: Path = typer.Option(Path("tests/data/ui"), "--data",
+                                          help="Folder with face-480p.jpg and plate-wan-A195K9.jpg"),
+                sizes: str = typer.Option("800x480,1920x1080", "--sizes", help="Comma-separated WxH"),
+                only: str = typer.Option("", "--only", help="Comma-separated groups: scene, admin, wizard")) -> None:
+    """Render every screen (kiosk, admin, wizard) to PNG offscreen, no display needed."""
+    from ui.screenshots import render_all   # Qt (offscreen) is imported only here
+
+    shapes = tuple(tuple(int(v) for v in size.split("x")) for size in sizes.split(","))
+    for path in render_all(out, data, shapes, tuple(group for group in only.split(",") if group)):  # type: ignore[arg-type]
+        typer.echo(path)
 
 
 @app.command("hash-pin")

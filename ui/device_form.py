@@ -18,8 +18,8 @@ from pydantic.fields import FieldInfo
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
+from terminal.installer.results import Errors, FieldError
 from ui.i18n import STRINGS, Translator
-from ui.setup_flow import Errors, FieldError
 from ui.widgets import ScrollSafeComboBox, label
 
 HIDDEN = {"type"}

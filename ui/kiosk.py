@@ -14,6 +14,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QMainWindow, QPushButton, QStackedWidget,
                                QVBoxLayout, QWidget)
 
+from terminal.installer.results import SetupServices
+from terminal.installer.services import for_running_terminal
 from terminal.state import TerminalPort
 from ui import theme
 from ui.admin import AdminScreen
@@ -24,7 +26,7 @@ from ui.i18n import Translator
 from ui.parking import ParkingScreen
 from ui.pin import PinGate
 from ui.widgets import FramePump, OfflineBanner, follow_language, label
-from ui.wizard import InstallerWizard, SetupServices
+from ui.wizard import InstallerWizard
 
 
 OUTCOME_SHOW_MS = 4000
@@ -166,18 +168,6 @@ class KioskWindow(QMainWindow):
         self.stack.setCurrentWidget(self.wizard)
 
 
-def default_setup(config: Any, register: Callable[[str, str], Any] | None,
-                  config_path: Path | None) -> Callable[[], SetupServices] | None:
-    """The wizard's real services for a running kiosk (None without a way to register)."""
-    if register is None:
-        return None
-    from ui.setup_app import services_for
-    from ui.setup_flow import plain_data
-
-    base = plain_data(config) if hasattr(config, "model_dump") else dict(config or {})   # secrets kept
-    return services_for(config_path or Path("gatepay-terminal.yaml"), register, base)
-
-
 class SafeModeWindow(QMainWindow):
     """Shown instead of the kiosk when the config cannot be used: what is wrong, what to do, and
     (when the caller can register) the installer wizard, so the screen can always be fixed."""
@@ -256,7 +246,7 @@ def run_kiosk(core: TerminalPort, config: Any, *, frames: Callable[[], Any] | No
                     _setting(config, "timezone", "Asia/Shanghai") or "Asia/Shanghai")
     bridge = CoreBridge(core)
     window = KioskWindow(bridge, tr, _setting(config, "scene", "canteen") or "canteen",
-                         setup=default_setup(config, register, config_path))
+                         setup=for_running_terminal(config, register, config_path))
     pump = None
     if isinstance(window.screen_widget, CanteenScreen):
         window.screen_widget.set_camera(frames is not None)   # no face camera: no face oval

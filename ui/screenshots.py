@@ -1,14 +1,13 @@
 """Render every screen at 800×480 and 1920×1080 to PNG (offscreen, no display needed).
 
-    python -m ui.screenshots --out docs/screenshots [--sizes 800x480,1920x1080] [--data tests/data/ui]
-                             [--only wizard]      # one group: scene, admin or wizard
+    gatepay terminal screenshots --out docs/screenshots [--sizes 800x480,1920x1080] [--data tests/data/ui]
+                                 [--only wizard]      # one group: scene, admin or wizard
 
 The pictures in the camera preview and the plate photo come from --data when present (sample
 photos kept with the tests); without them the screens show their empty states.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -24,8 +23,9 @@ from ui import showcase, theme  # noqa: E402
 from ui.bridge import CoreBridge  # noqa: E402
 from ui.i18n import Translator  # noqa: E402
 from ui.kiosk import KioskWindow  # noqa: E402
-from ui.setup_flow import DoctorLine, FieldError, FoundDevice, LiveTestResult, check_backend  # noqa: E402
-from ui.wizard import InstallerWizard, SetupServices  # noqa: E402
+from terminal.installer.checks import check_backend  # noqa: E402
+from terminal.installer.results import DoctorLine, FieldError, FoundDevice, LiveTestResult, SetupServices  # noqa: E402
+from ui.wizard import InstallerWizard  # noqa: E402
 
 SIZES = ((800, 480), (1920, 1080))
 MAX_COLOURS = 128
@@ -134,21 +134,21 @@ def _static_services(data: Path) -> SetupServices:
     """The real discovery and device models, fed one USB-serial adapter as if it were plugged in;
     nothing is opened, registered or saved."""
     from hardware.discovery import Candidate, suggest
-    from ui import setup_services as real
+    from terminal.installer.devices import discover_devices, models_for
 
     adapter = [Candidate("serial", "/dev/ttyUSB0", "CH340 USB-Serial", 0x1A86, 0x7523)]
     return SetupServices(
         register=lambda url, code: None,
-        discover=lambda scene, direction: real.discover_devices(
+        discover=lambda scene, direction: discover_devices(
             scene or "canteen", found_ports=lambda: suggest(adapter), cameras=lambda: [],
             camera_files=[str(data / "face-480p.jpg")], direction=direction, data_dir="/var/lib/gatepay"),
-        models_for=real.models_for, live_test=lambda kind, config: LiveTestResult(True, "", ""),
+        models_for=models_for, live_test=lambda kind, config: LiveTestResult(True, "", ""),
         validate=lambda config: {}, save=lambda config: "/etc/gatepay/terminal.yaml",
         doctor=lambda config: [])
 
 
 def wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
-    from ui import setup_services as real
+    from terminal.installer.live_test import face_boxes
 
     tr = Translator()
     wizard = InstallerWizard(tr, _static_services(data))
@@ -176,7 +176,7 @@ def wizard_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterat
         import cv2
 
         frame = cv2.imread(str(data / "face-480p.jpg"))
-        boxes = tuple(real.face_boxes(frame))
+        boxes = tuple(face_boxes(frame))
         camera_page._tested(camera_page.config()[0], LiveTestResult(True, f"看到 {len(boxes)} 张人脸",   # noqa: SLF001
                                                                     "face seen", frame, boxes))
     _settle(app)
@@ -275,23 +275,3 @@ def render_all(out: Path, data: Path, sizes: tuple[tuple[int, int], ...] = SIZES
                 _save(widget, path)
                 written.append(path)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--data", type=Path, default=Path("tests/data/ui"),
-                        help="folder with face-480p.jpg and plate-wan-A195K9.jpg")
-    parser.add_argument("--sizes", default="800x480,1920x1080")
-    parser.add_argument("--only", default="", help="comma-separated groups: scene, admin, wizard")
-    args = parser.parse_args(argv)
-    sizes = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-    only = tuple(g for g in args.only.split(",") if g)
-    written = render_all(args.out, args.data, sizes, only)  # type: ignore[arg-type]
-    for path in written:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,40 +1,28 @@
 """The installer wizard: scene -> backend and one-time code -> find devices -> one page per device
 (configure, test live) -> save -> doctor. Reachable later from the admin screens (behind the PIN).
 
-Everything that touches the network or a device is a function in `SetupServices`, given to the
-constructor: the real ones by default (ui.setup_services), so tests pass the real registration
-call against a real backend, and simulators for the devices.
+Everything that touches the network, a device or a file is a function in `SetupServices`, given
+to the constructor: the real ones are composed in terminal/installer/services.py by the entry
+points, so tests pass the real registration call against a real backend, and simulators for the
+devices. The wizard only presents.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pydantic import BaseModel
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLineEdit, QPushButton, QRadioButton, QScrollArea,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from terminal.installer.config import plain_data
+from terminal.installer.devices import kind_of_type
+from terminal.installer.results import DoctorLine, FieldError, SetupServices
 from ui import theme
 from ui.bridge import BackgroundCalls
 from ui.i18n import Translator
-from ui.setup_flow import DoctorLine, Errors, FieldError, FoundDevice, LiveTestResult, plain_data
-from ui.setup_services import kind_of_type
 from ui.widgets import follow_language, label
 from ui.wizard_device import DevicePage
 from ui.wizard_pages import BackendPage, DiscoverPage, Page, ScenePage
-
-
-@dataclass
-class SetupServices:
-    register: Callable[[str, str], Any]
-    discover: Callable[[str | None, str | None], list[FoundDevice]]   # (scene, lane direction)
-    models_for: Callable[[str], list[type[BaseModel]]]
-    live_test: Callable[[str, BaseModel], LiveTestResult]
-    validate: Callable[[dict[str, Any]], Errors]
-    save: Callable[[dict[str, Any]], str]
-    doctor: Callable[[dict[str, Any]], list[DoctorLine]]
-    initial: dict[str, Any] = field(default_factory=dict)    # the current config, when re-run
 
 
 class SavePage(Page):

@@ -9,10 +9,11 @@ from pydantic import BaseModel
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout
 
+from terminal.installer.checks import validate_model
+from terminal.installer.results import Errors, FieldError, FoundDevice, LiveTestResult
 from ui.bridge import BackgroundCalls
 from ui.device_form import DeviceForm
 from ui.i18n import STRINGS, Translator
-from ui.setup_flow import Errors, FieldError, FoundDevice, LiveTestResult, validate_model
 from ui.widgets import CameraPreview, ScrollSafeComboBox, label, set_role
 from ui.wizard_pages import Done, Page
 

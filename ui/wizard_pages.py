@@ -12,11 +12,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QHBoxLayout, QLineEdit, QPushButton,
                                QRadioButton, QVBoxLayout, QWidget)
 
+from terminal.installer.backend import registration_error
+from terminal.installer.checks import check_backend, check_scene, device_name
+from terminal.installer.results import Errors, FoundDevice
 from ui.bridge import BackgroundCalls
 from ui.device_form import error_text, mark_invalid
 from ui.i18n import Translator
-from ui.setup_flow import (Errors, FoundDevice, check_backend, check_scene,
-                           device_name, registration_error)
 from ui.widgets import ScrollSafeComboBox, label
 
 Done = Callable[[], None]

@@ -8,8 +8,12 @@ from PySide6.QtCore import Qt
 from hardware.discovery import Candidate, suggest
 from terminal.enrol import register
 from tests.terminal.helpers import PIN
-from ui import setup_config, setup_services, theme
-from ui.wizard import SetupServices
+from terminal.installer.config import saver, validator
+from terminal.installer.devices import discover_devices, models_for
+from terminal.installer.doctor import doctor
+from terminal.installer.live_test import live_test
+from terminal.installer.results import SetupServices
+from ui import theme
 
 UI_DATA = Path(__file__).resolve().parents[1] / "data" / "ui"
 FACE = str(UI_DATA / "face-480p.jpg")
@@ -31,17 +35,17 @@ def services(tmp_path: Path, store, base: dict | None = None, wait_s: float = 2.
     base = base or {}
 
     def discover(scene: str | None, direction: str | None) -> list:
-        return setup_services.discover_devices(scene or "canteen", found_ports=lambda: suggest(adapter),
-                                               cameras=lambda: [], camera_files=[FACE],
-                                               current=base.get("devices"), direction=direction,
-                                               data_dir=base.get("data_dir") or str(tmp_path / "data"))
+        return discover_devices(scene or "canteen", found_ports=lambda: suggest(adapter),
+                                cameras=lambda: [], camera_files=[FACE],
+                                current=base.get("devices"), direction=direction,
+                                data_dir=base.get("data_dir") or str(tmp_path / "data"))
 
     return SetupServices(
         register=lambda url, code: register(store, url, code), discover=discover,
-        models_for=setup_services.models_for,
-        live_test=lambda kind, config: setup_services.live_test(kind, config, wait_s=wait_s),
-        validate=setup_config.validator(base), save=setup_config.saver(tmp_path / "terminal.yaml", base),
-        doctor=setup_config.doctor, initial=base)
+        models_for=models_for,
+        live_test=lambda kind, config: live_test(kind, config, wait_s=wait_s),
+        validate=validator(base), save=saver(tmp_path / "terminal.yaml", base),
+        doctor=doctor, initial=base)
 
 
 def enter_pin(qtbot, window, pin: str) -> None:  # noqa: ANN001

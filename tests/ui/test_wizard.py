@@ -203,7 +203,8 @@ def test_rerun_keeps_the_pin_and_skips_registration(qtbot, tmp_path, store) -> N
 
 def test_standalone_setup_starts_from_a_valid_config_only(tmp_path) -> None:  # noqa: ANN001
     from tests.terminal.helpers import PIN_HASH
-    from ui.setup_app import existing_config, services_for
+    from terminal.installer.config import existing_config
+    from terminal.installer.services import services_for
 
     path = tmp_path / "terminal.yaml"
     assert existing_config(path) == {}                                  # first install
@@ -220,7 +221,7 @@ def test_standalone_setup_starts_from_a_valid_config_only(tmp_path) -> None:  # 
 
 def test_a_parking_lane_is_saved_with_its_direction_and_registered_lane(tmp_path) -> None:  # noqa: ANN001
     from terminal.store import Identity
-    from ui.setup_config import terminal_config
+    from terminal.installer.config import terminal_config
 
     registered = Identity(terminal_id=9, merchant_id=1, site_id=2, lane_id=4, scene="parking", name="东门出口",
                           registered_at=None)
@@ -235,7 +236,7 @@ def test_a_parking_lane_is_saved_with_its_direction_and_registered_lane(tmp_path
 def test_the_saved_config_is_readable_by_its_owner_only(tmp_path) -> None:  # noqa: ANN001
     """It holds the admin PIN hash and the plate cameras' shared secret."""
     from terminal.store import Identity
-    from ui.setup_config import saver
+    from terminal.installer.config import saver
 
     registered = Identity(terminal_id=9, merchant_id=1, site_id=2, lane_id=4, scene="parking", name="东门出口",
                           registered_at=None)
@@ -271,9 +272,9 @@ def answering_backend():  # noqa: ANN201
 
 
 def test_a_summary_of_passing_simulators_never_says_ready_for_service(qtbot, wizard, tr, answering_backend) -> None:  # noqa: ANN001
-    from ui import setup_config
+    from terminal.installer.doctor import doctor
 
-    lines = setup_config.doctor({"backend_url": answering_backend, "devices": [
+    lines = doctor({"backend_url": answering_backend, "devices": [
         {"type": "voice", "name": "voice", "simulated": True},
         {"type": "modbus_gate", "name": "gate", "simulated": True}]})
     assert all(line.ok for line in lines)

@@ -23,7 +23,7 @@ from tests.sync.rig import ALL_DAY
 from tests.terminal.helpers import Page, open_store, register_fake
 from tests.ui.helpers import services, show
 from ui.i18n import Translator
-from ui.setup_flow import FoundDevice
+from terminal.installer.results import FoundDevice
 from ui.wizard import InstallerWizard
 
 PHOTO = (Path(__file__).parents[1] / "data" / "plates" / "rpnet_demo_3.jpg").read_bytes()
@@ -225,7 +225,7 @@ def test_plate_camera_set_up_in_the_wizard_runs_the_lane(qtbot, tmp_path, store)
         assert push_when_up(f"{url}?key=wrong", SERIAL, "皖A33333").status == 401
         gate = runner.devices["gate"]
         qtbot.waitUntil(lambda: gate.simulator.barrier.triggers == 1, timeout=5000)
-        parking = runner.core.parking.parking
+        parking = runner.core.scene.parking
         assert parking.local_inside("皖AMK620") is not None and parking.local_inside("皖A11111") is None
     finally:
         runner.close()
@@ -342,7 +342,7 @@ def test_the_barrier_must_have_something_to_lift_it(qtbot, tmp_path, store) -> N
 
 def test_a_rerun_offers_the_plate_camera_as_set_up_secret_and_all(qtbot, tmp_path, store) -> None:  # noqa: ANN001
     from tests.terminal.helpers import PIN_HASH
-    from ui.setup_app import existing_config
+    from terminal.installer.config import existing_config
 
     port = free_port()
     path = tmp_path / "terminal.yaml"

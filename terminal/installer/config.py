@@ -1,5 +1,6 @@
 """The end of the installer wizard: turn what was entered into the terminal's one config model
-(terminal.config.TerminalConfig), check it field by field, save it atomically, and run doctor.
+(terminal.config.TerminalConfig), check it field by field, save it atomically; and the config a
+re-run starts from.
 
 The wizard's plain data: {"scene", "backend_url", "language", "devices": [...], "gate",
 "barrier_via" (parking), "lane_direction" (parking), "admin_pin", "admin_pin_again",
@@ -14,9 +15,10 @@ import typing
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
-from ui.setup_flow import DoctorLine, Errors, FieldError, plain_data, pydantic_errors
+from terminal.installer.checks import pydantic_errors
+from terminal.installer.results import Errors, FieldError
 
 PIN_DIGITS = (4, 12)
 # TerminalConfig field -> the wizard field its error is shown at
@@ -85,7 +87,7 @@ def terminal_config(wizard: dict[str, Any], base: dict[str, Any]) -> tuple[BaseM
 def check_barrier(barrier_via: str | None, devices: list[dict[str, Any]]) -> Errors:
     """A parking lane's barrier must have something to lift it: the gate relay it names, or a
     plate camera whose answer drives its own barrier output."""
-    from ui.setup_services import kind_of_type
+    from terminal.installer.devices import kind_of_type
 
     kinds = {kind_of_type(str(d.get("type", ""))) for d in devices}
     if barrier_via == "gate" and "gate" not in kinds:
@@ -138,36 +140,34 @@ def saver(path: Path, base: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
     return save
 
 
-def doctor(wizard: dict[str, Any], card_key: bytes | None = None) -> list[DoctorLine]:
-    """The backend answers, then every device's self-test (hardware.doctor), cameras included."""
-    import httpx
+def existing_config(path: Path) -> dict[str, Any]:
+    """The config to start from: the file's, when it is valid; otherwise nothing."""
+    from terminal.config import ConfigError, load_config
 
-    from hardware.doctor import check_devices
-    from hardware.registry import parse_devices
-    from ui.setup_services import camera_test, guarded
-
-    lines: list[DoctorLine] = []
-    url = str(wizard.get("backend_url") or "").rstrip("/")
+    if not path.exists():
+        return {}
     try:
-        ok = httpx.get(f"{url}/health", timeout=3.0).status_code == 200
-        lines.append(DoctorLine("backend", ok, "后台正常" if ok else "后台回答异常",
-                                "backend answers" if ok else "backend answered with an error",
-                                "" if ok else "请联系银行技术支持", "" if ok else "call the bank's support"))
-    except (httpx.HTTPError, ValueError):
-        lines.append(DoctorLine("backend", False, "连不上后台", "cannot reach the backend",
-                                "请检查网线和后台地址", "check the network cable and the address"))
-    known, others = split_devices(wizard.get("devices", []))
-    configs = parse_devices(known)
-    simulators = {c.name for c in configs if c.is_simulator}
-    for check in check_devices(configs, card_key=card_key):
-        lines.append(DoctorLine(check.device, check.ok, check.zh, check.en, check.fix_zh, check.fix_en,
-                                simulator=check.device in simulators))
-    for device in others:
-        if str(device.get("type", "")).endswith("_camera"):
-            from hardware.camera import OpenCVCameraConfig, SimulatedCameraConfig
+        return plain_data(load_config(path, environ={}))   # secrets as they are, to be saved again
+    except ConfigError:
+        return {}
 
-            model = SimulatedCameraConfig if device["type"] == "simulated_camera" else OpenCVCameraConfig
-            result = guarded(lambda m=model, d=device: camera_test(m.model_validate(d), need_face=False))
-            lines.append(DoctorLine(str(device.get("name")), result.ok, result.zh, result.en,
-                                    simulator=model is SimulatedCameraConfig or bool(device.get("simulated"))))
-    return lines
+
+def plain_data(config: BaseModel) -> dict[str, Any]:
+    """A config as the plain data a file holds, secrets in clear: pydantic's JSON dump writes a
+    SecretStr as "**********", which saved would lock out the cameras that know the real one."""
+    data = config.model_dump(mode="json")
+    _reveal(config, data)
+    return data
+
+
+def _reveal(value: Any, data: Any) -> None:
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            inner = getattr(value, name)
+            if isinstance(inner, SecretStr):
+                data[name] = inner.get_secret_value()
+            else:
+                _reveal(inner, data.get(name))
+    elif isinstance(value, (list, tuple)) and isinstance(data, list):
+        for inner, dumped in zip(value, data):
+            _reveal(inner, dumped)

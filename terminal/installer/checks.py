@@ -1,36 +1,21 @@
-"""The installer wizard's rules, without Qt: what each step checks and which field each error
-belongs to (Home Assistant's config-flow style), and how failures become words.
-
-An error is a `FieldError`: the i18n key and its values, so the wizard shows it in the person's
-language and can switch language without asking again.
+"""The installer wizard's rules: what each step checks and which field each error belongs to
+(Home Assistant's config-flow style), and pydantic's errors in words the installer can act on.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from core.wire import RegisterRequest
+from terminal.installer.results import Errors, FieldError
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]+$")
 _CODE_FIELD = RegisterRequest.model_fields["enrolment_code"]
 CODE_MIN = next(m.min_length for m in _CODE_FIELD.metadata if getattr(m, "min_length", None))
 CODE_MAX = next(m.max_length for m in _CODE_FIELD.metadata if getattr(m, "max_length", None))
-
-
-@dataclass(frozen=True)
-class FieldError:
-    key: str                                  # i18n key, e.g. "err.url_invalid"
-    values: dict[str, Any] = field(default_factory=dict)
-    zh: str = ""                              # words that came from elsewhere (backend, device)
-    en: str = ""
-
-
-Errors = dict[str, FieldError]                # field name -> its error ("" = the whole step)
 
 
 def check_scene(scene: str | None, direction: str | None = None) -> Errors:
@@ -55,48 +40,6 @@ def check_backend(url: str, code: str) -> Errors:
     elif not (CODE_MIN <= len(code) <= CODE_MAX) or not CODE_PATTERN.match(code):
         errors["code"] = FieldError("err.code_invalid")
     return errors
-
-
-def _backend_words(response: httpx.Response) -> tuple[str, str]:
-    """The backend's own error sentence ({"detail": {"message_zh", "message_en"}}), if any."""
-    try:
-        detail = response.json().get("detail")
-    except ValueError:
-        return "", ""
-    if isinstance(detail, dict):
-        return str(detail.get("message_zh") or ""), str(detail.get("message_en") or "")
-    return "", ""
-
-
-# sync.client.SyncFailure reasons -> the field the installer should look at
-SYNC_FAILURE_FIELD = {"unreachable": ("url", "err.cannot_connect"), "timeout": ("url", "err.cannot_connect"),
-                      "refused": ("code", "err.code_rejected"), "unauthorised": ("code", "err.code_rejected")}
-
-
-def registration_error(exc: BaseException) -> Errors:
-    """Which field a failed registration points at, in words the installer can act on."""
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, str) and hasattr(exc, "maybe_sent"):      # sync.client.SyncFailure
-        if reason in SYNC_FAILURE_FIELD:
-            name, key = SYNC_FAILURE_FIELD[reason]
-            return {name: FieldError(key)}
-        zh, en = getattr(exc, "words", ("", ""))
-        return {"url": FieldError("err.register_failed", {"error": en or reason}, zh and f"注册失败：{zh}",
-                                  en and f"Registration failed: {en}")}
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout,
-                        httpx.RemoteProtocolError, ConnectionError, TimeoutError)):
-        return {"url": FieldError("err.cannot_connect")}
-    response = getattr(exc, "response", None)
-    if isinstance(response, httpx.Response):
-        zh, en = _backend_words(response)
-        if 400 <= response.status_code < 500:
-            return {"code": FieldError("err.code_rejected", zh=zh, en=en)}
-        return {"url": FieldError("err.register_failed", {"error": f"HTTP {response.status_code}"}, zh, en)}
-    if isinstance(exc, httpx.TransportError):
-        return {"url": FieldError("err.cannot_connect")}
-    zh = str(getattr(exc, "zh", "") or getattr(exc, "message_zh", ""))
-    en = str(getattr(exc, "en", "") or getattr(exc, "message_en", ""))
-    return {"": FieldError("err.register_failed", {"error": str(exc) or type(exc).__name__}, zh, en)}
 
 
 # pydantic error types -> (zh, en) templates; ctx values (ge, le, ...) fill the braces
@@ -179,60 +122,6 @@ def names_twice(values: dict[str, Any]) -> Errors:
                 errors[f"{key}.{index}.name"] = FieldError("err.name_twice", {"name": name})
             seen.add(name or "")
     return errors
-
-
-def plain_data(config: BaseModel) -> dict[str, Any]:
-    """A config as the plain data a file holds, secrets in clear: pydantic's JSON dump writes a
-    SecretStr as "**********", which saved would lock out the cameras that know the real one."""
-    data = config.model_dump(mode="json")
-    _reveal(config, data)
-    return data
-
-
-def _reveal(value: Any, data: Any) -> None:
-    if isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            inner = getattr(value, name)
-            if isinstance(inner, SecretStr):
-                data[name] = inner.get_secret_value()
-            else:
-                _reveal(inner, data.get(name))
-    elif isinstance(value, (list, tuple)) and isinstance(data, list):
-        for inner, dumped in zip(value, data):
-            _reveal(inner, dumped)
-
-
-@dataclass(frozen=True)
-class FoundDevice:
-    """A device the wizard found (or a simulator it offers), with a starting config."""
-    kind: str          # camera | scanner | card_reader | gate | voice | plate_camera | display
-    label: str         # what the installer reads: "/dev/ttyUSB0 (CH340)", "摄像头 0", "模拟扫码器"
-    config: dict[str, Any]
-    kinds: tuple[str, ...] = ()   # a serial port could be any of these: the installer says which
-    checked: bool = True          # ticked when the list first appears
-
-
-@dataclass(frozen=True)
-class LiveTestResult:
-    """One live device test, in both languages; a camera test also carries its frame and boxes."""
-    ok: bool
-    zh: str
-    en: str
-    frame: Any = None                      # numpy BGR image for the preview
-    boxes: tuple[tuple[int, int, int, int], ...] = ()   # (top, right, bottom, left)
-    learned: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)   # rows the test
-    # found for a list field ({"cameras": ({"serialno", "address"},)}): the form fills them in
-
-
-@dataclass(frozen=True)
-class DoctorLine:
-    name: str
-    ok: bool
-    zh: str
-    en: str
-    fix_zh: str = ""
-    fix_en: str = ""
-    simulator: bool = False      # passed, but stands in for hardware: not ready for service
 
 
 def device_name(kind: str, taken: set[str]) -> str:
