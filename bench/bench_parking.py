@@ -30,6 +30,7 @@ from hardware.events import PlateRead  # noqa: E402
 from hardware.plates.server import PlatePushServer, PlatePushServerConfig  # noqa: E402
 from hardware.plates.simulator import SimulatedVzenithCamera  # noqa: E402
 from bench.stats import percentile  # noqa: E402
+from terminal.parking_lane import ParkingLane  # noqa: E402
 from tests.terminal.parking_rig import CarPark, Lane  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ def enter(entry: Lane, plates: list[str]) -> None:
     at = datetime.now(timezone.utc) - timedelta(minutes=61)
     entry.clock.set(at)
     for plate in plates:
-        entry.scene.handle(PlateRead(plate, "blue", 0.97, "in", at, "cam-in", None))
+        entry.handle(PlateRead(plate, "blue", 0.97, "in", at, "cam-in", None))
     entry.sync()
 
 
@@ -48,11 +49,11 @@ def exits(exit_lane: Lane, camera: SimulatedVzenithCamera, plates: list[str]) ->
     times, opened = [], 0
     for plate in plates:
         exit_lane.clock.set(datetime.now(timezone.utc))
-        exit_lane.scene.barrier_commanded_at = None
+        exit_lane.output.barrier_commanded_at = None
         t0 = time.monotonic()
         camera.see(plate, colour_code=1)
-        if exit_lane.scene.barrier_commanded_at is not None:
-            times.append((exit_lane.scene.barrier_commanded_at - t0) * 1000)
+        if exit_lane.output.barrier_commanded_at is not None:
+            times.append((exit_lane.output.barrier_commanded_at - t0) * 1000)
             opened += exit_lane.scene.current_view().pay_kind == "contactless"
     return times, opened
 
@@ -82,7 +83,7 @@ def main() -> None:
             config = PlatePushServerConfig(name="plates-out", host="127.0.0.1", port=0, cameras=[
                 {"name": "cam-out", "serialno": "bench-out", "address": "127.0.0.1", "direction": "out"}],
                 image_dir=Path(tmp) / "images", answer_timeout_s=5)
-            with PlatePushServer(config, exit_lane.scene.decide) as server:
+            with PlatePushServer(config, ParkingLane(exit_lane.scene, exit_lane.output).decide) as server:
                 camera = SimulatedVzenithCamera(server.url, "bench-out", photo=PHOTO)
                 camera.see(plates[0])            # warm-up: first connection, imports
                 online, online_ok = exits(exit_lane, camera, plates[1:args.cars])

@@ -131,7 +131,7 @@ class Cache:
             db["plate_signings"].upsert({**data.model_dump(), "key": plate_key(data.plate, data.plate_colour),
                                          "updated_at": now}, pk="key")
         elif isinstance(data, BalanceSnapshot):
-            self._put_balance_in_tx(data)
+            self.put_balance_in_tx(data)
         elif isinstance(data, FaceConfirmData):
             if data.digits_key:   # sealed like the device key, not in the readable cache table
                 db.execute("INSERT OR REPLACE INTO secrets (name, sealed) VALUES (?, ?)", [
@@ -144,18 +144,15 @@ class Cache:
             db.execute("INSERT OR REPLACE INTO cache (kind, key, data, updated_at) VALUES (?, ?, ?, ?)",
                        [change.kind, change.key, body, now])
 
-    def _put_balance_in_tx(self, snap: BalanceSnapshot) -> None:
-        """Keep the newest snapshot: an online answer and a pull may arrive in either order."""
+    def put_balance_in_tx(self, snap: BalanceSnapshot) -> None:
+        """Keep the newest snapshot: an online answer and a pull may arrive in either order. The
+        caller holds the store's lock and transaction (a pull, or the outbox recording an answer)."""
         self._s.db.execute(
             "INSERT INTO balances (customer_id, wallet_fen, subsidies, as_of) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(customer_id) DO UPDATE SET wallet_fen = excluded.wallet_fen, "
             "subsidies = excluded.subsidies, as_of = excluded.as_of WHERE excluded.as_of >= balances.as_of",
             [snap.customer_id, snap.wallet_fen, json.dumps([x.model_dump() for x in snap.subsidies]),
              to_iso(snap.as_of)])
-
-    def put_balance(self, snap: BalanceSnapshot) -> None:
-        with self._s.lock, self._s.db.atomic():
-            self._put_balance_in_tx(snap)
 
     # --- lookups -------------------------------------------------------------------------------
 

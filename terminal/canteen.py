@@ -1,4 +1,4 @@
-"""The canteen scene: meal periods, meals per diner, debounce, and the three ways to pay.
+"""The canteen's rules: meal periods, meals per diner, debounce, and the three ways to pay.
 
 Face match, pay code and card all become a PaymentIntent for the one Decider. Before deciding,
 the scene answers "already paid" (with the time) when the same diner is seen again within the
@@ -7,12 +7,12 @@ camera is never charged twice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hardware.events import CardTapped, CodeScanned, FaceMatched, FaceRejected
 from core.wire import Credential, MealPeriod
+from terminal.cache import Signing
 from terminal.decision import Decider, PaymentIntent, credential_key
 from terminal.offline import resolve_signing
 from core.reasons import message
@@ -70,15 +70,9 @@ def next_opening(periods: list[MealPeriod], local: datetime) -> tuple[MealPeriod
     return period, at
 
 
-@dataclass(frozen=True)
-class CanteenState:
-    phase: str
-    period: MealPeriod | None
-    outcome: PaymentOutcome | None = None
-    prompt: str | None = None
+class MealRules:
+    """The canteen's payment rules: which meal is open, its price, debounce and meals per diner."""
 
-
-class CanteenScene:
     def __init__(self, store: Store, decider: Decider, *, fallback_periods: list[MealPeriod] | None = None,
                  debounce_s: int = 60, liveness_required: bool = True):
         self.store = store
@@ -142,19 +136,21 @@ class CanteenScene:
         amount = self.keyed_amount_fen or period.price_fen
         if not amount:
             return self._refused("amount_needed", cred.kind, now)
-        repeat = self._already_paid(cred, period, meal_day, now)
+        signing = resolve_signing(self.store, cred)      # once per payment: debounce, then the decision
+        repeat = self._already_paid(cred, signing, period, meal_day, now)
         if repeat is not None:
             return repeat
-        outcome = self.decider.decide(PaymentIntent(cred, amount, meal_period=period.code, business_day=meal_day))
+        outcome = self.decider.decide_for(PaymentIntent(cred, amount, meal_period=period.code, business_day=meal_day),
+                                          signing)
         if outcome.status == "approved":
             self.keyed_amount_fen = None
         return outcome
 
-    def _already_paid(self, cred: Credential, period: MealPeriod, meal_day: str, now: datetime) -> PaymentOutcome | None:
+    def _already_paid(self, cred: Credential, signing: Signing | None, period: MealPeriod, meal_day: str,
+                      now: datetime) -> PaymentOutcome | None:
         key = credential_key(cred)
         if key is None:
             return None
-        signing = resolve_signing(self.store, cred)
         customer = signing.customer_id if signing else cred.customer_id
         last = self.store.outbox.last_approved(key, customer)   # face then card: still the same diner
         if last is not None and now - last.occurred_at < self.debounce:

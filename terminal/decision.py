@@ -22,6 +22,7 @@ from sync.status import SyncTracker
 from core.wire import Credential, PaymentRequest, PaymentResult, RefundRequest
 from core.clock import Clock
 from core.money import format_yuan
+from terminal.cache import Signing
 from terminal.offline import OfflineDecision, decide_offline, resolve_signing
 from core.reasons import message
 from terminal.state import PaymentOutcome
@@ -71,6 +72,12 @@ class Decider:
         return at.astimezone(self.tz).date().isoformat()
 
     def decide(self, intent: PaymentIntent) -> PaymentOutcome:
+        """Look up who pays (the cached signing), then decide."""
+        return self.decide_for(intent, resolve_signing(self.store, intent.credential))
+
+    def decide_for(self, intent: PaymentIntent, signing: Signing | None) -> PaymentOutcome:
+        """Decide for a payer the scene has already looked up (None: not signed here, or a pay
+        code): the one lookup of a payment, passed on to the offline rules."""
         identity = self.store.identity()
         now = self.clock.now()
         cred = intent.credential
@@ -80,21 +87,20 @@ class Decider:
                              occurred_at=now, meal_period=intent.meal_period,
                              parking_session_id=intent.parking_session_id)
         day = intent.business_day or self.business_day(now)
-        known = resolve_signing(self.store, cred)
         row = dict(method=cred.kind, credential_key=credential_key(cred), business_day=day,
-                   customer_id=known.customer_id if known else None,
-                   masked_name=known.masked_name if known else None)
+                   customer_id=signing.customer_id if signing else None,
+                   masked_name=signing.masked_name if signing else None)
         if self.client is not None and self.tracker.should_try_online(now):
             self.store.outbox.add_payment(req, status="authorising", **row)   # durable before the network
             try:
                 result = self.client.authorise(req, self.authorise_timeout_s)
             except SyncFailure as failure:
                 self.tracker.note_failure(failure, self.clock.now())
-                return self._after_failed_online(req, intent, identity.merchant_id, day, failure)
+                return self._after_failed_online(req, intent, signing, identity.merchant_id, day, failure)
             self.tracker.note_success(self.clock.now())
             self.store.outbox.record_online_result(req.payment_id, result)
             return self._from_online(result, intent, now)
-        offline = decide_offline(self.store, cred, intent.amount_fen, merchant_id=identity.merchant_id,
+        offline = decide_offline(self.store, cred, signing, intent.amount_fen, merchant_id=identity.merchant_id,
                                  meal_period=intent.meal_period, business_day=day, now=now,
                                  mono=self.clock.monotonic())
         if not offline.approved:
@@ -103,10 +109,10 @@ class Decider:
         self.store.outbox.add_payment(queued, status="queued", split=offline.split, **row)
         return self._approved_offline(req.payment_id, intent, now, offline)
 
-    def _after_failed_online(self, req: PaymentRequest, intent: PaymentIntent, merchant_id: int, day: str,
-                             failure: SyncFailure) -> PaymentOutcome:
+    def _after_failed_online(self, req: PaymentRequest, intent: PaymentIntent, signing: Signing | None,
+                             merchant_id: int, day: str, failure: SyncFailure) -> PaymentOutcome:
         now = req.occurred_at
-        offline = decide_offline(self.store, req.credential, req.amount_fen, merchant_id=merchant_id,
+        offline = decide_offline(self.store, req.credential, signing, req.amount_fen, merchant_id=merchant_id,
                                  meal_period=req.meal_period, business_day=day, now=self.clock.now(),
                                  mono=self.clock.monotonic())
         if offline.approved:

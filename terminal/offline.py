@@ -69,9 +69,10 @@ def cache_age_problem(store: Store, max_age_s: int, now: datetime, mono: float |
     return "stale_cache" if age > max_age_s else None
 
 
-def decide_offline(store: Store, credential: Credential, amount_fen: int, *, merchant_id: int,
-                   meal_period: str | None, business_day: str, now: datetime,
+def decide_offline(store: Store, credential: Credential, signing: Signing | None, amount_fen: int, *,
+                   merchant_id: int, meal_period: str | None, business_day: str, now: datetime,
                    mono: float | None = None) -> OfflineDecision:
+    """`signing`: the payer as the Decider looked them up (resolve_signing), once per payment."""
     if credential.kind == "paycode":
         return _declined("paycode_needs_network")
     limits = store.cache.offline_limits()
@@ -83,7 +84,6 @@ def decide_offline(store: Store, credential: Credential, amount_fen: int, *, mer
     too_old = cache_age_problem(store, limits.max_cache_age_s, now, mono)
     if too_old:
         return _declined(too_old)
-    signing = resolve_signing(store, credential)
     if signing is None:
         return _declined("not_signed")
     if signing.status != "active":

@@ -119,7 +119,7 @@ class Outbox:
         with s.lock, s.db.atomic():
             self._update(payment_id, "authorising", **fields)
             if result.balances is not None:
-                s.cache._put_balance_in_tx(result.balances)
+                s.cache.put_balance_in_tx(result.balances)
 
     def refuse(self, payment_id: UUID | str, reason: str, compensate: RefundRequest | None = None) -> None:
         """The terminal declined a payment it had already sent online (outcome unknown). The
@@ -226,7 +226,7 @@ class Outbox:
                 if cur.rowcount:
                     counts[status] += 1
                     if r.payment and r.payment.balances is not None:
-                        s.cache._put_balance_in_tx(r.payment.balances)
+                        s.cache.put_balance_in_tx(r.payment.balances)
                     if status in ("declined", "rejected"):
                         s.audit.record("backend", f"push_{status}", seq=r.seq, reason=reason)
             s.db.execute(f"UPDATE outbox SET attempts = attempts + 1 WHERE status = 'queued' AND seq IN "

@@ -129,16 +129,12 @@ class Runner:
         return identity
 
     def _approved(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
-        # Called after the commit: only now may the gate open and the approval be announced.
-        # (A parking lane drives its own barrier; this is the canteen's path.)
-        speakers = [d for d in self.devices.values() if isinstance(d, Speaker)]
-        for device in ([self.gate] if self.gate is not None else []) + speakers:
+        # Called after the commit and after the core opened this lane's gate (terminal.scene.
+        # SceneOutput): the approval is announced. (A parking lane's display speaks instead.)
+        for device in [d for d in self.devices.values() if isinstance(d, Speaker)]:
             try:
-                if device is self.gate:
-                    device.open_barrier(outcome.payment_id)   # idempotent by payment id
-                else:
-                    device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
-            except Exception:  # noqa: BLE001 - a stuck gate or mute speaker must not lose the payment
+                device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
+            except Exception:  # noqa: BLE001 - a mute speaker must not lose the payment
                 log.exception("device %s failed for payment %s", getattr(device, "name", "?"), outcome.payment_id)
         print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}",
               file=self.out, flush=True)
@@ -183,14 +179,14 @@ class Runner:
         self.core.after_sync(report)
 
     def start_devices(self) -> None:
-        parking = self.core.parking
-        if parking is not None:
+        if self.config.scene == "parking":
             from terminal.parking_lane import ParkingLane
 
+            self.lane = ParkingLane(self.core.scene, self.core.output)
             for device in self.devices.values():
                 if isinstance(device, PlateSource):
-                    device.on_plate(parking.decide)   # the LPR camera's pushes -> the lane's answer
-            self.lane = ParkingLane(parking).start()
+                    device.on_plate(self.lane.decide)   # the LPR camera's pushes -> the lane's answer
+            self.lane.start()
         for name, device in self.devices.items():
             if name in self.hubs:
                 continue                        # its hub opens it (below, or via a scanner's tap)

@@ -12,7 +12,6 @@ data (face templates, the device key) is sealed with core.crypto.FieldCipher.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sqlite3
@@ -222,7 +221,3 @@ class Store:
         """The clock's monotonic reading at the last pull (None: not recorded)."""
         raw = self.get_meta("last_pull_mono")
         return float(raw) if raw else None
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()

@@ -135,8 +135,8 @@ class Worker:
             return {"ok": True, "view": base64.b64encode(pickle.dumps(view)).decode(),
                     "barrier_openings": gate.simulator.barrier.triggers if gate is not None else None}
         if op == "sync":
-            if core.parking is not None:
-                core.parking.flush_events()          # lane events (entries, exits) before the outbox
+            if core.config.scene == "parking":
+                core.scene.flush_events()            # lane events (entries, exits) before the outbox
             status = core.sync_now()
             return {"ok": True, "online": status.online, "queue": status.queue_depth}
         if op == "refund":

@@ -26,6 +26,8 @@ from terminal.enrol import device_auth, register
 from terminal.parking import ParkingScene
 from terminal.parking_config import ParkingConfig
 from terminal.parking_link import ParkingClient
+from terminal.scene import SceneOutput
+from terminal.state import ParkingView
 from terminal.store import Store
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token
 from terminal.demo.backend_process import BackendProcess
@@ -51,10 +53,23 @@ class Lane:
     engine: SyncEngine
     scene: ParkingScene
     gate: object
+    output: SceneOutput          # as in TerminalCore: the scene's results open this gate
 
     @property
     def openings(self) -> int:
         return self.gate.simulator.barrier.triggers  # type: ignore[attr-defined]
+
+    def handle(self, event: object) -> ParkingView:
+        return self.output.deliver(self.scene.handle(event)).view
+
+    def poll_payment(self) -> ParkingView:
+        return self.output.deliver(self.scene.payments.poll_payment()).view
+
+    def correct_plate(self, pin: str, plate: str, **kw: str) -> ParkingView:
+        return self.output.deliver(self.scene.attendant.correct_plate(pin, plate, **kw)).view
+
+    def open_free(self, pin: str, reason: str) -> ParkingView:
+        return self.output.deliver(self.scene.attendant.open_free(pin, reason)).view
 
     def read(self, plate: str, minutes_after_start: float, colour: str = "blue", **kw: object) -> PlateRead:
         at = self.clock.now() if minutes_after_start is None else START + timedelta(minutes=minutes_after_start)
@@ -109,8 +124,9 @@ class CarPark:
         gate = build_modbus_gate(ModbusGateConfig(type="modbus_gate", name=f"{name}-gate", simulated=True,
                                                   pulse_ms=50), BuildContext(clock=system_clock))
         scene = ParkingScene(store, decider, ParkingConfig(direction=direction, lane_id=lane_id, **config),
-                             gate=gate, client=client, pin_check=lambda pin: check_pin(pin, PIN_HASH))
-        lane = Lane(store, clock, tracker, client, decider, SyncEngine(store, client, tracker, clock), scene, gate)
+                             client=client, pin_check=lambda pin: check_pin(pin, PIN_HASH))
+        lane = Lane(store, clock, tracker, client, decider, SyncEngine(store, client, tracker, clock), scene, gate,
+                    SceneOutput(gate))
         lane.sync()
         return lane
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from hardware.events import FaceMatched
-from terminal.app import AdminError, TerminalCore
+from terminal.app import TerminalCore
+from terminal.pin import AdminError
 from core.clock import ManualClock
 from tests.terminal.helpers import PIN, make_config, seeded_store
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 from core.clock import ManualClock
-from terminal.app import PIN_TRIES, TerminalCore
+from terminal.app import TerminalCore
+from terminal.pin import PIN_TRIES
 from terminal.config import hash_pin
 from tests.terminal.helpers import PIN, make_config, seeded_store
 

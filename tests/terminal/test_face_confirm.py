@@ -59,7 +59,7 @@ def core(tmp_path) -> TerminalCore:  # noqa: ANN001
 
 def close_call(core: TerminalCore) -> FaceConfirm:
     candidates, distance, margin = real_close_call()
-    return FaceConfirm(candidates=candidates, distance=min(distance, core.close_calls.running_model().threshold),
+    return FaceConfirm(candidates=candidates, distance=min(distance, core.scene.close_calls.running_model().threshold),
                        margin=margin, liveness="passed", at=core.clock.now())
 
 
@@ -133,7 +133,7 @@ def test_a_narrow_band_refuses_a_call_above_it(tmp_path) -> None:  # noqa: ANN00
     store = seeded_store(tmp_path, clock)
     sync_check(store, band_pct=0)
     core = TerminalCore(make_config(tmp_path), store, clock)
-    model = core.close_calls.running_model()
+    model = core.scene.close_calls.running_model()
     far = FaceConfirm(candidates=(101,), distance=(model.threshold + model.confirm_threshold) / 2,
                       margin=float("inf"), liveness="passed", at=clock.now())
     outcome = core.handle_event(far)

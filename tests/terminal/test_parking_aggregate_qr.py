@@ -32,9 +32,9 @@ def park(tmp_path_factory):  # noqa: ANN001, ANN201
 
 def test_one_code_every_app_can_scan_is_shown_and_paid_by_unionpay_quickpass(park: CarPark) -> None:
     entry, exit_ = park.lane("entry", "agg-in"), park.lane("exit", "agg-out")
-    entry.scene.handle(entry.read("京Q88888", 0))
+    entry.handle(entry.read("京Q88888", 0))
     exit_.sync()
-    quote = exit_.scene.handle(exit_.read("京Q88888", 70))
+    quote = exit_.handle(exit_.read("京Q88888", 70))
     assert quote.phase == "exit_quote" and quote.fee_fen == 700
     assert quote.qr_text.startswith(f"{park.backend.url}/pay/q/")
     assert "微信、支付宝、云闪付或手机银行扫码" in quote.message_zh                  # the lane display's line
@@ -44,9 +44,9 @@ def test_one_code_every_app_can_scan_is_shown_and_paid_by_unionpay_quickpass(par
         page = phone.get(quote.qr_text, headers={"User-Agent": UNIONPAY_APP})
     assert page.status_code == 200
     unionpay_order = html.unescape(re.search(r'id="pay" href="([^"]+)"', page.text).group(1))
-    assert exit_.scene.poll_payment().phase == "exit_quote" and exit_.openings == 0
+    assert exit_.poll_payment().phase == "exit_quote" and exit_.openings == 0
     park.driver_pays(unionpay_order)               # the payer confirms in UnionPay QuickPass
-    paid = exit_.scene.poll_payment()
+    paid = exit_.poll_payment()
     assert (paid.phase, paid.pay_kind) == ("exit_paid", "qr") and exit_.openings == 1
     [stay] = park.sessions("京Q88888")
     assert (stay["status"], stay["paid_fen"], stay["pay_kind"]) == ("exited", 700, "qr")

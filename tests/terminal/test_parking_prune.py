@@ -22,10 +22,10 @@ def test_a_week_old_finished_stay_is_pruned_and_open_ones_are_kept(tmp_path):
     try:
         entry, exit_ = park.lane("entry", "in"), park.lane("exit", "out")
         park.driver("京A11111")
-        entry.scene.handle(entry.read("京A11111", 0))              # enters and leaves, paid by plate
-        entry.scene.handle(entry.read("京C33333", 1))              # enters and stays
+        entry.handle(entry.read("京A11111", 0))              # enters and leaves, paid by plate
+        entry.handle(entry.read("京C33333", 1))              # enters and stays
         exit_.sync()
-        assert exit_.scene.handle(exit_.read("京A11111", 90)).phase == "exit_paid"
+        assert exit_.handle(exit_.read("京A11111", 90)).phase == "exit_paid"
         entry.sync()
         exit_.sync()
         stays_in_cache = "SELECT count(*) FROM cache WHERE kind = 'parking_session'"
@@ -44,7 +44,7 @@ def test_a_week_old_finished_stay_is_pruned_and_open_ones_are_kept(tmp_path):
         assert _count(entry, "SELECT count(*) FROM parking_events_out WHERE status != 'queued'") == 0
 
         park.backend.stop()                                            # a new event cannot be answered now
-        entry.scene.handle(entry.read("京D44444", None))
+        entry.handle(entry.read("京D44444", None))
         entry.clock.set(later + 2 * KEEP_FINISHED)
         entry.scene.parking.prune(entry.clock.now())
         assert entry.scene.parking.queue_depth() == 1                  # a queued event is never pruned

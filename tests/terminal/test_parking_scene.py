@@ -3,6 +3,7 @@ contactless within limits, fallback fee, repeat-entry rule, and garbage reads.""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from core.clock import ManualClock
 from terminal.decision import Decider
 from terminal.parking import ParkingScene
 from terminal.parking_config import ParkingConfig
+from terminal.scene import SceneOutput
+from terminal.state import ParkingView
 from terminal.store import Store
 from tests.terminal.helpers import KEY, Page, register_fake
 
@@ -26,7 +29,7 @@ RULES = {"site_id": 1, "version": 1, "no_entry_fee_fen": 3000, "repeat_entry": "
                                                              "unit_minutes": 60, "unit_fen": 200}}}}
 
 
-def lane(tmp_path: Path, direction: str, clock: ManualClock, name: str = "lane", **config: object) -> ParkingScene:
+def lane(tmp_path: Path, direction: str, clock: ManualClock, name: str = "lane", **config: object) -> "Lane":
     store = Store.open(tmp_path / f"{name}.db", KEY, clock)
     register_fake(store)
     page = (Page().add("tariff", 1, RULES).limits(per_payment_fen=2000, per_customer_day_fen=5000, max_cache_age_s=86400)
@@ -41,11 +44,22 @@ def lane(tmp_path: Path, direction: str, clock: ManualClock, name: str = "lane",
     gate = build_modbus_gate(ModbusGateConfig(type="modbus_gate", name=f"{name}-gate", simulated=True, pulse_ms=50),
                              BuildContext(clock=system_clock))
     decider = Decider(store, clock, SyncTracker(), None)
-    return ParkingScene(store, decider, ParkingConfig(direction=direction, lane_id=1, **config), gate=gate)
+    return Lane(ParkingScene(store, decider, ParkingConfig(direction=direction, lane_id=1, **config)),
+                SceneOutput(gate))
 
 
-def openings(scene: ParkingScene) -> int:
-    return scene.gate.simulator.barrier.triggers
+@dataclass
+class Lane:
+    """A scene and its output, as TerminalCore joins them: results open this lane's gate."""
+    scene: ParkingScene
+    output: SceneOutput
+
+    def handle(self, event: object) -> ParkingView:
+        return self.output.deliver(self.scene.handle(event)).view
+
+
+def openings(lane: Lane) -> int:
+    return lane.output.gate.simulator.barrier.triggers
 
 
 def read(plate: str, at: datetime, colour: str = "blue", confidence: float = 0.95, **kw: object) -> PlateRead:
@@ -59,7 +73,7 @@ def clock() -> ManualClock:
 
 def test_offline_exit_signed_plate_within_limits_opens_after_commit(tmp_path: Path, clock: ManualClock):
     exit_ = lane(tmp_path, "exit", clock)
-    exit_.parking.save_stay_and_event(
+    exit_.scene.parking.save_stay_and_event(
         __import__("terminal.parking_store", fromlist=["Stay"]).Stay("00000000-0000-4000-8000-000000000001",
                                                                       "京A12345", "blue", T0, 1, None, "inside"), None)
     clock.advance(minutes=61)
@@ -86,9 +100,9 @@ def test_member_and_blacklist_from_the_cache(tmp_path: Path, clock: ManualClock)
     entry = lane(tmp_path, "entry", clock, name="in")
     assert entry.handle(read("京X00001", clock.now())).phase == "entry_refused"
     assert entry.handle(read("京M00001", clock.now())).phase == "entry_open"
-    stay = entry.parking.local_inside("京M00001")
+    stay = entry.scene.parking.local_inside("京M00001")
     exit_ = lane(tmp_path, "exit", clock, name="out")
-    exit_.parking.save_stay_and_event(stay, None)
+    exit_.scene.parking.save_stay_and_event(stay, None)
     clock.advance(hours=5)
     v = exit_.handle(read("京M00001", clock.now()))
     assert (v.phase, v.pay_kind) == ("exit_free", "member") and openings(exit_) == 1
@@ -99,7 +113,7 @@ def test_repeat_entry_rules(tmp_path: Path, clock: ManualClock):
     replace_lane.handle(read("京B12345", clock.now()))
     clock.advance(minutes=5)                                     # beyond the same-car window
     assert replace_lane.handle(read("京B12345", clock.now())).phase == "entry_open"
-    flagged = replace_lane.parking.flagged()
+    flagged = replace_lane.scene.parking.flagged()
     assert [s.status for s in flagged] == ["replaced"] and openings(replace_lane) == 2
     refuse_lane = lane(tmp_path, "entry", clock, name="b", repeat_entry="refuse")
     refuse_lane.handle(read("京B12345", clock.now()))
@@ -110,18 +124,18 @@ def test_repeat_entry_rules(tmp_path: Path, clock: ManualClock):
 
 def test_pass_renewed_late_still_charges_nothing_for_covered_days(tmp_path: Path, clock: ManualClock):
     exit_ = lane(tmp_path, "exit", clock)
-    assert exit_.quote("京M00001", "blue", T0 + timedelta(days=2), None) == (3000, "fallback")
+    assert exit_.scene.rules.quote("京M00001", "blue", T0 + timedelta(days=2), None) == (3000, "fallback")
     from terminal.parking_store import Stay
     stay = Stay("s", "京M00001", "blue", T0, 1, None, "inside")
-    assert exit_.quote("京M00001", "blue", T0 + timedelta(days=2), stay) == (0, "member")
+    assert exit_.scene.rules.quote("京M00001", "blue", T0 + timedelta(days=2), stay) == (0, "member")
     # The pass ends with 2026-03-31 (Shanghai): a car still inside pays for the hours after that
     # only, the same as a car without a pass that came in when the pass ended.
     pass_end = datetime(2026, 3, 31, 16, 0, tzinfo=timezone.utc)      # 04-01 00:00 in Shanghai
     leaves = pass_end + timedelta(hours=11)
-    assert exit_.quote("京M00001", "blue", pass_end - timedelta(minutes=1), stay) == (0, "member")
+    assert exit_.scene.rules.quote("京M00001", "blue", pass_end - timedelta(minutes=1), stay) == (0, "member")
     visitor = Stay("v", "京Z99999", "blue", pass_end, 1, None, "inside")
-    after_pass = exit_.quote("京M00001", "blue", leaves, stay)
-    assert after_pass == exit_.quote("京Z99999", "blue", leaves, visitor) and after_pass[0] > 0
+    after_pass = exit_.scene.rules.quote("京M00001", "blue", leaves, stay)
+    assert after_pass == exit_.scene.rules.quote("京Z99999", "blue", leaves, visitor) and after_pass[0] > 0
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -135,6 +149,6 @@ def test_garbage_reads_never_open_and_never_crash(tmp_path: Path, data: st.DataO
         confidence = data.draw(st.floats(allow_nan=True))
         v = scene.handle(read(plate, clock.now(), colour=colour, confidence=confidence))
         assert v.phase in ("exit_refused", "exit_quote", "idle")
-        scene.pending = None
+        scene.scene.payments.pending = None
     assert openings(scene) == 0
-    scene.store.close()
+    scene.scene.store.close()

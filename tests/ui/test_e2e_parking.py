@@ -43,12 +43,12 @@ def test_car_enters_then_pays_the_exit_qr_shown_on_the_lane_screen(qtbot, tr, pa
     entry_screen, exit_screen = _kiosk(qtbot, tr, entry.scene), _kiosk(qtbot, tr, exit_.scene)
     assert "欢迎光临" in exit_screen.screen_widget.visible_text()
 
-    entry.scene.handle(entry.read("京A12345", 0))
+    entry.handle(entry.read("京A12345", 0))
     qtbot.waitUntil(lambda: entry_screen.screen_widget.view.phase == "entry_open")
     assert "入口" in entry_screen.screen_widget.visible_text() and "京A12345" in entry_screen.screen_widget.visible_text()
 
     exit_.sync()
-    view = exit_.scene.handle(exit_.read("京A12345", 125))
+    view = exit_.handle(exit_.read("京A12345", 125))
     qtbot.waitUntil(lambda: exit_screen.screen_widget.view.phase == "exit_quote")
     text = exit_screen.screen_widget.visible_text()
     assert "京A12345" in text and "2 小时 5 分" in text and "¥9.00" in text and "请扫码缴费" in text
@@ -56,7 +56,7 @@ def test_car_enters_then_pays_the_exit_qr_shown_on_the_lane_screen(qtbot, tr, pa
     assert exit_.openings == 0
 
     park.driver_pays(view.qr_text)                        # the driver scans and pays on the phone
-    exit_.scene.poll_payment()
+    exit_.poll_payment()
     qtbot.waitUntil(lambda: exit_screen.screen_widget.view.phase != "exit_quote")
     text = exit_screen.screen_widget.visible_text()
     assert "支付成功" in text and "扫码支付" in text and not exit_screen.screen_widget.has_qr()
@@ -66,10 +66,10 @@ def test_car_enters_then_pays_the_exit_qr_shown_on_the_lane_screen(qtbot, tr, pa
 def test_signed_plate_leaves_contactless(qtbot, tr, park) -> None:  # noqa: ANN001
     park.driver("京C33333")
     entry, exit_ = park.lane("entry", "in"), park.lane("exit", "out")
-    entry.scene.handle(entry.read("京C33333", 0))
+    entry.handle(entry.read("京C33333", 0))
     exit_.sync()
     screen = _kiosk(qtbot, tr, exit_.scene)
-    exit_.scene.handle(exit_.read("京C33333", 61))
+    exit_.handle(exit_.read("京C33333", 61))
     qtbot.waitUntil(lambda: screen.screen_widget.view.phase == "exit_paid")
     text = screen.screen_widget.visible_text()
     assert "无感支付" in text and "¥7.00" in text and "1 小时 1 分" in text
