@@ -51,12 +51,9 @@ def resolve_bank(app_state) -> Callable[[Session, datetime], dict]:  # noqa: ANN
 
 
 def expire_subsidies(session: Session, now: datetime) -> dict:
-    from backend.services.customers import publish_balance
-    from backend.services.subsidies import expire_subsidies as expire
+    from backend.services.subsidies import expire_and_publish
 
-    done = expire(session, now)
-    for customer_id in sorted({e.customer_id for e in done}):
-        publish_balance(session, customer_id, now)
+    done = expire_and_publish(session, now)
     return {"holdings": len(done), "fen": sum(e.amount_fen for e in done)}
 
 

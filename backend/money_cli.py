@@ -35,19 +35,16 @@ def check_ledger_command() -> None:
 
 def expire_subsidies_command(now: str = typer.Option(None, help="ISO time to expire as of (default: now)")) -> None:
     """Lapse subsidy money whose time is up (day end, month end, the program's date), booked on the ledger."""
-    from backend.services.customers import publish_balance
-    from backend.services.subsidies import expire_subsidies
+    from backend.jobs import expire_subsidies
 
     at = datetime.fromisoformat(now) if now else SystemClock().now()
     if at.tzinfo is None:
         raise typer.BadParameter("give a time zone, e.g. 2026-04-01T00:00:00+08:00", param_hint="--now")
     _, sessions = _sessions()
     with sessions() as session:
-        done = expire_subsidies(session, at)
-        for customer_id in sorted({e.customer_id for e in done}):
-            publish_balance(session, customer_id, at)
+        done = expire_subsidies(session, at)      # the scheduler's job, run once now
         session.commit()
-    typer.echo(f"expired {len(done)} holding(s), {sum(e.amount_fen for e in done)} fen in total")
+    typer.echo(f"expired {done['holdings']} holding(s), {done['fen']} fen in total")
 
 
 def register_money_commands(app: typer.Typer) -> None:

@@ -98,9 +98,7 @@ def expire(request: Request, session: Session = Depends(get_session),
            _: OperatorPrincipal = Depends(BANK_STAFF)) -> dict:
     """Run the expiry job now (the same as `gatepay backend expire-subsidies`)."""
     now = request_now(request)
-    done = svc.expire_subsidies(session, now)
-    for customer_id in sorted({e.customer_id for e in done}):
-        publish_balance(session, customer_id, now)
+    done = svc.expire_and_publish(session, now)
     session.commit()
     return {"expired": [e.__dict__ for e in done], "total_fen": sum(e.amount_fen for e in done)}
 

@@ -159,6 +159,17 @@ def expire_subsidies(session: Session, now: datetime) -> list[Expired]:
     return done
 
 
+def expire_and_publish(session: Session, now: datetime) -> list[Expired]:
+    """The expiry job as the scheduler, the command and the API run it: lapse what is due, then
+    publish each diner's new balance to the terminals. The caller commits."""
+    from backend.services.customers import publish_balance
+
+    done = expire_subsidies(session, now)
+    for customer_id in sorted({e.customer_id for e in done}):
+        publish_balance(session, customer_id, now)
+    return done
+
+
 def _spent_by_program(session: Session, customer_id: int, business_date: str,
                       meal_period: str | None) -> tuple[dict[int, int], dict[int, int]]:
     net = func.sum(PaymentLine.amount_fen - PaymentLine.refunded_fen)
