@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hardware.registry import _CONFIG_TYPES   # noqa: PLC2701 - every device kind the wizard can show
+from hardware.registry import specs
 from tests.ui.helpers import show
 from ui.device_form import BlockList, DeviceForm
 from ui.i18n import Translator
@@ -23,7 +23,7 @@ def _labels(form: DeviceForm) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("model", _CONFIG_TYPES, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [spec.config for spec in specs()], ids=lambda m: m.__name__)   # every driver
 def test_every_field_has_a_chinese_label_and_times_have_units(qtbot, model) -> None:  # noqa: ANN001
     zh = _labels(show(qtbot, DeviceForm(Translator(), model, {})))
     en = _labels(show(qtbot, DeviceForm(Translator("en"), model, {})))
