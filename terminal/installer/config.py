@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import typing
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,17 +26,11 @@ FIELD_OF = {"backend_url": "url", "admin_pin_hash": "pin"}
 WIZARD_WORDS = {"gate": FieldError("err.gate_choose")}
 
 
-def registry_types() -> set[str]:
-    from hardware.registry import DeviceConfig
-
-    union = typing.get_args(DeviceConfig)[0]
-    return {str(typing.get_args(m.model_fields["type"].annotation)[0]) for m in typing.get_args(union)}
-
-
 def split_devices(devices: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(devices the terminal config can hold, devices it cannot yet: e.g. cameras while the
-    device registry has no camera type)."""
-    known = registry_types()
+    """(devices the terminal config can hold: a driver spec has their type, the others)."""
+    from hardware.registry import specs
+
+    known = {spec.type for spec in specs()}
     return ([d for d in devices if d.get("type") in known], [d for d in devices if d.get("type") not in known])
 
 
