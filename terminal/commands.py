@@ -41,13 +41,12 @@ def _config(path: Path | None, scene: str | None = None,
 
 def _raw_settings(path: Path) -> dict:
     """What can still be read from a config that does not validate (data_dir, language)."""
-    import yaml
+    from core.config_file import ConfigFileError, read_mapping
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))   # JSON is YAML too
-    except (OSError, ValueError, yaml.YAMLError):
+        return read_mapping(path)
+    except ConfigFileError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _safe_mode(problem: str, config_path: Path | None) -> int:

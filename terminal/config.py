@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from core.config_file import ConfigFileError, read_mapping
 from hardware.base import NAME_PATTERN
 from hardware.face.config import FaceConfig
 from hardware.gate import GateConfigBase
@@ -169,19 +169,9 @@ class TerminalConfig(BaseModel):
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"配置文件无法读取 / cannot read config file {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"配置文件格式错误 / config file {path} is not valid "
-                          f"{'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"配置文件应为键值结构 / config file {path} must hold a mapping of fields")
-    return data
+        return read_mapping(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ The store is only read (a kiosk may be running on it), as `gatepay terminal stat
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from core.clock import Clock, SystemClock
+from core.config_file import ConfigFileError, read_mapping
 from core.config_errors import english_only, explain
 from hardware import registry
 from hardware.base import CheckResult, DeviceConfigBase
@@ -30,19 +30,10 @@ class DoctorConfigError(ValueError):
 def read_config(path: Path) -> tuple[list[DeviceConfigBase], TerminalConfig | None]:
     """(the devices, the terminal config; None for a devices-only file)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DoctorConfigError(f"配置文件无法读取 / cannot read config file {path}: {exc.strerror}") from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:  # noqa: BLE001 - ValueError, yaml.YAMLError and its kin
-        raise DoctorConfigError(f"配置文件格式错误 / config file {path} is not valid: {exc}") from None
-    if not isinstance(data, dict) or "devices" not in data:
+        data = read_mapping(path)
+    except ConfigFileError as exc:
+        raise DoctorConfigError(str(exc)) from None
+    if "devices" not in data:
         raise DoctorConfigError(f"配置文件中没有 devices 列表 / config file {path} has no `devices:` list")
     if set(data) == {"devices"}:
         try:
