@@ -19,7 +19,7 @@ templates.env.filters["say"] = say
 
 NAV = [("/admin/merchants", "商户", "Merchants"), ("/admin/terminals", "终端", "Terminals"),
        ("/admin/customers", "客户与签约", "Customers"), ("/admin/signing-desk", "刷脸签约", "Signing desk"),
-       ("/admin/subsidies", "补贴", "Subsidies"),
+       ("/admin/subsidies", "补贴", "Subsidies"), ("/admin/payments", "支付", "Payments"),
        ("/admin/settlement", "结算", "Settlement"), ("/admin/reconciliation", "对账", "Reconciliation"),
        ("/admin/reports", "报表", "Reports")]
 ANY_ROLE = ("operator", "merchant_admin", "auditor")
@@ -37,7 +37,9 @@ def render(request: Request, who: OperatorPrincipal | None, template: str, statu
         ctx["title_zh"], ctx["title_en"] = ctx["title"].zh, ctx["title"].en
     lang = lang_of(request)
     token = csrf_token(request) or new_csrf()
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # where the language toggle comes back to: this page, or after a form post its section's list
+    here = (request.url.path + (f"?{request.url.query}" if request.url.query else "") if request.method == "GET"
+            else ctx.get("back") or ctx.get("active") or "/admin")
     response = templates.TemplateResponse(request, template, {
         "who": who, "nav": NAV, "csrf": token, "lang": lang, "here": here,
         "plain": lambda value: plain(lang, value), **ctx}, status_code=status)
