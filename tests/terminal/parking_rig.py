@@ -62,6 +62,13 @@ class Lane:
     def handle(self, event: object) -> ParkingView:
         return self.output.deliver(self.scene.handle(event)).view
 
+    # The two TerminalPort calls a lane screen makes (ui.bridge.CoreBridge)
+    def subscribe(self, callback) -> None:  # noqa: ANN001
+        self.output.subscribe(callback)
+
+    def current_view(self) -> ParkingView:
+        return self.scene.current_view()
+
     def poll_payment(self) -> ParkingView:
         return self.output.deliver(self.scene.payments.poll_payment()).view
 

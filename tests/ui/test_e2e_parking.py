@@ -23,8 +23,8 @@ def park(tmp_path_factory):  # noqa: ANN001, ANN201
     car_park.close()
 
 
-def _kiosk(qtbot, tr, scene):  # noqa: ANN001, ANN202
-    window = show(qtbot, KioskWindow(CoreBridge(scene), tr, "parking"), (1920, 1080))
+def _kiosk(qtbot, tr, lane):  # noqa: ANN001, ANN202
+    window = show(qtbot, KioskWindow(CoreBridge(lane), tr, "parking"), (1920, 1080))
     window.bridge.attach()
     qtbot.waitUntil(lambda: window.screen_widget.view is not None)
     return window
@@ -40,7 +40,7 @@ def _qr_on_screen(window) -> list[str]:  # noqa: ANN001
 
 def test_car_enters_then_pays_the_exit_qr_shown_on_the_lane_screen(qtbot, tr, park) -> None:  # noqa: ANN001
     entry, exit_ = park.lane("entry", "east-in"), park.lane("exit", "east-out")
-    entry_screen, exit_screen = _kiosk(qtbot, tr, entry.scene), _kiosk(qtbot, tr, exit_.scene)
+    entry_screen, exit_screen = _kiosk(qtbot, tr, entry), _kiosk(qtbot, tr, exit_)
     assert "欢迎光临" in exit_screen.screen_widget.visible_text()
 
     entry.handle(entry.read("京A12345", 0))
@@ -68,7 +68,7 @@ def test_signed_plate_leaves_contactless(qtbot, tr, park) -> None:  # noqa: ANN0
     entry, exit_ = park.lane("entry", "in"), park.lane("exit", "out")
     entry.handle(entry.read("京C33333", 0))
     exit_.sync()
-    screen = _kiosk(qtbot, tr, exit_.scene)
+    screen = _kiosk(qtbot, tr, exit_)
     exit_.handle(exit_.read("京C33333", 61))
     qtbot.waitUntil(lambda: screen.screen_widget.view.phase == "exit_paid")
     text = screen.screen_widget.visible_text()
