@@ -163,7 +163,7 @@ def _detail_page(request: Request, session: Session, who, merchant: Merchant, *,
              (Bi("审核通过", "Approved"), local_time(merchant.approved_at, merchant.timezone)),
              (Bi("操作", "Actions"), _transitions(merchant) if operator else "")]
     return render(request, who, "page.html", status=status, title=Bi(f"商户：{merchant.name}", f"Merchant: {merchant.name}"),
-                  active=PATH, notice=notice, forms=forms, sections=[
+                  active=PATH, back=base, notice=notice, forms=forms, sections=[
                       {"title": Bi("商户资料", "Merchant"), "columns": [Bi("项目", "Item"), Bi("内容", "Value")],
                        "rows": facts, "id": "facts"},
                       {"title": Bi("费率", "Fee parameters"), "id": "fees",

@@ -125,7 +125,7 @@ def _parking_page(request: Request, session: Session, who, site: Site, *, status
          "rows": [(b.plate, b.reason, local_time(b.created_at, site.timezone),
                    Action(f"{base}/blacklist/remove", Bi("移出", "Remove"), {"plate": b.plate}) if manages else "")
                   for b in banned.rows]}]
-    return render(request, who, "page.html", status=status, active="/admin/merchants", notice=notice, forms=forms,
+    return render(request, who, "page.html", status=status, active="/admin/merchants", back=base, notice=notice, forms=forms,
                   title=Bi(f"停车场：{site.name}", f"Car park: {site.name}"), sections=[
                       {"title": Bi("场所", "Site"), "links": [(f"/admin/sites/{site.id}", Bi("通道与离线限额", "Lanes and offline limits"))]},
                       *sections])

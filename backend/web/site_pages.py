@@ -110,7 +110,7 @@ def _site_page(request: Request, session: Session, who, site: Site, *, status: i
                      "rows": [(yuan(limits.per_payment_fen), yuan(limits.per_customer_day_fen),
                                yuan(limits.terminal_total_fen), limits.max_cache_age_s // 60)]})
     return render(request, who, "page.html", status=status, title=Bi(f"场所：{site.name}", f"Site: {site.name}"),
-                  active="/admin/merchants", notice=notice, forms=forms, sections=sections)
+                  active="/admin/merchants", back=base, notice=notice, forms=forms, sections=sections)
 
 
 @router.get("/sites/{site_id}")

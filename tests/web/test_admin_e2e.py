@@ -96,8 +96,10 @@ def test_operator_runs_the_day_end_to_end(world, browser, tmp_path: Path) -> Non
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
     page.goto(f"{url}/admin/merchants")
-    assert "商户与费率" in page.inner_text("h1") and "60" in page.inner_text("table >> nth=1")
+    assert "商户" in page.inner_text("h1") and str(shop.merchant_id) in page.inner_text("section >> nth=0")
     shot(page, "merchants")
+    page.goto(f"{url}/admin/merchants/{shop.merchant_id}")          # its fees are on the merchant's page
+    assert "60" in page.inner_text("#fees")
     page.goto(f"{url}/admin/customers")
     text = page.inner_text("main")
     assert "张*三" in text and "张小三" not in text
