@@ -8,32 +8,21 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models.ledger import Account, Entry, Posting
 from backend.models.parking import MemberRenewal
 from backend.models.payments import Payment, PaymentLine
 from backend.services.ledger import balance_of, check_ledger
-from sync.auth import TerminalAuth
-from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
+from tests.backend.parking_helpers import RULES, car_park
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)
-RULES = {"tariffs": {"default": {"free_minutes": 15, "day": {"first_period_minutes": 60, "first_period_fen": 500,
-                                                             "unit_minutes": 60, "unit_fen": 200}}},
-         "no_entry_fee_fen": 5000, "repeat_entry": "replace",
-         "plans": [{"code": "monthly", "months": 1, "price_fen": 30000}]}
 
 
 @pytest.fixture
 def park(db_url: str):  # noqa: ANN201
-    app = make_app(db_url)
-    with TestClient(app) as client:
-        ids = make_merchant_site(app, kind="parking")
-        tid, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
-        op = bearer(operator_token(app))
-        assert client.put(f"/api/v1/sites/{ids['site_id']}/parking/rules", json=RULES, headers=op).status_code == 200
-        yield dict(app=app, client=client, auth=TerminalAuth(key, tid), op=op, **ids)
+    with car_park(db_url, RULES) as p:
+        yield p
 
 
 def order_body(amount: int = 700, **kw) -> dict:  # noqa: ANN003

@@ -19,31 +19,22 @@ from backend.models.ledger import Account, Entry, Posting
 from backend.models.parking import MemberRenewal, ParkingMember
 from backend.services.ledger import balance_of, check_ledger
 from core.clock import DEFAULT_START, ManualClock
-from sync.auth import TerminalAuth
 from core.members import PassPlan
 from core.members import renew as renew_pass
-from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
+from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token
+from tests.backend.parking_helpers import RULES as CAR_PARK_RULES
+from tests.backend.parking_helpers import car_park
 
 SHANGHAI = timezone(timedelta(hours=8))
-RULES = {"tariffs": {"default": {"free_minutes": 15, "day": {"first_period_minutes": 60, "first_period_fen": 500,
-                                                             "unit_minutes": 60, "unit_fen": 200}}},
-         "no_entry_fee_fen": 5000, "repeat_entry": "replace",
-         "plans": [{"code": "monthly", "months": 1, "price_fen": 30000},
-                   {"code": "quarterly", "months": 3, "price_fen": 80000}]}
+RULES = {**CAR_PARK_RULES, "plans": [*CAR_PARK_RULES["plans"], {"code": "quarterly", "months": 3, "price_fen": 80000}]}
 PLATE = "京A12345"
 NOW = DEFAULT_START.astimezone(SHANGHAI)
 
 
 @pytest.fixture
 def park(db_url: str):  # noqa: ANN201
-    app = make_app(db_url, clock=ManualClock(NOW))       # the car park's day is pinned, not today
-    with TestClient(app) as client:
-        ids = make_merchant_site(app, kind="parking")
-        tid, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
-        op = bearer(operator_token(app))
-        assert client.put(f"/api/v1/sites/{ids['site_id']}/parking/rules", json=RULES, headers=op).status_code == 200
-        auth = TerminalAuth(key, tid, clock=app.state.clock.timestamp)
-        yield dict(app=app, client=client, auth=auth, op=op, db_url=db_url, **ids)
+    with car_park(db_url, RULES, clock=ManualClock(NOW)) as p:     # the car park's day is pinned, not today
+        yield p
 
 
 def renew(p: dict, body: dict, plate: str = PLATE, expect: int | None = 200):  # noqa: ANN201

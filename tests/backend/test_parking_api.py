@@ -15,27 +15,15 @@ from core.clock import ManualClock
 from sync.auth import TerminalAuth
 from core.wire import ParkingEventsResponse, ParkingOrderState
 from tests.backend.helpers import bearer, make_app, make_merchant_site, operator_token, register_terminal
+from tests.backend.parking_helpers import RULES, car_park
 
 T0 = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)   # 09:00 in Shanghai
-RULES = {
-    "tariffs": {"default": {"free_minutes": 15, "day": {"first_period_minutes": 60, "first_period_fen": 500,
-                                                        "unit_minutes": 60, "unit_fen": 200}}},
-    "no_entry_fee_fen": 5000, "repeat_entry": "replace",
-    "plans": [{"code": "monthly", "months": 1, "price_fen": 30000}],
-}
 
 
 @pytest.fixture
 def park(sqlite_url: str):  # noqa: ANN201
-    app = make_app(sqlite_url, clock=ManualClock(T0))        # the car park's day is pinned, not today
-    stamp = app.state.clock.timestamp
-    with TestClient(app) as client:
-        ids = make_merchant_site(app, kind="parking")
-        tid, key = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
-        tid2, key2 = register_terminal(client, app, ids["merchant_id"], ids["site_id"], ids["lane_id"], scene="parking")
-        op = bearer(operator_token(app))
-        yield dict(app=app, client=client, auth=TerminalAuth(key, tid, clock=stamp),
-                   auth2=TerminalAuth(key2, tid2, clock=stamp), op=op, **ids)
+    with car_park(sqlite_url, clock=ManualClock(T0), terminals=2) as p:   # the car park's day is pinned, not today
+        yield p
 
 
 def changes(app, ids, kind: str) -> list[dict]:  # noqa: ANN001
