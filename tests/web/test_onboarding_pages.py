@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee, Site
+from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee
 from backend.models.terminals import EnrolmentCode, Terminal
 from tests.backend.helpers import make_app, make_merchant_site, operator_token
 from tests.web.test_admin_pages import csrf_of
