@@ -1,6 +1,6 @@
 """Customers on /admin: search by phone or ID number (keyed hash, in a POST body; masked results),
 create, and one customer's page with wallet deposit and withdrawal (booked on the ledger, once
-per form shown: the form carries its idempotency key), card signing by typing or swiping the
+per form shown: the form carries its idempotency key, and two clicks racing book once), card signing by typing or swiping the
 number (hashed here with the terminals' card key; the number is never stored nor shown again),
 plate signing, and suspend / resume / revoke. The API's services and roles: operators act,
 auditors read, merchant admins see no customers."""
@@ -20,6 +20,7 @@ from backend.models.customers import Customer
 from backend.models.signings import Signing
 from backend.services import customers as svc
 from backend.services import signings as signing_svc
+from backend.services.commit import commit_once
 from backend.services.vault import vault_of
 from backend.web.display import mask_plate, yuan, yuan_label
 from backend.web.forms import Field, Form, Link, api_words, form_data
@@ -222,8 +223,8 @@ def _key_problem(values: dict) -> dict:
 def deposit(request: Request, customer_id: str, data: dict = Depends(form_data),
             session: Session = Depends(get_session), user: PageUser = Depends(admin_roles("operator"))):  # noqa: ANN201
     def do(cid: int, values: dict) -> Bi:
-        _, new = svc.deposit(session, svc.get_customer(session, cid), values["key"], values["amount"],
-                             request_now(request))
+        _, new = commit_once(session, lambda: svc.deposit(session, svc.get_customer(session, cid), values["key"],
+                                                          values["amount"], request_now(request)))
         return _booked(new, Bi(f"已存入 {yuan(values['amount'])} 元", f"Deposited {yuan(values['amount'])} yuan"))
     return _act(request, session, user, customer_id, data, DEPOSIT, do, _key_problem)
 
@@ -233,8 +234,8 @@ def deposit(request: Request, customer_id: str, data: dict = Depends(form_data),
 def withdraw(request: Request, customer_id: str, data: dict = Depends(form_data),
              session: Session = Depends(get_session), user: PageUser = Depends(admin_roles("operator"))):  # noqa: ANN201
     def do(cid: int, values: dict) -> Bi:
-        _, new = svc.withdraw(session, svc.get_customer(session, cid), values["key"], values["amount"],
-                              request_now(request))
+        _, new = commit_once(session, lambda: svc.withdraw(session, svc.get_customer(session, cid), values["key"],
+                                                           values["amount"], request_now(request)))
         return _booked(new, Bi(f"已取出 {yuan(values['amount'])} 元", f"Withdrew {yuan(values['amount'])} yuan"))
     return _act(request, session, user, customer_id, data, WITHDRAW, do, _key_problem)
 

@@ -138,16 +138,23 @@ def _sync_rows(session: Session, payment: Payment, refunds: list[Refund], zone: 
               Bi(f"退款 {yuan(r.amount_fen)} 元：{r.reason}", f"Refund {yuan(r.amount_fen)} yuan: {r.reason}"),
               when(r.created_at), when(r.created_at)) for r in refunds]
     if payment.customer_id is not None:
-        # The balance changes terminals pull after the booking (and after each refund).
-        since = payment.created_at - timedelta(seconds=5)
-        for change in session.scalars(select(SyncChange).where(
-                SyncChange.kind == "balance", SyncChange.key == str(payment.customer_id),
-                SyncChange.created_at >= since).order_by(SyncChange.id).limit(10)):
-            wallet = yuan(change.data.get("wallet_fen"))
-            rows.append((Bi("拉取", "Pull"), Bi(f"余额变更 #{change.id}，个人账户 {wallet} 元",
-                                                f"Balance change #{change.id}, wallet {wallet} yuan"),
-                         "", when(change.created_at)))
+        for at in [payment.created_at, *(r.created_at for r in refunds if r.status == "refunded")]:
+            change = _balance_change_at(session, payment.customer_id, at)
+            if change is not None:
+                wallet = yuan(change.data.get("wallet_fen"))
+                rows.append((Bi("拉取", "Pull"), Bi(f"余额变更 #{change.id}，个人账户 {wallet} 元",
+                                                    f"Balance change #{change.id}, wallet {wallet} yuan"),
+                             "", when(change.created_at)))
     return rows
+
+
+def _balance_change_at(session: Session, customer_id: int, at) -> SyncChange | None:  # noqa: ANN001
+    """The balance change terminals pull that a booking at `at` published (in the same
+    transaction: the change nearest in time, within a second or two)."""
+    near = session.scalars(select(SyncChange).where(
+        SyncChange.kind == "balance", SyncChange.key == str(customer_id),
+        SyncChange.created_at.between(at - timedelta(seconds=2), at + timedelta(seconds=2)))).all()
+    return min(near, key=lambda c: abs((c.created_at - at).total_seconds()), default=None)
 
 
 def payment_page(request: Request, session: Session, who, payment_uuid: str, *, status: int = 200,  # noqa: ANN001, ANN201

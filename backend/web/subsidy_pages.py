@@ -160,7 +160,9 @@ def clawback(request: Request, data: dict = Depends(form_data), session: Session
              user: PageUser = Depends(admin_roles("operator"))):  # noqa: ANN201
     user.check_csrf(request, data.get("csrf"))
     grant_id, _, seen = (data.get("grant") or "")[:24].partition(":")
-    grant = session.get(Grant, int(grant_id)) if grant_id.isdigit() and len(grant_id) < 10 else None
+    # Locked and read fresh: a second click waits for the first, then sees what it took back.
+    grant = (session.get(Grant, int(grant_id), with_for_update=True, populate_existing=True)
+             if grant_id.isdigit() and len(grant_id) < 10 else None)
     form = CLAWBACK.with_options("grant", [(data.get("grant", ""), "")])
     reading = form.read(data)
     again = lambda status, errors: subsidy_page(request, session, user.who, status=status,  # noqa: E731
