@@ -105,7 +105,8 @@ class Form:
                 "danger": self.danger, "id": self.id, "error": error}
 
 
-_INPUT_TYPE = {"password": "password", "hidden": "hidden", "date": "date", "hhmm": "time", "checkbox": "checkbox"}
+# HH:MM stays a text box: a time input shows "10:00 AM" in an English browser; the console is 24-hour
+_INPUT_TYPE = {"password": "password", "hidden": "hidden", "date": "date", "checkbox": "checkbox"}
 
 
 def _shown(value: object) -> str:
