@@ -121,3 +121,27 @@ def test_view_goes_back_to_idle(core, clock):
     core.handle_event(face(clock))
     core.clear_outcome()
     assert core.current_view().phase == "idle" and core.current_view().outcome is None
+
+
+def test_the_gate_opens_once_per_approval_after_the_row_is_on_disk(tmp_path, clock):
+    """TerminalCore opens this lane's gate itself (terminal.scene.SceneOutput), by payment id, only
+    for an approval whose row is already committed; "already paid" and a decline leave it shut."""
+    from hardware.base import BuildContext, system_clock
+    from hardware.gate import ModbusGateConfig, build_modbus_gate
+
+    store = seeded_store(tmp_path, clock)
+    gate = build_modbus_gate(ModbusGateConfig(type="modbus_gate", name="gate", simulated=True, pulse_ms=50),
+                             BuildContext(clock=system_clock))
+    gate.open()
+    core = TerminalCore(make_config(tmp_path), store, clock, gate=gate)
+    on_disk_at_opening = []
+    core.on_approved = lambda outcome: on_disk_at_opening.append(
+        (store.outbox.get(outcome.payment_id).status, gate.simulator.barrier.triggers))
+    paid = core.handle_event(face(clock))
+    assert paid.status == "approved" and gate.simulator.barrier.triggers == 1
+    assert on_disk_at_opening == [("queued", 1)]          # announced after the commit and the gate
+    clock.advance(5)
+    assert core.handle_event(face(clock)).status == "already_paid"
+    assert core.handle_event(CardTapped(card_hash="unknown", at=clock.now())).status == "declined"
+    assert gate.simulator.barrier.triggers == 1 and len(on_disk_at_opening) == 1
+    gate.close()

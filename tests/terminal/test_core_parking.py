@@ -50,3 +50,32 @@ def test_core_as_an_entry_lane_opens_its_gate_and_publishes_parking_views(tmp_pa
         core.key_in_amount(500)
     assert core.verify_pin(PIN)
     gate.close()
+
+
+@pytest.mark.parametrize("barrier_via", ["gate", "camera"])
+def test_the_camera_push_is_answered_and_only_the_chosen_output_lifts_the_barrier(tmp_path, barrier_via):
+    """barrier_via "gate": our relay pulses once and the camera is told to keep its output shut;
+    "camera": the camera's own output lifts the barrier on our answer and the relay stays still."""
+    from terminal.parking_lane import ParkingLane
+
+    clock = ManualClock(T0)
+    base = parking_config(tmp_path).model_dump(mode="json")
+    config = validate_config({**base, "parking": {**base["parking"], "barrier_via": barrier_via}})
+    store = open_store(tmp_path / "t.db", clock)
+    register_fake(store)
+    Page().limits().apply(store)
+    gate = build_devices(config.devices)["gate"]
+    gate.open()
+    core = TerminalCore(config, store, clock, gate=gate)
+    views = []
+    core.subscribe(views.append)
+    lane = ParkingLane(core.scene, core.output)
+    answer = lane.decide(PlateRead("京A12345", "blue", 0.97, "in", clock.now(), "cam", "img/1.jpg"))
+    assert answer.display == ("京A12345", "欢迎光临") and answer.voice == "欢迎光临"
+    assert answer.open_barrier is (barrier_via == "camera")
+    assert gate.simulator.barrier.triggers == (1 if barrier_via == "gate" else 0)
+    assert views[-1].phase == "entry_open"          # the screen shows it either way
+    again = lane.decide(PlateRead("京A12345", "blue", 0.97, "in", clock.now(), "cam", "img/1.jpg"))
+    assert again.open_barrier is (barrier_via == "camera")   # the same car pushed twice: one stay, one pulse
+    assert gate.simulator.barrier.triggers == (1 if barrier_via == "gate" else 0)
+    gate.close()
