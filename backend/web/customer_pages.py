@@ -18,6 +18,7 @@ from backend.deps import get_session, request_now
 from backend.errors import ApiError
 from backend.models.customers import Customer
 from backend.models.signings import Signing
+from backend.models.subsidies import SubsidyProgram
 from backend.services import customers as svc
 from backend.services import signings as signing_svc
 from backend.services.commit import commit_once
@@ -63,6 +64,11 @@ PLATE = Form("signings/plate", Bi("车牌签约", "Sign a plate"), Bi("签约", 
 STATUS = Form("signings/status", Bi("暂停、恢复或解约", "Suspend, resume or revoke a signing"), Bi("执行", "Apply"), (
     Field("signing_id", Bi("签约", "Signing"), "choice"), Field("action", Bi("操作", "Action"), "choice", options=ACTIONS),
     Field("reason", Bi("原因", "Reason"), max_len=200)), danger=True)
+
+
+def program_names(session: Session) -> dict[int, str]:
+    """Subsidy program names by id, for showing names instead of ids."""
+    return dict(session.execute(select(SubsidyProgram.id, SubsidyProgram.name)).all())
 
 
 def _masked_rows(session: Session, request: Request, people: list[Customer]) -> list[list]:
@@ -155,6 +161,7 @@ def customer_page(request: Request, session: Session, who, customer_id: int, *, 
     customer = svc.get_customer(session, customer_id)
     view = svc.customer_view(session, vault_of(request.app.state.settings), customer, request_now(request))
     signings = list(session.scalars(select(Signing).where(Signing.customer_id == customer_id).order_by(Signing.id)))
+    programs = program_names(session)
     forms = []
     if who.role == "operator":
         live = [(str(s.id), Bi(f"{s.id} {KINDS[s.kind].zh} {s.status}", f"{s.id} {KINDS[s.kind].en} {s.status}"))
@@ -170,7 +177,8 @@ def customer_page(request: Request, session: Session, who, customer_id: int, *, 
                        "rows": _masked_rows(session, request, [customer])},
                       {"title": Bi("补贴余额", "Subsidy balances"),
                        "columns": [Bi("项目", "Program"), yuan_label("余额", "Balance")],
-                       "rows": [(s["program_id"], yuan(s["balance_fen"])) for s in view["subsidies"]]},
+                       "rows": [(programs.get(s["program_id"], s["program_id"]), yuan(s["balance_fen"]))
+                                for s in view["subsidies"]]},
                       {"title": Bi("签约", "Signings"),
                        "columns": [Bi("编号", "ID"), Bi("方式", "Kind"), Bi("状态", "Status"),
                                    yuan_label("单笔限额", "Per payment"), yuan_label("日限额", "Per day"),

@@ -26,6 +26,7 @@ from backend.models.changes import SyncChange
 from backend.models.ledger import Account, Entry, Posting
 from backend.models.payments import Payment, PaymentLine, Refund
 from backend.reports.export import csv_bytes, xlsx_bytes
+from backend.web.customer_pages import program_names
 from backend.web.display import Names, local_time, yuan, yuan_label
 from backend.web.forms import Field, Form, Link, api_words, form_data
 from backend.web.paging import paginate
@@ -45,6 +46,7 @@ COLUMNS = [Bi("时间", "Time"), Bi("营业日", "Business day"), Bi("商户", "
 EXPORT_HEADER = ["time", "business_date", "merchant", "terminal", "method", "status", "amount_yuan",
                  "refunded_yuan", "offline", "payment_id"]
 YES, NO = Bi("是", "yes"), Bi("否", "no")
+SOURCES = {"subsidy": Bi("补贴", "subsidy"), "wallet": Bi("个人账户", "wallet"), "bank_card": Bi("银行卡", "bank card")}
 REFUND = Form("refund", Bi("退款", "Refund"), Bi("退款", "Refund"), (
     Field("refund_id", Bi("", ""), "hidden", max_len=36),
     Field("amount", yuan_label("退款金额", "Amount"), "yuan", lo=1),
@@ -167,6 +169,7 @@ def payment_page(request: Request, session: Session, who, payment_uuid: str, *, 
     refunds = list(session.scalars(select(Refund).where(Refund.payment_id == payment.id).order_by(Refund.id)))
     postings = [p for p in [payment.posting_id, *(r.posting_id for r in refunds)] if p is not None]
     left = payment.amount_fen - payment.refunded_fen
+    programs = program_names(session) if any(ln.program_id for ln in lines) else {}
     forms = []
     if who.role in REFUNDERS and payment.status == "approved" and left > 0:
         form = replace(REFUND, action=f"{PATH}/{payment.payment_uuid}/refund",
@@ -179,8 +182,8 @@ def payment_page(request: Request, session: Session, who, payment_uuid: str, *, 
                       {"title": Bi("资金来源", "Where the money came from"),
                        "columns": [Bi("来源", "Source"), Bi("补贴项目", "Program"), yuan_label("金额", "Amount"),
                                    yuan_label("已退", "Refunded")],
-                       "rows": [(ln.source, ln.program_id or "", yuan(ln.amount_fen), yuan(ln.refunded_fen))
-                                for ln in lines]},
+                       "rows": [(SOURCES.get(ln.source, ln.source), programs.get(ln.program_id, ln.program_id or ""),
+                                 yuan(ln.amount_fen), yuan(ln.refunded_fen)) for ln in lines]},
                       {"title": Bi("账务分录", "Ledger lines"),
                        "columns": [Bi("凭证", "Posting"), Bi("类型", "Kind"), Bi("记账时间", "Booked"),
                                    Bi("账户", "Account"), yuan_label("借", "Debit"), yuan_label("贷", "Credit")],

@@ -78,12 +78,14 @@ def subsidy_page(request: Request, session: Session, who, *, status: int = 200, 
     programs = list(session.scalars(select(SubsidyProgram).order_by(SubsidyProgram.id)))
     batches = paginate(session, select(GrantBatch).order_by(GrantBatch.id.desc()), request)
     grants = _open_grants(session)
+    names = {p.id: p.name for p in programs}
     forms = []
     if who.role == "operator":
         # The grant's value carries what was already clawed back when this page was shown.
         clawback = CLAWBACK.with_options("grant", [
-            (f"{g.id}:{g.clawed_back_fen}", Bi(f"{g.id} · {name} · 项目 {g.program_id} · 可追回 {yuan(g.amount_fen - g.clawed_back_fen)} 元",
-                                               f"{g.id} · {name} · program {g.program_id} · "
+            (f"{g.id}:{g.clawed_back_fen}", Bi(f"{g.id} · {name} · {names[g.program_id]} · 可追回 "
+                                               f"{yuan(g.amount_fen - g.clawed_back_fen)} 元",
+                                               f"{g.id} · {name} · {names[g.program_id]} · "
                                                f"{yuan(g.amount_fen - g.clawed_back_fen)} yuan open"))
             for g, name in grants])
         shown = [NEW_PROGRAM] + ([clawback] if grants else [])
@@ -110,13 +112,13 @@ def subsidy_page(request: Request, session: Session, who, *, status: int = 200, 
                       {"title": Bi("可追回的发放", "Grants that can be clawed back"),
                        "columns": [Bi("编号", "ID"), Bi("客户", "Customer"), Bi("项目", "Program"),
                                    yuan_label("金额", "Amount"), yuan_label("已追回", "Clawed back"), Bi("时间", "At")],
-                       "rows": [(g.id, Link(f"{CUSTOMERS}/{g.customer_id}", f"{g.customer_id} {name}"), g.program_id,
+                       "rows": [(g.id, Link(f"{CUSTOMERS}/{g.customer_id}", f"{g.customer_id} {name}"), names[g.program_id],
                                  yuan(g.amount_fen), yuan(g.clawed_back_fen), local_time(g.created_at))
                                 for g, name in grants[:50]]},
                       {"title": Bi("导入批次", "Grant imports"),
                        "columns": [Bi("批次", "Batch"), Bi("项目", "Program"), Bi("入账行数", "Rows booked"),
                                    yuan_label("金额", "Total"), Bi("错误行", "Bad rows"), Bi("时间", "At")],
-                       "rows": [(b.batch_id, b.program_id, b.rows_booked, yuan(b.total_fen), len(b.errors or []),
+                       "rows": [(b.batch_id, names[b.program_id], b.rows_booked, yuan(b.total_fen), len(b.errors or []),
                                  local_time(b.imported_at)) for b in batches.rows], "pager": batches}])
 
 
