@@ -68,6 +68,11 @@ class TerminalCore:
                                   business_day=self.today, sync_status=self.sync_status,
                                   publish=self.output.publish, wake_sync=self._wake_sync)
         self._lock = threading.RLock()     # device events, the kiosk and its timers come from several threads
+        self.desk = None                   # a parking lane's desk (terminal.parking_desk) for the admin screen
+        if config.scene == "parking":
+            from terminal.parking_desk import LaneDesk
+
+            self.desk = LaneDesk(self.scene, self.output, self.pin, self.decider.business_day)  # type: ignore[arg-type]
 
     def recover_interrupted(self) -> int:
         """Once, at the start of the process that owns the store (terminal.runner.Runner): payments

@@ -46,7 +46,7 @@ from terminal.offline import resolve_signing
 from terminal.parking_attendant import AttendantActions
 from terminal.parking_config import ParkingConfig
 from terminal.parking_link import ParkingClient
-from terminal.parking_payment import ExitPayments, PendingExit
+from terminal.parking_payment import ExitPayments, PendingExit, fee_reason
 from terminal.parking_rules import ParkingRules
 from terminal.parking_store import ParkingStore, Stay
 from terminal.scene import SceneResult
@@ -82,6 +82,7 @@ class ParkingScene:
 
     def _blank(self) -> ParkingView:
         return ParkingView(phase="idle", lane_id=self.config.lane_id, direction=self.config.direction,
+                           lane_name=self.config.lane_name,
                            sync=self._sync())
 
     def _sync(self):  # noqa: ANN202
@@ -90,6 +91,7 @@ class ParkingScene:
     def show(self, phase: str, zh: str, en: str, **fields: object) -> ParkingView:
         """The lane's new view (published by terminal.scene.SceneOutput with the step's result)."""
         view = ParkingView(phase=phase, lane_id=self.config.lane_id, direction=self.config.direction,
+                           lane_name=self.config.lane_name,
                            sync=self._sync(), message_zh=zh, message_en=en, **fields)  # type: ignore[arg-type]
         self._view, self._changed = view, True
         if phase != "idle":   # one line per lane decision: plate, amounts, kinds; never a pay code
@@ -290,7 +292,8 @@ class ParkingScene:
         phase = "exit_paid" if paid_fen > 0 else "exit_free"
         view = self.show(phase, zh, en, plate=p.plate, plate_colour=p.colour, image_ref=p.image_ref,
                          entered_at=base.entered_at, duration_s=ExitPayments.duration(p), fee_fen=p.fee_fen,
-                         pay_kind=pay_kind if pay_kind != "none" else None, outcome=outcome)
+                         pay_kind=pay_kind if pay_kind != "none" else None, outcome=outcome,
+                         fee_reason=fee_reason(p))
         return self._remember(p.plate, view, command)
 
     # --- lane events to the backend --------------------------------------------------------------

@@ -15,6 +15,8 @@ class ParkingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     direction: Literal["entry", "exit"] = Field(title="Lane direction / 通道方向", description="entry or exit")
     lane_id: int | None = Field(None, ge=1, title="Lane id", description="the lane's id at the backend")
+    lane_name: str | None = Field(None, max_length=100, title="Lane name / 通道名称",
+                                  description="the lane's name at the backend (written by registration)")
     repeat_window_s: int = Field(30, ge=1, le=600, title="Same car window (s)",
                                  description="a plate pushed again within this time is the same car")
     repeat_entry: Literal["replace", "refuse"] | None = Field(

@@ -44,6 +44,11 @@ class PendingExit:
     order_kind: str = "qr"          # qr | paycode (a pay code the payer must still confirm)
 
 
+def fee_reason(p: PendingExit) -> str | None:
+    """Why this fee, for the lane screen: no entry record -> the car park's fallback fee."""
+    return "no_entry_record" if p.stay is None else None
+
+
 AGGREGATE_QR_PATH = "/pay/q/"      # the backend's aggregate QR (聚合码): any app the lane names can scan it
 
 
@@ -93,7 +98,7 @@ class ExitPayments:
         assert p is not None
         return self.lane.show("exit_quote", zh, en, plate=p.plate, plate_colour=p.colour, image_ref=p.image_ref,
                           entered_at=p.stay.entered_at if p.stay else None, duration_s=self.duration(p),
-                          fee_fen=p.fee_fen, qr_text=p.qr_text, outcome=declined)
+                          fee_fen=p.fee_fen, qr_text=p.qr_text, outcome=declined, fee_reason=fee_reason(p))
 
     @staticmethod
     def duration(p: PendingExit) -> int | None:
@@ -165,7 +170,7 @@ class ExitPayments:
     def _again(self, p: PendingExit, zh: str, en: str) -> ParkingView:
         """Still waiting at the exit, with a message."""
         return self.lane.show("exit_quote", zh, en, plate=p.plate, plate_colour=p.colour, image_ref=p.image_ref,
-                               fee_fen=p.fee_fen, qr_text=p.qr_text)
+                               fee_fen=p.fee_fen, qr_text=p.qr_text, fee_reason=fee_reason(p))
 
     def settle_or_close_order(self) -> ParkingView | None:
         """Before the waiting car pays another way (or is re-priced): close its QR order at the

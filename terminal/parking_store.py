@@ -180,6 +180,13 @@ class ParkingStore:
         return [(ParkingEvent.model_validate_json(r["body"]), r["status"]) for r in self._rows(sql + " ORDER BY seq",
                                                                                                args)]
 
+    def exit_events(self, limit: int) -> list[tuple[ParkingEvent, str]]:
+        """This lane's newest exits first, each with its queue status. Every exit writes one exit
+        event, whatever paid it (a QR order leaves no payment in the outbox)."""
+        rows = self._rows("SELECT body, status FROM parking_events_out "
+                          "WHERE json_extract(body, '$.kind') = 'exit' ORDER BY seq DESC LIMIT ?", [limit])
+        return [(ParkingEvent.model_validate_json(r["body"]), r["status"]) for r in rows]
+
     def prune(self, now: datetime, keep: timedelta = KEEP_FINISHED) -> int:
         """Forget stays that ended (exited or replaced) and lane events the backend answered, older
         than `keep`. Open stays, flagged stays (the review queue) and queued events are kept."""

@@ -70,6 +70,7 @@ class ParkingView:
     lane_id: int | None
     direction: Literal["entry", "exit"]
     sync: SyncStatus
+    lane_name: str | None = None           # as the backend named the lane (registration)
     plate: str | None = None
     plate_colour: str | None = None
     image_ref: str | None = None
@@ -78,6 +79,7 @@ class ParkingView:
     fee_fen: int | None = None
     qr_text: str | None = None             # exit order QR when payment is needed
     pay_kind: str | None = None            # member | contactless | qr | paycode | free_by_attendant
+    fee_reason: str | None = None          # "no_entry_record": the car park's fallback fee was charged
     outcome: PaymentOutcome | None = None
     message_zh: str = ""
     message_en: str = ""

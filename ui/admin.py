@@ -14,6 +14,7 @@ from core.money import parse_yuan
 from terminal.state import PaymentOutcome, PaymentRow, ShiftTotals, SyncStatus
 from ui.bridge import CoreBridge
 from ui.i18n import Translator
+from ui.lane_desk import add_lane_tabs, refusal_words
 from ui.widgets import follow_language, label
 
 COLUMNS = ("admin.col_time", "admin.col_name", "admin.col_amount", "admin.col_method",
@@ -70,6 +71,8 @@ class AdminScreen(QWidget):
         self.tabs.addTab(self._sync_tab(), "")
         self.tabs.addTab(self._queue_tab(), "")
         self.tabs.addTab(self._shift_tab(), "")
+        self._tab_keys = ["admin.payments", "admin.sync", "admin.queue", "admin.shift"]
+        self.lane_tabs = add_lane_tabs(self.tabs, self._tab_keys, tr, bridge)   # a parking lane's desk
         self.wizard_button = QPushButton()
         self.wizard_button.setObjectName("small")
         self.wizard_button.clicked.connect(self.open_wizard)
@@ -165,7 +168,7 @@ class AdminScreen(QWidget):
 
     def retranslate(self) -> None:
         t = self._tr
-        for index, key in enumerate(("admin.payments", "admin.sync", "admin.queue", "admin.shift")):
+        for index, key in enumerate(self._tab_keys):
             self.tabs.setTabText(index, t.t(key))
         self.wizard_button.setText(t.t("admin.setup"))
         self.leave_button.setText(t.t("admin.exit"))
@@ -195,11 +198,15 @@ class AdminScreen(QWidget):
         self.result.setText("")
         self.refresh_payments()
         self.refresh_queues()
+        for tab in self.lane_tabs:
+            tab.enter(pin)
         self._bridge.call(self._bridge.core.current_view,
                           done=lambda view: self.show_sync(getattr(view, "sync", view)))
 
     def _leave(self) -> None:
         self._pin = ""   # the PIN does not outlive the admin session
+        for tab in self.lane_tabs:
+            tab.leave()
         self.leave.emit()
 
     # --- payments, refund, void --------------------------------------------------------------
@@ -265,11 +272,7 @@ class AdminScreen(QWidget):
 
     def _failed(self, error: Exception) -> None:
         self._busy(False)
-        zh, en = getattr(error, "zh", ""), getattr(error, "en", "")   # the core's AdminError words
-        if zh or en:
-            self.result.setText(self._tr.pick(zh, en))
-        else:
-            self.result.setText(self._tr.t("admin.failed", error=str(error) or type(error).__name__))
+        self.result.setText(refusal_words(self._tr, error))     # the core's AdminError words
 
     def _busy(self, busy: bool) -> None:
         for button in (self.refund_button, self.void_button, self.sync_button, self.shift_button,

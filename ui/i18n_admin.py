@@ -1,5 +1,8 @@
 """The words of the cashier's amount entry and the admin screens behind the PIN (key -> (zh, en)).
-Part of ui.i18n's one table `STRINGS`; read them through a Translator."""
+Part of ui.i18n's one table `STRINGS`; read them through a Translator. A parking lane's desk and
+the on-screen keyboard have theirs in ui/i18n_lane.py."""
+
+from ui.i18n_lane import LANE_STRINGS
 
 ADMIN_STRINGS: dict[str, tuple[str, str]] = {
     # cashier amount entry
@@ -82,4 +85,5 @@ ADMIN_STRINGS: dict[str, tuple[str, str]] = {
     "status.declined_after_fact": ("事后拒付", "refused later"),
     "status.refunded": ("已退款", "refunded"),
     "status.voided": ("已撤销", "voided"),
+    **LANE_STRINGS,
 }

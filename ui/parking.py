@@ -85,7 +85,8 @@ class ParkingScreen(ViewScreen):
         role = CARD_ROLE.get(view.phase, "panel")
         set_role(self.card, role)
         side = t.t("parking.entry" if view.direction == "entry" else "parking.exit")
-        self.lane.setText(f"{side} · {t.t('parking.lane', lane=view.lane_id)}" if view.lane_id else side)
+        lane = view.lane_name or (t.t("parking.lane", lane=view.lane_id) if view.lane_id else "")
+        self.lane.setText(f"{side} · {lane}" if lane else side)
         self._render_plate(view)
         self._render_facts(view)
         headline, amount, detail = self._card_texts(view)
@@ -119,6 +120,8 @@ class ParkingScreen(ViewScreen):
             facts.append((t.t("parking.duration"), t.duration(view.duration_s)))
         if view.fee_fen is not None:
             facts.append((t.t("parking.fee"), t.money(view.fee_fen)))
+        if view.fee_reason:            # e.g. no entry record: the car park's fallback fee
+            facts.append((t.t("parking.why_fee"), t.t(f"parking.fee_reason.{view.fee_reason}")))
         if view.pay_kind:
             facts.append((t.t("parking.how"), t.t(f"pay_short.{view.pay_kind}")))
         for index, (name, value) in enumerate(self._fact_labels):
