@@ -53,9 +53,10 @@ _LIMITS = (Field("per_payment", yuan_label("单笔限额", "Per payment"), "yuan
            Field("per_day", yuan_label("日限额", "Per day"), "yuan", lo=1, hi=100 * MAX_AMOUNT_FEN))
 DEPOSIT = Form("deposit", Bi("存入个人账户", "Deposit into the wallet"), Bi("存入", "Deposit"), (_KEY, _AMOUNT))
 WITHDRAW = Form("withdraw", Bi("从个人账户取出", "Withdraw from the wallet"), Bi("取出", "Withdraw"), (_KEY, _AMOUNT))
+# The limits come first: a swipe reader types the number and then Enter, which sends the form.
 CARD = Form("signings/card", Bi("刷卡签约（输入卡号或在读卡器上刷卡）", "Sign a card (type the number or swipe it)"),
-            Bi("签约", "Sign"), (Field("card_number", Bi("卡号", "Card number"), max_len=80,
-                                       hint=Bi("卡号只用于计算密钥散列，不保存", "Only its keyed hash is kept")), *_LIMITS))
+            Bi("签约", "Sign"), (*_LIMITS, Field("card_number", Bi("卡号", "Card number"), max_len=80, hint=Bi(
+                "先填限额，再输入或刷卡；只保存卡号的密钥散列", "Limits first, then type or swipe; only a keyed hash is kept"))))
 PLATE = Form("signings/plate", Bi("车牌签约", "Sign a plate"), Bi("签约", "Sign"), (
     Field("plate", Bi("车牌号", "Plate"), max_len=16),
     Field("plate_colour", Bi("号牌颜色", "Plate colour"), "choice",

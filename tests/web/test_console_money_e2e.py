@@ -103,10 +103,11 @@ def test_sign_a_card_by_typing_its_number(world, page) -> None:  # noqa: ANN001
     base = f"/admin/customers/{world['diner']}"
     page.goto(f"{world['url']}{base}")
     form = page.locator(f"form[action='{base}/signings/card']")
-    form.locator("input[name=card_number]").fill("6222 0210 0112 3456")    # what a swipe reader or a person types
     form.locator("input[name=per_payment]").fill("30")
     form.locator("input[name=per_day]").fill("100")
-    form.locator("button").click()
+    card = form.locator("input[name=card_number]")
+    card.press_sequentially("6222 0210 0112 3456")     # as a person types it; a USB swipe reader types
+    card.press("Enter")                                # the digits and then Enter, which sends the form
     page.wait_for_selector(".notice")
     assert "签约成功" in page.inner_text(".notice") and CARD not in page.content()
     assert "30.00" in page.inner_text("section >> nth=2")
