@@ -3,55 +3,25 @@ database every worker shares, so a QR order made through one worker is paid and 
 any other (each worker used to keep its own simulator in memory: 3 of 12 orders stayed pending)."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
 
-from backend.channels.compose import simulated_env
 from sync.auth import TerminalAuth
 from tests.backend.helpers import TEST_KEYS, make_app, make_merchant_site, register_terminal, wait_for
-from tests.backend.test_workers import _healthy
-from terminal.demo.backend_process import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.backend.test_workers import request_pids
+from terminal.demo.backend_process import BackendProcess
 
 
 @pytest.fixture
 def two_workers(tmp_path, sqlite_url):  # noqa: ANN001, ANN201
-    port = free_port()
-    log = tmp_path / "backend.log"
-    env = {**os.environ, "GATEPAY_DATABASE_URL": sqlite_url, "GATEPAY_KEY_FILE": str(tmp_path / "keys.json"),
-           **{f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}, **simulated_env(query_every_s=0)}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "backend", "serve", "--port", str(port),
-                                 "--workers", "2", "--no-jobs"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_for(lambda: _healthy(url), 60, every_s=0.2):
-        proc.kill()
-        pytest.fail(f"backend did not start:\n{log.read_text()[-3000:]}")
-    yield url, log, sqlite_url
-    proc.terminate()
-    proc.wait(30)
-
-
-def _pids(log: Path, path_part: str) -> set[int]:
-    pids = set()
-    for line in log.read_text(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("event") == "request" and path_part in entry.get("path", ""):
-            pids.add(entry["pid"])
-    return pids
+    keys = {f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}       # the seeding app's keys
+    backend = BackendProcess(sqlite_url, tmp_path, extra_env=keys, serve_args=["--workers", "2", "--no-jobs"],
+                             log_path=tmp_path / "backend.log").start(timeout=60)
+    yield backend.url, backend.log_path, sqlite_url
+    backend.stop()
 
 
 def test_qr_orders_made_and_paid_through_different_workers_are_all_paid(two_workers):  # noqa: ANN001
@@ -83,7 +53,8 @@ def test_qr_orders_made_and_paid_through_different_workers_are_all_paid(two_work
                 state = c.get(f"/api/v1/terminal/parking/orders/{order['order_id']}", auth=auth).json()
             assert state["status"] == "paid", state
     # access-log lines are written after the answer
-    assert wait_for(lambda: len(_pids(log, "/channel-sim/pay")) == 2 and len(_pids(log, "/terminal/parking/orders")) == 2,
-                    10), (_pids(log, "/channel-sim/pay"), _pids(log, "/terminal/parking/orders"))
+    def both_workers() -> tuple[set[int], set[int]]:
+        return request_pids(log, "/channel-sim/pay"), request_pids(log, "/terminal/parking/orders")
+    assert wait_for(lambda: [len(pids) for pids in both_workers()] == [2, 2], 10), both_workers()
     text = log.read_text(errors="replace")
     assert "SIMULATED" in text and "no real money moves" in text     # serve said so, loudly

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,22 +13,24 @@ import pytest
 
 from backend.config import BackendSettings
 from tests.backend.helpers import wait_for
-from terminal.demo.backend_process import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from terminal.demo.backend_process import BackendProcess
 
 
-def _worker_pids(log: Path) -> set[int]:
-    """The pids that wrote access-log lines for /health (every log line names its pid)."""
+def request_pids(log: Path, path_part: str) -> set[int]:
+    """The pids that wrote access-log lines for paths holding `path_part` (every line names its pid)."""
     pids = set()
     for line in log.read_text(errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("event") == "request" and entry.get("path") == "/health":
+        if entry.get("event") == "request" and path_part in entry.get("path", ""):
             pids.add(entry["pid"])
     return pids
+
+
+def _worker_pids(log: Path) -> set[int]:
+    return request_pids(log, "/health")
 
 
 def _health_on_new_connections(url: str, count: int) -> None:
@@ -49,13 +49,6 @@ def _all_answer_on_new_connections(url: str, count: int) -> bool:
     return True
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -66,20 +59,10 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture
 def served(tmp_path, sqlite_url):  # noqa: ANN001
-    port = free_port()
-    log = tmp_path / "backend.log"
-    env = {**os.environ, "GATEPAY_DATABASE_URL": sqlite_url, "GATEPAY_KEY_FILE": str(tmp_path / "keys.json")}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "terminal.cli", "backend", "serve", "--port", str(port),
-                                 "--workers", "2"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_for(lambda: _healthy(url), 60, every_s=0.2):
-        proc.kill()
-        pytest.fail(f"backend did not start:\n{log.read_text()[-3000:]}")
-    yield proc, url, log
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    backend = BackendProcess(sqlite_url, tmp_path, serve_args=["--workers", "2"], log_path=tmp_path / "backend.log",
+                             simulators={}).start(timeout=60)
+    yield backend.proc, backend.url, backend.log_path
+    backend.kill()
 
 
 def test_connections_are_spread_over_the_workers(served):  # noqa: ANN001
