@@ -212,7 +212,8 @@ def save_offline_limits(request: Request, site_id: str, data: dict = Depends(for
     reading = form.read(data)
     errors, error = dict(reading.errors), None
     if reading.ok:
-        values = {**reading.values, "max_cache_age_s": reading.values.pop("max_cache_age_min") * 60}
+        values = {k: v for k, v in reading.values.items() if k != "max_cache_age_min"}
+        values["max_cache_age_s"] = reading.values["max_cache_age_min"] * 60
         try:
             limits = OfflineLimitsIn.model_validate(values)
         except ValidationError as exc:

@@ -1,7 +1,8 @@
 """Onboarding on the console end to end: headless Chromium (Debian's package) against the real
 backend process, starting from an empty backend. An operator follows the Terminals page's first
 steps: applies a merchant (an empty name is refused under the field), records its account,
-approves it, adds a site, a meal period (an overlapping one is refused under the field), then an
+approves it, suspends it (not without a reason) and reinstates it, adds a site, a meal period (an
+overlapping one is refused under the field), a lane and offline limits, then an
 enrolment code bound to a lane that a terminal really registers with, and disables that terminal
 after confirming. A car park gets lanes, a tariff, a member and a blacklisted plate (a bad plate
 refused under the field). The page switches to English. Screenshots go to docs/screenshots."""
@@ -91,6 +92,12 @@ def test_operator_onboards_a_canteen_from_an_empty_backend(empty_backend, browse
     assert "6222********2222" in page.inner_text("#facts") and "6222000011112222" not in page.content()
     submit(page, "fee", method="face", rate_bp="60", min_fen="0.10", max_fen="5.00")
     assert "0.10" in page.inner_text("#fees") and "5.00" in page.inner_text("#fees")
+    submit(page, "suspend", reason="")
+    assert "请填写这一项" in error_under(page, "suspend", "reason") and "已通过" in page.inner_text("#facts")
+    submit(page, "suspend", reason="合同续签中")
+    assert "已暂停" in page.inner_text("#facts") and "合同续签中" in page.inner_text("#facts")
+    page.click("#facts button:text('恢复')")
+    assert "已通过" in page.inner_text("#facts")
     submit(page, "new-site", name="一号餐厅")
     shot(page, "merchant")
     page.click("#sites a:text('一号餐厅')")
@@ -104,6 +111,10 @@ def test_operator_onboards_a_canteen_from_an_empty_backend(empty_backend, browse
     shot(page, "site-meal-overlap")
     submit(page, "new-lane", name="东门闸机", direction="both")
     assert "东门闸机" in page.inner_text("#lanes")
+    submit(page, "limits", per_payment_fen="200", per_customer_day_fen="100")
+    assert error_under(page, "limits", "per_payment_fen") and "50.00" in page.inner_text("#offline-limits")
+    submit(page, "limits", per_payment_fen="30", max_cache_age_min="720")
+    assert "30.00" in page.inner_text("#offline-limits") and "720" in page.inner_text("#offline-limits")
 
     page.goto(f"{url}/admin/terminals")
     assert page.locator("#first-steps").count() == 1 and "✓" in page.inner_text("#first-steps")

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee
+from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee, Site
 from backend.models.terminals import EnrolmentCode, Terminal
 from tests.backend.helpers import make_app, make_merchant_site, operator_token
 from tests.web.test_admin_pages import csrf_of
@@ -169,3 +169,18 @@ def test_language_toggle_pagination_and_local_times(app) -> None:  # noqa: ANN00
     assert "Page 2 of 2" in english and "第 2/2 页" not in english and "Merchants" in english
     away = op.client.get("/admin/lang?to=zh&next=https://evil.example/", follow_redirects=False)
     assert away.headers["location"] == "/admin"
+
+
+def test_offline_limits_are_typed_in_yuan_and_checked_together(app) -> None:  # noqa: ANN001
+    ids = make_merchant_site(app, "canteen")
+    op = Shop(app, operator_token(app))
+    path = f"/admin/sites/{ids['site_id']}/offline-limits"
+    wrong = op.post(path, per_payment_fen="200", per_customer_day_fen="100", terminal_total_fen="5000",
+                    max_cache_age_min="1440")
+    assert wrong.status_code == 422 and field_error(wrong.text, "per_payment_fen"), wrong.text[-3000:]
+    ok = op.post(path, per_payment_fen="30.5", per_customer_day_fen="100", terminal_total_fen="5000",
+                 max_cache_age_min="720")
+    assert ok.status_code == 200
+    with app.state.sessions() as s:
+        site = s.get(Site, ids["site_id"])
+        assert (site.offline_per_payment_fen, site.offline_max_cache_age_s) == (3050, 720 * 60)
