@@ -38,13 +38,11 @@ FILTER = Form("/admin/payments/search", Bi("查找支付", "Find payments"), Bi(
 def filter_form(session: Session, who: OperatorPrincipal) -> Form:
     """The filter with the merchants and terminals this operator may see as its choices."""
     terminals = select(Terminal.id, Terminal.name).order_by(Terminal.id)
-    form = FILTER
+    merchants = select(Merchant.id, Merchant.name).order_by(Merchant.id)
     if who.role == "merchant_admin":
         terminals = terminals.where(Terminal.merchant_id == who.merchant_id)
-        form = FILTER.with_options("merchant_id", [(str(who.merchant_id), "")])
-    else:
-        merchants = session.execute(select(Merchant.id, Merchant.name).order_by(Merchant.id)).all()
-        form = FILTER.with_options("merchant_id", list(_ANY) + [(str(m), name) for m, name in merchants])
+        merchants = merchants.where(Merchant.id == who.merchant_id)
+    form = FILTER.with_options("merchant_id", list(_ANY) + [(str(m), name) for m, name in session.execute(merchants)])
     return form.with_options("terminal_id", list(_ANY) + [(str(t), name) for t, name in session.execute(terminals)])
 
 

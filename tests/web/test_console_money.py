@@ -130,7 +130,27 @@ def test_roles_auditor_reads_merchant_admin_sees_its_own_payments_only(shop) -> 
     assert admin.post(f"/admin/payments/{paid['payment_id']}/refund", data={
         "refund_id": str(uuid.uuid4()), "amount": "1", "reason": "x",
         "csrf": csrf_of(admin.get("/admin/payments").text)}).status_code == 404
+    own = admin.get("/admin/payments.csv").content.decode("utf-8-sig")
+    assert own.count("\r\n") == 1 and paid["payment_id"] not in own        # the header only: no other merchant's
+    csrf = csrf_of(auditor.get("/admin/subsidies").text)
+    assert auditor.post("/admin/subsidies/programs", data={
+        "name": "x", "funder": "y", "kind": "monthly", "expiry_policy": "month_end", "csrf": csrf}).status_code == 403
+    assert auditor.post("/admin/subsidies/clawback", data={"grant": "1:0", "csrf": csrf}).status_code == 403
+    assert auditor.post("/admin/customers", data={"name": "x", "csrf": csrf}).status_code == 403
     assert shop.view(cid)["wallet_fen"] == 3800
+
+
+def test_the_pages_follow_the_language_toggle(shop) -> None:  # noqa: ANN001
+    cid = shop.customer("张小三", wallet_fen=5000)
+    paid = shop.pay(cid, 1200)["payment_id"]
+    client = browser(shop, shop.token)
+    client.get("/admin/lang", params={"to": "en", "next": "/admin/payments"})
+    for path in ("/admin/customers", f"/admin/customers/{cid}", "/admin/subsidies", "/admin/payments",
+                 f"/admin/payments/{paid}"):
+        html = client.get(path).text
+        main = html.split("<main>")[1]
+        assert "Amount (yuan)" in main or "Wallet (yuan)" in main or "Programs" in main, path
+        assert "客户" not in main and "支付" not in main.replace(paid, ""), path
 
 
 def test_refund_part_once_per_form_and_bad_refunds_are_refused(shop) -> None:  # noqa: ANN001
