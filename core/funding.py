@@ -24,21 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from core.reasons import find
 from core.wire import MAX_AMOUNT_FEN, FundingOrder, SplitLine
 
 SubsidyKind = Literal["monthly", "daily", "meal"]
 
 # Allowances that lapse sooner are spent first when expiry times tie (or are unknown).
 _KIND_RANK = {"meal": 0, "daily": 1, "monthly": 2}
-
-# Decline reason codes and what the diner is told (Chinese first, English available).
-DECLINE_MESSAGES: dict[str, tuple[str, str]] = {
-    "insufficient_funds": ("余额不足，请充值或更换支付方式", "Not enough balance: top up or pay another way"),
-    "subsidy_not_allowed_here": ("补贴不能在此处或此时段使用，请使用个人账户",
-                                 "Subsidy cannot be used here or at this time: pay from your own account"),
-    "subsidy_cap_reached": ("补贴已达本餐或今日上限", "Subsidy limit for this meal or today is reached"),
-    "no_subsidy": ("您没有可用的补贴", "You have no subsidy to pay with"),
-}
 
 
 @dataclass(frozen=True)
@@ -93,11 +85,11 @@ class FundingDecision:
 
     @property
     def message_zh(self) -> str:
-        return DECLINE_MESSAGES.get(self.reason or "", ("", ""))[0]
+        return (find(self.reason) or ("", ""))[0]     # worded by core/reasons
 
     @property
     def message_en(self) -> str:
-        return DECLINE_MESSAGES.get(self.reason or "", ("", ""))[1]
+        return (find(self.reason) or ("", ""))[1]
 
     def subsidy_fen(self) -> int:
         return sum(line.amount_fen for line in self.lines if line.source == "subsidy")

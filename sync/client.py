@@ -17,6 +17,7 @@ from typing import Callable, TypeVar, get_args
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from core.reasons.scenes import SYNC
 from sync.auth import TerminalAuth
 from core.wire import (ChangeKind, PaymentRequest, PaymentResult, PullResponse, PushRequest, PushResponse,
                        RegisterRequest, RegisterResponse, ServerTime,
@@ -26,17 +27,6 @@ API = "/api/v1"
 T = TypeVar("T", bound=BaseModel)
 CHANGE_KINDS = frozenset(get_args(ChangeKind))
 log = logging.getLogger("gatepay.sync")
-
-# reason code -> (zh, en) for the admin screen and the doctor
-FAILURE_WORDS: dict[str, tuple[str, str]] = {
-    "unreachable": ("连不上后台，请检查网络", "Cannot reach the backend: check the network"),
-    "timeout": ("后台响应超时", "The backend did not answer in time"),
-    "server_error": ("后台出错，稍后自动重试", "The backend had an error: retrying by itself"),
-    "refused": ("后台拒绝了请求", "The backend refused the request"),
-    "unauthorised": ("终端认证失败，请检查时间或重新注册", "The backend does not accept this terminal: check the clock or register again"),
-    "bad_answer": ("后台返回了无法识别的数据", "The backend answered something the terminal cannot read"),
-}
-
 
 class SyncFailure(Exception):
     """One failure type for every network problem."""
@@ -52,7 +42,8 @@ class SyncFailure(Exception):
 
     @property
     def words(self) -> tuple[str, str]:
-        return FAILURE_WORDS.get(self.reason, FAILURE_WORDS["bad_answer"])
+        """(zh, en) for the admin screen and the doctor (core/reasons, the SYNC table)."""
+        return SYNC.get(self.reason, SYNC["bad_answer"])
 
     @property
     def plain(self) -> str:

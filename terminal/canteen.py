@@ -19,24 +19,6 @@ from core.reasons import message
 from terminal.state import MealPeriodView, PaymentOutcome
 from terminal.store import Store
 
-FACE_REJECTIONS: dict[str, tuple[str, str]] = {
-    "no_match": ("未识别到已登记的人脸，请刷卡或扫码", "Face not recognised: tap a card or show a pay code"),
-    "ambiguous": ("无法确认身份，请正对摄像头或刷卡", "Could not tell who you are: face the camera or tap a card"),
-    "too_small": ("请靠近一点", "Please come closer"),
-    "blurry": ("请稍停片刻", "Please hold still"),
-    "not_frontal": ("请正对摄像头", "Please face the camera"),
-    "spoof": ("未通过活体检测，请本人正对摄像头重试，或刷卡、扫码",
-              "Liveness check failed: face the camera in person and try again, or tap a card or show a pay code"),
-    "bad_frame": ("摄像头画面异常，请刷卡或扫码，并告知工作人员",
-                  "The camera picture is faulty: tap a card or show a pay code, and tell the staff"),
-    "liveness_timeout": ("活体检测超时，请眨眼后重试", "Liveness check timed out: blink and try again"),
-    "liveness_needed": ("需要活体检测，请眨眼", "A liveness check is needed: please blink"),
-    "digits_refused": ("手机号后四位核对未通过，请刷卡或扫码", "The phone digits did not match: tap a card or show a pay code"),
-    "digits_locked": ("手机号后四位多次核对未通过，请10分钟后再试，或刷卡、扫码",
-                      "The phone digits failed several times: try again in 10 minutes, or tap a card or show a pay code"),
-    "unknown_code": ("无法识别此付款码，请换用微信、支付宝或校园码", "This code is not a pay code: use WeChat, Alipay or a campus code"),
-}
-
 
 def _parse_hhmm(text: str) -> time:
     h, m = text.split(":")
@@ -164,7 +146,7 @@ class MealRules:
     def _paid_before(self, last, method: str, now: datetime, meal_limit: bool = False) -> PaymentOutcome:  # noqa: ANN001
         paid_at = last.occurred_at if last else None
         when = paid_at.astimezone(self.periods()[1]).strftime("%H:%M") if paid_at else ""
-        zh, en = message("meal_limit") if meal_limit else ("已支付", "Already paid")
+        zh, en = message("meal_limit" if meal_limit else "debounce")
         if when:
             zh, en = f"{zh}（{when} 已付款）", f"{en} (paid at {when})"
         return PaymentOutcome(payment_id=last.item_id if last else "", status="already_paid",
@@ -174,6 +156,6 @@ class MealRules:
 
     @staticmethod
     def _refused(reason: str, method: str, now: datetime) -> PaymentOutcome:
-        zh, en = FACE_REJECTIONS.get(reason) or message(reason)
+        zh, en = message(reason)
         return PaymentOutcome(payment_id="", status="declined", amount_fen=0, method=method, at=now,
                               reason=reason, message_zh=zh, message_en=en)

@@ -87,9 +87,9 @@ def decide_offline(store: Store, credential: Credential, signing: Signing | None
     if signing is None:
         return _declined("not_signed")
     if signing.status != "active":
-        return _declined("revoked" if signing.status == "revoked" else "suspended", signing)
+        return _declined("signing_revoked" if signing.status == "revoked" else "signing_suspended", signing)
     if signing.merchant_ids and merchant_id not in signing.merchant_ids:
-        return _declined("not_this_merchant", signing)
+        return _declined("merchant_not_allowed", signing)
     if 0 < signing.per_payment_limit_fen < amount_fen:
         return _declined("over_payment_limit", signing, limit=signing.per_payment_limit_fen)
     if amount_fen > limits.per_payment_fen:

@@ -2,8 +2,8 @@
 
 One table (`STRINGS`: key -> (zh, en)), kept by screen: the kiosk's here, the admin screens' in
 ui/i18n_admin.py, the installer wizard's in ui/i18n_wizard.py. Decline reasons, in plain words
-that say what to do, come from the core (its outcome words, else its tables) and, for codes only
-screens meet, `REASONS`.
+that say what to do, come from the core: its outcome words, else the reason catalogue
+(core/reasons).
 A `Translator` holds the current language for one window and tells its listeners when it
 changes; screens then render their last view again. No Qt here.
 """
@@ -14,6 +14,7 @@ from typing import Callable, Literal
 from zoneinfo import ZoneInfo
 
 from core.money import format_yuan
+from core.reasons import CATALOGUE, find
 from ui.i18n_admin import ADMIN_STRINGS
 from ui.i18n_wizard import WIZARD_STRINGS
 
@@ -109,29 +110,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     **WIZARD_STRINGS,
 }
 
-# Reasons only the screens word. Declines are worded by the core (core/reasons.py,
-# core/funding.py, terminal/canteen.py's face rejections) and arrive in the outcome's
-# message_zh/message_en; for an outcome without words the core's tables are read, then this one.
-REASONS: dict[str, tuple[str, str]] = {
-    "card_unknown": ("这张卡没有登记，请到服务台办理", "This card is not registered: please go to the service desk"),
-    "paycode_invalid": ("付款码无效，请刷新付款码后重试", "The pay code is not valid: refresh it and try again"),
-    "backend_unreachable": ("连不上后台，请稍后再试或改用其他方式", "Cannot reach the backend: try again later or pay another way"),
-    "plate_not_signed": ("车牌未签约无感支付，请扫码缴费", "Plate is not signed up for contactless: scan the QR code to pay"),
-    "plate_unreadable": ("车牌识别不清，请稍等值班员处理", "Plate could not be read: please wait for the attendant"),
-    "no_entry_record": ("没有找到入场记录，请联系值班员", "No entry record found: please call the attendant"),
-    "lot_full": ("车位已满，请稍后再来", "The car park is full, please come back later"),
-    "blacklisted": ("该车辆不能入场，请联系值班员", "This vehicle may not enter: please call the attendant"),
-}
-UNKNOWN_REASON = ("暂时无法支付，请联系工作人员", "Cannot pay right now: please ask the staff")
-
-
-def core_reason_tables() -> list[dict[str, tuple[str, str]]]:
-    """The core's decline wordings (imported late: they are plain data, but live in terminal/)."""
-    from terminal.canteen import FACE_REJECTIONS
-    from core.funding import DECLINE_MESSAGES
-    from core.reasons import MESSAGES
-
-    return [FACE_REJECTIONS, MESSAGES, DECLINE_MESSAGES]
+# Reasons are worded by the one catalogue (core/reasons) and usually arrive already worded in
+# the outcome's message_zh/message_en; a code without words is looked up there.
+UNKNOWN_REASON = CATALOGUE["unknown_reason"]
 
 
 class Translator:
@@ -181,14 +162,10 @@ class Translator:
 
     def reason(self, code: str | None, message_zh: str = "", message_en: str = "") -> str:
         """A decline in plain words saying what to do: the core's own words first (they carry
-        the actual limits), then the core's tables, then this one, then a safe sentence."""
+        the actual limits), then the reason catalogue, then a safe sentence."""
         if message_zh or message_en:
             return self.pick(message_zh, message_en)
-        for table in core_reason_tables():
-            words = table.get(code or "")
-            if words and "{" not in words[0] + words[1]:    # templates need the core's values
-                return self._pick(words)
-        return self._pick(REASONS.get(code or "", UNKNOWN_REASON))
+        return self._pick(find(code) or UNKNOWN_REASON)     # a sentence needing values the core had: not here
 
     def money(self, fen: int) -> str:
         return "¥" + format_yuan(fen)

@@ -30,6 +30,7 @@ from core.wire import (MAX_AMOUNT_FEN, MemberData, ParkingEventsResponse, Parkin
 from core.crypto import FieldCipher
 from core.members import PassPlan
 from core.plates import PlateError, normalise_plate
+from core.reasons import message
 from core.tariff import SiteTariffs
 
 router = APIRouter(prefix="/api/v1", tags=["parking"])
@@ -52,8 +53,7 @@ def _channel_of_code(request: Request, code: str) -> PaymentChannel:
 
 def _unavailable(exc: ChannelError, zh: str, en: str):  # noqa: ANN202
     if exc.code == "not_configured":
-        return api_error(503, "channel_not_configured", "本停车场未开通该支付渠道，请换一种方式支付或联系管理员",
-                         "This car park does not take this way to pay: pay another way or call the attendant")
+        return api_error(503, "channel_not_configured", *message("channel_not_configured"))
     return api_error(502, "channel_unavailable", zh, en)
 
 

@@ -32,6 +32,7 @@ from backend.services.customers import publish_balance
 from backend.services.ledger import book, reverse_legs
 from backend.services.payments import resolve_pending
 from backend.settlement.models import SettlementItem
+from core.reasons import message
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ def _reverse_unsettled(session: Session, bank: CoreBanking, vault: Vault, ours: 
     book(session, f"channel_reverse:{payment.payment_uuid}", "payment_reversal",
          reverse_legs(session, payment.posting_id), memo="not on the channel statement; bank: not found", now=now)
     payment.status, payment.reason = "declined", "channel_not_settled"
-    payment.result = {**payment.result, "status": "declined", "reason": "channel_not_settled", "split": []}
+    zh, en = message("channel_not_settled")        # the stored answer no longer says 支付成功
+    payment.result = {**payment.result, "status": "declined", "reason": "channel_not_settled", "split": [],
+                      "message_zh": zh, "message_en": en}
     if payment.customer_id is not None:
         publish_balance(session, payment.customer_id, now)
     return "reversed", "银行确认未扣款，已冲正 / the bank confirms it never took the money: reversed"

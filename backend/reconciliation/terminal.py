@@ -16,19 +16,12 @@ from sqlalchemy.orm import Session
 from backend.auth import TerminalPrincipal
 from backend.models.payments import Payment
 from backend.reconciliation.models import TerminalShift
+from core.reasons import message
 from core.wire import ShiftCloseRequest, ShiftCloseResult, ShiftDifference, ShiftMethodLine
-
-WORDS = {
-    "push_needed": ("这笔支付还在终端队列中，请立即上传", "This payment is still in the terminal's queue: push it now"),
-    "not_booked": ("终端记录的这笔支付后台没有，请联系运营核查", "The terminal took this payment but the backend has none: call the operator"),
-    "unknown_to_terminal": ("后台有这笔支付但终端没有记录，请核查", "The backend booked this payment but the terminal has no record: check it"),
-    "amount_differs": ("这笔支付终端与后台金额不一致，请核查", "The terminal and the backend disagree on this payment's amount: check it"),
-    "totals_differ": ("该支付方式的笔数或金额与后台不一致", "The count or sum for this method differs from the backend"),
-}
 
 
 def _difference(kind: str, **kw) -> ShiftDifference:  # noqa: ANN003
-    zh, en = WORDS[kind]
+    zh, en = message(kind)
     return ShiftDifference(kind=kind, message_zh=zh, message_en=en, **kw)
 
 

@@ -11,7 +11,8 @@ channel clearing accounts take it with their own code.
 Two receipts reach this module:
   * a paid parking QR order or exit pay code (`book_order_receipt`, called where an order turns
     paid — the notification and the terminal's poll both end there, under the order's row lock);
-  * a canteen pay code charged at the channel (`pay_by_channel`, the micropay / 付款码 call).
+  * a canteen pay code charged at the channel (`pay_by_channel`; the charge itself is
+    channel_paycode's, the flow the parking exit's pay code shares).
 A refund of a channel payment is first given back at the channel (`refund_at_channel`), then the
 money service's refund books the mirror image (the `channel` line credits the clearing account
 back, the merchant is debited).
@@ -26,40 +27,20 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.channels import ChannelError, ChannelOrder, PaymentChannel
-from backend.channels.compose import Channels, PayerWait
+from backend.channels import ChannelError, ChannelOrder
+from backend.channels.compose import Channels
 from backend.errors import api_error
 from backend.models.ledger import Account
 from backend.models.merchants import Merchant, Site
 from backend.models.parking import ParkingOrder
 from backend.models.payments import Payment, PaymentLine, Refund
 from backend.services.ledger import Leg, account_id, book, merchant_account_id
-from backend.services.payers import PAYER_DECLINES
+from backend.services.channel_paycode import UNKNOWN, charge_until_known
 from backend.services.payments import Booked, Where, business_date, existing_payment, request_hash
 from core.paycode import Classified, classify
+from core.reasons import message
 from core.wire import PaymentRequest, PaymentResult, RefundRequest, SplitLine
 
-# Channel answers that mean "not taken, and nothing more will happen" -> our decline code.
-CHANNEL_DECLINES: dict[str, tuple[str, str]] = {
-    "channel_insufficient_funds": ("余额不足，请换一种方式支付", "Not enough money behind this pay code: pay another way"),
-    "channel_code_invalid": ("付款码无效，请刷新付款码后重试", "This pay code is not valid: refresh it and try again"),
-    "channel_declined": ("支付渠道拒绝了这笔支付，未扣款，请换一种方式支付",
-                         "The payment channel refused this payment: nothing was charged, pay another way"),
-    "channel_not_charged": ("支付渠道未完成扣款，本笔未收费，请重新支付",
-                            "The payment channel did not take the money: you were not charged, please pay again"),
-    "paycode_offline": ("付款码需要联网，请刷脸或刷卡", "Pay codes need the network: use face or card"),
-    "channel_not_configured": ("本机暂不支持这种付款码，请换一种方式支付",
-                               "This kind of pay code is not taken here: pay another way"),
-    "merchant_suspended": PAYER_DECLINES["merchant_suspended"],
-}
-_CHANNEL_CODES = {"NOTENOUGH": "channel_insufficient_funds", "AUTH_CODE_INVALID": "channel_code_invalid",
-                  "AUTH_CODE_EXPIRE": "channel_code_invalid", "AUTHCODEEXPIRE": "channel_code_invalid",
-                  "ACQ.BUYER_BALANCE_NOT_ENOUGH": "channel_insufficient_funds",
-                  "ACQ.PAYMENT_AUTH_CODE_INVALID": "channel_code_invalid",
-                  "51": "channel_insufficient_funds", "14": "channel_code_invalid"}     # UnionPay respCode
-# No answer we can trust: the money may or may not have been taken. Ask (query) before anything else.
-_UNKNOWN = {"unreachable", "bad_answer", "bad_signature", "SYSTEMERROR", "SYSTEM_ERROR", "BANKERROR", "USERPAYING",
-            "OUT_TRADE_NO_USED", "ORDERPAID", "500", "502", "503", "504"}
 CLEARING_PREFIX = "channel_clearing:"
 
 
@@ -147,8 +128,9 @@ def pay_by_channel(session: Session, channels: Channels, kind: str, req: Payment
     # across the network call nor taken before the API's writer lock (commit).
     session.rollback()
     if reason is None:
-        paid, reason = _charge(channels.for_code(kind), req.payment_id.hex, req.credential.paycode or "", req.amount_fen,
-                               description, channels.wait)
+        charged = charge_until_known(channels.for_code(kind), req.payment_id.hex, req.credential.paycode or "",
+                                     req.amount_fen, description, channels.wait)
+        paid, reason = charged.paid, charged.decline
 
     def attempt() -> Booked:
         again = existing_payment(session, str(req.payment_id))
@@ -161,47 +143,6 @@ def pay_by_channel(session: Session, channels: Channels, kind: str, req: Payment
             return Booked(PaymentResult.model_validate(payment.result), duplicate=False)
         return Booked(_store_decline(session, req, where, digest, reason or "channel_declined", now), duplicate=False)
     return commit(attempt)
-
-
-def _charge(channel: PaymentChannel, out_trade_no: str, code: str, amount_fen: int, description: str,
-            wait: PayerWait) -> tuple[ChannelOrder | None, str | None]:
-    """(the paid order, None) or (None, decline), by each channel's published rule for a pay code
-    whose outcome is not known (a timeout, a system error, or the payer asked for a password):
-    query until it is paid, failed or the payer's time is up, then reverse it (WeChat 撤销, Alipay
-    alipay.trade.cancel, UnionPay 冲正) so it can never be paid later. When not even that gets an
-    answer the caller is told 503 and nothing is stored (a retry with the same payment id asks
-    again about the same order: no second charge)."""
-    try:
-        order = channel.codepay(out_trade_no, code, amount_fen, description)
-        if order.trade_state == "SUCCESS" and order.amount_fen == amount_fen:
-            return order, None
-    except ChannelError as exc:
-        if exc.code not in _UNKNOWN:
-            return None, _CHANNEL_CODES.get(exc.code, "channel_declined")
-    for query in range(wait.queries):
-        if query:
-            wait.sleep(wait.query_every_s)
-        try:
-            order = channel.query(out_trade_no)
-        except ChannelError as exc:
-            if exc.code in ("ORDER_NOT_EXIST", "TRADE_NOT_EXIST"):
-                return None, "channel_not_charged"      # the charge never reached the channel
-            continue
-        if order.trade_state == "SUCCESS" and order.amount_fen == amount_fen:
-            return order, None
-        if order.trade_state in ("CLOSED", "REVOKED", "PAYERROR"):
-            return None, "channel_not_charged"
-        if order.trade_state != "USERPAYING":
-            break
-    try:
-        channel.reverse(out_trade_no)
-        return None, "channel_not_charged"
-    except ChannelError as exc:
-        if exc.code in ("ORDER_NOT_EXIST", "TRADE_NOT_EXIST"):
-            return None, "channel_not_charged"
-    raise api_error(503, "channel_outcome_unknown", "支付渠道暂时无法确认结果，请稍后用同一笔支付重试，不会重复扣款",
-                    "The payment channel cannot confirm the outcome now; retry this same payment later "
-                    "(it will not be charged twice)")
 
 
 def refund_at_channel(session: Session, channels: Channels, req: RefundRequest,
@@ -221,7 +162,7 @@ def refund_at_channel(session: Session, channels: Channels, req: RefundRequest,
     try:
         channels.get(name).refund(*terms)       # back through the channel that took the money
     except ChannelError as exc:
-        if exc.code in _UNKNOWN:
+        if exc.code in UNKNOWN:
             raise api_error(503, "channel_unavailable", "支付渠道暂时无法退款，请稍后用同一退款编号重试",
                             "The payment channel cannot take the refund now; retry later with the same refund id"
                             ) from None
@@ -257,7 +198,7 @@ def _repeat(payment: Payment, digest: str) -> Booked:
 
 def _store_decline(session: Session, req: PaymentRequest, where: Where, digest: str, reason: str,
                    now: datetime) -> PaymentResult:
-    zh, en = CHANNEL_DECLINES.get(reason, CHANNEL_DECLINES["channel_declined"])
+    zh, en = message(reason)
     result = PaymentResult(payment_id=req.payment_id, status="declined", reason=reason, message_zh=zh, message_en=en,
                            amount_fen=req.amount_fen)
     merchant = session.get(Merchant, where.merchant_id)

@@ -28,6 +28,8 @@ from backend.services.changes import record_change
 from backend.services.customers import get_customer
 from backend.services.vault import Vault
 from core.face_digits import derive_digits_key, digits_digest, last_digits
+from core.reasons import find
+from core.reasons.operator import PHOTO_PREFIX
 from core.wire import FaceConfirmData, FaceModelData
 
 MAX_PHOTOS = 3
@@ -43,25 +45,12 @@ CONSENT_EN = ("I agree to pay by face: the bank keeps my face templates and the 
               "face model changes; both are deleted when I cancel. When faces look alike the terminal "
               "asks for the last 4 digits of my phone.")
 
-# What the desk says about a photo it will not use (zh, en): the operator can act on each.
-PHOTO_WORDS: dict[str, tuple[str, str]] = {
-    "bad_frame": ("不是可读取的照片（请上传JPG或PNG）", "Not a readable photo (upload a JPG or PNG)"),
-    "too_large": ("照片太大（最大5MB）", "The photo is too large (5 MB at most)"),
-    "too_many_pixels": ("照片像素过多（最多4000万像素）", "The photo has too many pixels (40 megapixels at most)"),
-    "no_face": ("照片中没有检测到人脸", "No face found in the photo"),
-    "several_faces": ("照片中有多张人脸，请只拍本人", "More than one face in the photo: only the diner, please"),
-    "too_small": ("人脸太小，请靠近拍摄", "The face is too small: take the photo closer"),
-    "blurry": ("照片模糊，请重新拍摄", "The photo is blurry: take it again"),
-    "not_frontal": ("人脸不够正面，请正对镜头", "The face is not frontal: look straight at the camera"),
-    "ok": ("可用", "Usable"),
-}
-
 
 @dataclass(frozen=True)
 class PhotoVerdict:
     index: int
     name: str
-    reason: str                       # ok | a PHOTO_WORDS key
+    reason: str                       # ok | a photo problem (core/reasons/operator.py PHOTO)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +58,7 @@ class PhotoVerdict:
 
     @property
     def words(self) -> tuple[str, str]:
-        return PHOTO_WORDS.get(self.reason, (self.reason, self.reason))
+        return find(PHOTO_PREFIX + self.reason) or (self.reason, self.reason)
 
 
 @dataclass

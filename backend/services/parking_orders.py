@@ -20,20 +20,16 @@ from backend.logging import log
 from backend.models.base import utcnow
 from backend.models.parking import ParkingOrder
 from backend.services.channel_booking import book_order_receipt
+from backend.services.channel_paycode import NO_ANSWER, charge
 from backend.services.parking_rules import ParkingRuleError, car_park, renew_member
+from core.reasons import message
 from core.wire import ParkingOrderRequest, ParkingOrderState, ParkingPaycodeRequest
 
 ORDER_TTL = timedelta(minutes=10)
 
 
-PAYCODE_DECLINES = {
-    "NOTENOUGH": ("余额不足，请换用其他卡或其他方式支付", "Not enough money behind this pay code: pay another way"),
-    "AUTH_CODE_INVALID": ("付款码无效，请刷新付款码后重试", "This pay code is not valid: refresh it and try again"),
-}
-
-
 def order_state(o: ParkingOrder, reason: str | None = None) -> ParkingOrderState:
-    zh, en = PAYCODE_DECLINES.get(reason or "", PAYCODE_DECLINES["AUTH_CODE_INVALID"]) if reason else ("", "")
+    zh, en = message(reason) if reason else ("", "")
     return ParkingOrderState(order_id=UUID(o.id), status=o.status, amount_fen=o.amount_fen, qr_text=o.code_url,
                              paid_at=o.paid_at, expires_at=o.expires_at, reason=reason, message_zh=zh,
                              message_en=en)
@@ -148,7 +144,8 @@ def close(session: Session, channel: PaymentChannel, order: ParkingOrder) -> Par
 
 def pay_by_code(session: Session, channel: PaymentChannel, terminal_id: int, site_id: int,
                 req: ParkingPaycodeRequest, now: datetime | None = None) -> tuple[ParkingOrder, str | None]:
-    """Charge a scanned pay code for an exit (付款码支付): (order, decline code or None).
+    """Charge a scanned pay code for an exit (付款码支付, channel_paycode's flow, as at the canteen):
+    (order, decline code or None).
     The order row is committed before the channel is called, so a lost answer is resolved by a
     later poll (query) or by the terminal's retry with the same order_id. ChannelError
     "unreachable" is raised for the caller to answer 502."""
@@ -167,14 +164,13 @@ def pay_by_code(session: Session, channel: PaymentChannel, terminal_id: int, sit
         session.commit()
     if order.status != "pending":
         return order, None
-    try:
-        paid = channel.codepay(order.out_trade_no, req.paycode, req.amount_fen, f"{site.name} 停车费 {req.plate}")
-    except ChannelError as exc:
-        if exc.code in ("unreachable", "bad_signature", "bad_answer"):
-            raise
+    charged = charge(channel, order.out_trade_no, req.paycode, req.amount_fen, f"{site.name} 停车费 {req.plate}")
+    if charged.unknown in NO_ANSWER:     # the lane is told 502 and tries the same order again
+        raise ChannelError(charged.unknown, "no answer from the channel to a pay code")
+    if charged.decline is not None:
         order.status = "closed"
         session.commit()
-        return order, exc.code
-    if paid.trade_state == "SUCCESS":
-        return record_paid(session, paid) or order, None
-    return order, None            # USERPAYING: the payer confirms on the phone; the terminal polls
+        return order, charged.decline
+    if charged.paid is not None:
+        return record_paid(session, charged.paid) or order, None
+    return order, None      # unknown (USERPAYING, a system error): pending; the lane polls, refresh asks or reverses

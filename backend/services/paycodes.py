@@ -24,12 +24,6 @@ CODE_PREFIX = "88"
 CODE_DIGITS = 20
 CODE_TTL = timedelta(seconds=60)
 
-PAYCODE_DECLINES: dict[str, tuple[str, str]] = {
-    "paycode_unknown": ("付款码无效，请在手机上刷新付款码后重试", "This pay code is not valid: refresh it on the phone and try again"),
-    "paycode_expired": ("付款码已过期，请在手机上刷新付款码后重试", "This pay code has expired: refresh it on the phone and try again"),
-    "paycode_used": ("付款码已使用过，请在手机上刷新付款码后重试", "This pay code was already used: refresh it on the phone and try again"),
-}
-
 
 class CustomerPaycode(Base):
     """A one-time code issued to a customer (only its keyed hash)."""
@@ -63,7 +57,7 @@ def issue(session: Session, key: bytes, customer_id: int, now: datetime) -> tupl
 
 def redeem(session: Session, code: str, key: bytes, now: datetime) -> int | str:
     """The customer a code names, using it up (in the caller's transaction, so a payment that rolls
-    back leaves the code unused); else a decline reason from PAYCODE_DECLINES."""
+    back leaves the code unused); else a decline reason (worded in core/reasons)."""
     if not is_own_code(code.strip()):
         return "paycode_unknown"
     row = session.scalar(select(CustomerPaycode).where(CustomerPaycode.code_hash == _hash(key, code.strip()))

@@ -11,27 +11,10 @@ from sqlalchemy.orm import Session
 from backend.models.customers import Customer
 from backend.models.payments import Payment
 from backend.models.signings import Signing
-from backend.services.paycodes import PAYCODE_DECLINES, redeem
+from backend.services.paycodes import redeem
 from core.wire import Credential
 from core.plates import PlateError, normalise_plate
-
-# Reason code -> (Chinese, English) for declines decided here and in payments.
-PAYER_DECLINES: dict[str, tuple[str, str]] = {
-    "not_signed": ("未签约，请先办理签约或使用其他方式支付", "Not signed up: sign up first or pay another way"),
-    "signing_suspended": ("签约已暂停，请联系发卡机构", "The signing is suspended: contact the issuer"),
-    "signing_revoked": ("签约已解除，请使用其他方式支付", "The signing was revoked: pay another way"),
-    "customer_closed": ("账户已关闭", "The account is closed"),
-    "merchant_not_allowed": ("此签约不能在本商户使用", "This signing cannot be used at this merchant"),
-    "over_payment_limit": ("超过单笔限额", "Over the per-payment limit"),
-    "over_day_limit": ("超过当日限额", "Over today's limit"),
-    "merchant_suspended": ("商户已暂停服务，请到其他窗口支付", "This merchant is suspended: pay at another counter"),
-    "method_not_supported": ("此支付方式暂不支持，请换一种方式", "This payment method is not supported here: pay another way"),
-    "bad_plate": ("车牌号无法识别", "The plate number is not valid"),
-    "offline_too_old": ("离线交易超过30天才上传，未扣款，请人工处理",
-                        "An offline payment sent more than 30 days late: not charged, settle it by hand"),
-    **PAYCODE_DECLINES,
-}
-
+from core.reasons import find
 
 # Run on every payment: Core columns (no ORM compile step) and built once (not per call).
 _P = Payment.__table__.c
@@ -102,3 +85,12 @@ def limit_decline(session: Session, signing: Signing, merchant_id: int, amount_f
     if int(spent) + amount_fen > signing.per_day_limit_fen:
         return "over_day_limit"
     return None
+
+
+def decline_words(reason: str | None, signing: Signing | None) -> tuple[str, str]:
+    """(zh, en) for a payment's decline (core/reasons); a limit decline quotes the signing's limit.
+    ("", "") for no reason."""
+    limits = {"over_payment_limit": signing.per_payment_limit_fen,
+              "over_day_limit": signing.per_day_limit_fen} if signing is not None else {}
+    values = {"limit": limits[reason]} if reason in limits else {}
+    return find(reason, **values) or ("", "")

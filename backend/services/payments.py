@@ -44,29 +44,13 @@ from backend.services import bank_intents
 from backend.services.customers import bank_card_number, publish_balance, publish_snapshot, snapshot_of
 from backend.services.ledger import (Leg, book, lock_customer_accounts, merchant_account_id, reverse_legs,
                                      system_account_id, wallet_account)
-from backend.services.payers import PAYER_DECLINES, find_payer, limit_decline
+from backend.services.payers import decline_words, find_payer, limit_decline
 from backend.services.signings import effective_funding_order
 from backend.services.subsidies import pots_for
 from backend.services.vault import Vault
 from core.wire import BalanceSnapshot, PaymentRequest, PaymentResult, SplitLine
-from core.funding import DECLINE_MESSAGES, FundingDecision, OwnFunds, split_payment
+from core.funding import FundingDecision, OwnFunds, split_payment
 
-BANK_DECLINES = {
-    "bank_insufficient_funds": ("银行卡余额不足", "The bank card has not enough money"),
-    "bank_card_frozen": ("银行卡已冻结，请联系银行", "The bank card is frozen: contact the bank"),
-    "bank_no_account": ("银行卡账户不存在，请联系银行", "The bank account does not exist: contact the bank"),
-    "bank_outcome_unknown": ("银行未及时响应，本笔未收费，请重新支付", "The bank did not answer in time: you were not "
-                             "charged for this one, please pay again"),
-    "bank_declined": ("银行未完成扣款，本笔未收费", "The bank did not take the money: nothing was charged"),
-    "bank_not_configured": ("本系统未连接银行核心，不能从银行卡扣款，请换一种方式支付",
-                            "This system is not connected to the bank core: pay another way than by bank card"),
-    "bank_debit_returned": ("银行扣款已退回，本笔未收费，请重新支付",
-                            "The bank debit was returned; you were not charged, please pay again"),
-    "bank_debit_returning": ("本笔此前的银行扣款正在退回，本笔未收费，请重新支付",
-                             "An earlier try of this payment at the bank is being returned; you were not "
-                             "charged, please pay again"),
-}
-MESSAGES = {**DECLINE_MESSAGES, **PAYER_DECLINES, **BANK_DECLINES}
 # How old an offline payment may be when it reaches the backend: the widest offline window a site
 # may give its terminals (api/sites.py, 30 days), and inside the settlement's 31-day lookback so
 # that whatever is booked is also paid out. An older one is declined after the fact, never charged
@@ -183,7 +167,7 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
     balances = None
     if payment.posting_id is not None:
         balances = publish_snapshot(session, snapshot_of(customer.id, accounts, now))
-    result = _result(payment, customer, decision, balances, now)
+    result = _result(payment, customer, payer.signing, decision, balances, now)
     payment.result = result.model_dump(mode="json")
     payment.id = _insert_payment(session, payment)
     if payment.status != "declined":
@@ -271,10 +255,10 @@ def _save_lines(session: Session, payment: Payment, decision: FundingDecision, a
         for position, line in enumerate(decision.lines)])
 
 
-def _result(payment: Payment, customer, decision: FundingDecision | None,  # noqa: ANN001
+def _result(payment: Payment, customer, signing, decision: FundingDecision | None,  # noqa: ANN001
             balances: BalanceSnapshot | None, now: datetime) -> PaymentResult:
     approved = payment.status == "approved"
-    zh, en = MESSAGES.get(payment.reason or "", ("", ""))
+    zh, en = decline_words(payment.reason, signing)
     if approved:
         zh, en = "支付成功", "Paid"
     return PaymentResult(payment_id=payment.payment_uuid, status="approved" if approved else "declined",

@@ -23,12 +23,8 @@ from backend.services import bank_credit_intents as credit_intents
 from backend.services.customers import bank_card_number, publish_balance
 from backend.services.ledger import Leg, book, lock_accounts, merchant_account_id
 from backend.services.vault import Vault
+from core.reasons import message
 from core.wire import RefundRequest, RefundResult, SplitLine
-
-REFUND_DECLINES = {
-    "payment_not_approved": ("原支付未成功，无需退款", "The payment did not go through; there is nothing to refund"),
-    "refund_exceeds_payment": ("退款金额超过可退金额", "The refund is more than what is left to refund"),
-}
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
         row.status = "refunded"
     else:
         credit_intents.decline_own(session, row.refund_uuid, now)
-    zh, en = REFUND_DECLINES.get(reason or "", ("退款成功", "Refunded"))
+    zh, en = message(reason) if reason else ("退款成功", "Refunded")
     result = RefundResult(refund_id=req.refund_id, payment_id=req.payment_id, status=row.status, reason=reason,
                           message_zh=zh, message_en=en, amount_fen=req.amount_fen, split=split)
     row.result = result.model_dump(mode="json")

@@ -102,7 +102,8 @@ def test_exit_pay_code_is_booked_once_and_a_declined_one_books_nothing(park):  #
     got = bookings(p, body["order_id"])
     assert got["postings"] == 1 and got["payments"] == [("approved", "paycode", 700)]
     poor = {**body, "order_id": str(uuid.uuid4()), "paycode": "134567890123450000"}
-    assert c.post("/api/v1/terminal/parking/paycode", json=poor, auth=p["auth"]).json()["reason"] == "NOTENOUGH"
+    declined = c.post("/api/v1/terminal/parking/paycode", json=poor, auth=p["auth"]).json()
+    assert declined["reason"] == "channel_insufficient_funds"
     assert bookings(p, poor["order_id"]) == {**bookings(p, poor["order_id"]), "postings": 0, "payments": []}
 
 

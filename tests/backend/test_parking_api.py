@@ -258,9 +258,9 @@ def test_pay_code_is_charged_once_and_declines_say_what_to_do(park):  # noqa: AN
     assert again.json()["status"] == "paid" and again.json()["paid_at"] == r.json()["paid_at"]
     assert len(p["app"].state.channels.simulator("wechat").orders) == 1            # charged at the channel once
     poor = c.post("/api/v1/terminal/parking/paycode", json=paycode_body("134567890123450000"), auth=p["auth"]).json()
-    assert (poor["status"], poor["reason"]) == ("closed", "NOTENOUGH") and "余额不足" in poor["message_zh"]
+    assert (poor["status"], poor["reason"]) == ("closed", "channel_insufficient_funds") and "余额不足" in poor["message_zh"]
     bad = c.post("/api/v1/terminal/parking/paycode", json=paycode_body("999967890123456789"), auth=p["auth"]).json()
-    assert (bad["status"], bad["reason"]) == ("closed", "AUTH_CODE_INVALID")
+    assert (bad["status"], bad["reason"]) == ("closed", "channel_code_invalid") and "刷新" in bad["message_zh"]
     for code in ("", "abc", "1" * 40, "12345678901234567x"):
         r = c.post("/api/v1/terminal/parking/paycode", json=paycode_body(code), auth=p["auth"])
         assert r.status_code == 422 and r.json()["detail"]["code"] == "invalid_request"

@@ -25,7 +25,7 @@ def test_revocation_pulled_while_offline_payments_are_queued(site, tmp_path):
     assert term.store.outbox.queue_depth() == 3       # nothing queued was dropped
 
     refused = term.pay(cid, 300)                      # offline again: now refused, with words
-    assert (refused.status, refused.reason) == ("declined", "revoked") and "停用" in refused.message_zh
+    assert (refused.status, refused.reason) == ("declined", "signing_revoked") and "解除" in refused.message_zh
 
     term.engine.cycle()
     final = {term.store.outbox.get(o.payment_id).status for o in queued}

@@ -94,17 +94,17 @@ def test_a_recognised_face_is_asked_to_blink_then_refused_in_plain_words(tmp_pat
 
 
 def test_every_face_refusal_has_words_that_say_what_to_do():
-    from terminal.canteen import FACE_REJECTIONS
+    from core.reasons.scenes import FACE
 
     reasons = ["bad_frame", "no_match", "ambiguous", "too_small", "blurry", "not_frontal", "spoof",
                "liveness_timeout"]
     for reason in reasons:
-        zh, en = FACE_REJECTIONS[reason]
+        zh, en = FACE[reason]
         assert "请" in zh, reason                      # Chinese: a request to the diner
         assert en[0].isupper() and len(en) > 10, reason
     from ui.i18n import Translator
 
     tr = Translator("en")
-    assert tr.reason("bad_frame") == FACE_REJECTIONS["bad_frame"][1]
+    assert tr.reason("bad_frame") == FACE["bad_frame"][1]
     for code in ("blink", "come_closer", "hold_still", "face_front"):   # what FaceLoop prompts
         assert tr.prompt(code) != code

@@ -103,8 +103,8 @@ def test_no_offline_limits_means_no_offline_approval(tmp_path, clock):
 
 def test_revoked_suspended_and_unknown_diners(store, clock):
     Page(start_id=90).face(101, status="revoked").face(102, status="suspended").apply(store)
-    assert pay(store, clock, face(101), 100).reason == "revoked"
-    assert pay(store, clock, face(102), 100).reason == "suspended"
+    assert pay(store, clock, face(101), 100).reason == "signing_revoked"     # the backend's codes
+    assert pay(store, clock, face(102), 100).reason == "signing_suspended"
     assert pay(store, clock, face(999), 100).reason == "not_signed"
 
 

@@ -5,8 +5,9 @@ import string
 
 import pytest
 
-from core.reasons import MESSAGES
-from ui.i18n import REASONS, STRINGS, Translator
+from core.reasons import message
+from core.reasons.scenes import SCREEN
+from ui.i18n import STRINGS, Translator
 
 
 def _fields(text: str) -> set[str]:
@@ -43,16 +44,16 @@ def test_reason_words_prefer_the_core_then_tables_then_a_safe_sentence() -> None
     tr = Translator()
     assert tr.reason("over_day_limit", "超过今日限额 50.00 元", "Over 50.00") == "超过今日限额 50.00 元"
     assert "活体" in tr.reason("spoof")
-    assert tr.reason("revoked") == MESSAGES["revoked"][0]            # the core's table
+    assert tr.reason("revoked") == message("signing_revoked")[0]       # the catalogue, an old code read as the new
     assert "{" not in tr.reason("over_day_limit")                       # template without values
     assert tr.reason(None) == tr.reason("never_heard_of_it")
     tr.set_language("en")
     assert tr.reason("spoof").startswith("Liveness")
 
 
-@pytest.mark.parametrize("code", sorted(REASONS))
+@pytest.mark.parametrize("code", sorted(SCREEN))
 def test_every_reason_says_what_to_do(code: str) -> None:
-    zh, en = REASONS[code]
+    zh, en = SCREEN[code]
     assert "请" in zh or "再" in zh, zh          # a request or a next step, not just a verdict
     assert len(en.split()) >= 4
 

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from ui import showcase, theme
 from ui.bridge import CoreBridge
-from ui.i18n import REASONS, STRINGS
+from core.reasons import CATALOGUE
+from ui.i18n import STRINGS
 from ui.kiosk import KioskWindow
 from tests.ui.helpers import show, showcase_admin
 
@@ -51,7 +52,7 @@ def test_the_font_has_every_chinese_character_the_screens_use(qapp) -> None:  # 
     family = theme.cjk_family()
     assert family == "WenQuanYi Micro Hei"           # installed by the project's set-up
     metrics = QFontMetrics(QApplication.font())
-    chinese = {ch for zh, _en in [*STRINGS.values(), *REASONS.values()] for ch in zh if ord(ch) > 0x2E80}
+    chinese = {ch for zh, _en in [*STRINGS.values(), *CATALOGUE.values()] for ch in zh if ord(ch) > 0x2E80}
     missing = sorted(ch for ch in chinese if not metrics.inFontUcs4(ord(ch)))
     assert missing == []
 
