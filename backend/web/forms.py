@@ -193,10 +193,35 @@ def model_errors(exc: ValidationError, fields: Mapping[str, str] | None = None) 
         message = str(item.get("msg", "")).removeprefix("Value error, ")
         name = next((fields.get(p, p) for p in reversed(loc) if not p.isdigit()), "")
         if name and loc:
-            by_field.setdefault(name, Bi("取值无效：" + message, "Not valid: " + message))
+            by_field.setdefault(name, _words(item, message))
         else:
             rest.append(message)
     return by_field, Bi("无法保存：" + "；".join(rest), "Cannot save: " + "; ".join(rest)) if rest else None
+
+
+# pydantic's complaints a form can meet, in both languages (the rest keep the model's own words)
+_PYDANTIC_WORDS = {
+    "missing": ("请填写这一项", "This field is required"),
+    "string_too_short": ("请填写这一项", "This field is required"),
+    "string_too_long": ("太长：最多 {max_length} 个字", "Too long: at most {max_length} characters"),
+    "string_pattern_mismatch": ("格式不对，请按标签上的说明填写", "Wrong format: see the field's label"),
+    "literal_error": ("请从列表中选择", "Choose one of the list"),
+    "greater_than_equal": ("不能小于 {ge}", "Must be at least {ge}"),
+    "less_than_equal": ("不能大于 {le}", "Must be at most {le}"),
+}
+
+
+def _words(item: Mapping[str, Any], message: str) -> Bi:
+    if "time zone" in message:
+        return Bi("未知时区，请填写 IANA 名称，例如 Asia/Shanghai", "Unknown time zone: use an IANA name such as Asia/Shanghai")
+    words = _PYDANTIC_WORDS.get(str(item.get("type")))
+    if words is None:
+        return Bi("取值无效：" + message, "Not valid: " + message)
+    ctx = item.get("ctx") or {}
+    try:
+        return Bi(words[0].format(**ctx), words[1].format(**ctx))
+    except (KeyError, IndexError):
+        return Bi(*words)
 
 
 def api_words(exc: ApiError) -> Bi:

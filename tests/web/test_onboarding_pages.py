@@ -107,6 +107,8 @@ def test_garbage_oversize_and_truncated_values_change_nothing(app) -> None:  # n
         assert field_error(response.text, name), (path, name)
         assert 'class="notice error"' in response.text and 'class="notice ok"' not in response.text
     assert (op.count(Merchant), op.count(Lane), op.count(MealPeriodRow), op.count(EnrolmentCode)) == before
+    zone = op.post("/admin/merchants", name="食堂", kind="canteen", timezone="Mars/Olympus", business_day_cutoff="00:00")
+    assert "未知时区" in field_error(zone.text, "timezone") and "Asia/Shanghai" in field_error(zone.text, "timezone")
 
 
 def test_merchant_admin_acts_only_on_its_own_merchant_and_auditor_never_posts(app) -> None:  # noqa: ANN001
