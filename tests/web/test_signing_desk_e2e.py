@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, operator_token
 from tests.backend.money_helpers import open_canteen
 from terminal.demo.backend_process import BackendProcess
-from tests.web.test_admin_e2e import CHROMIUM, FLAGS, login, shot
+from tests.web.test_admin_e2e import browser, login, pytestmark, shot  # noqa: F401 - a fixture and the same skip
 
 FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
 @pytest.fixture
@@ -30,16 +29,6 @@ def desk_world(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     env = {f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}
     with BackendProcess(sqlite_url, tmp_path, extra_env=env) as backend:
         yield {"url": backend.url, "shop": shop, "token": token, "people": people}
-
-
-@pytest.fixture
-def browser():  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def test_an_operator_signs_a_diner_at_the_desk(desk_world, browser) -> None:  # noqa: ANN001
