@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from typing import Callable
 
+from core.reasons import message
 from hardware.events import FaceConfirm
 from terminal.canteen import MealRules
 from terminal.face_confirm import CloseCalls
@@ -119,11 +120,9 @@ class CanteenScene:
     def _store_failed(self, event: object) -> PaymentOutcome:
         method = {"FaceMatched": "face", "CodeScanned": "paycode", "CardTapped": "card"}.get(type(event).__name__,
                                                                                            "face")
+        zh, en = message("store_write_failed")
         return PaymentOutcome(payment_id="", status="declined", amount_fen=0, method=method, at=self._clock.now(),
-                              reason="store_write_failed",
-                              message_zh="终端无法保存记录（存储空间已满或存储故障），本次未扣款；请联系管理员",
-                              message_en="The terminal cannot save payments (storage full or failing); "
-                                         "you were not charged. Call the attendant")
+                              reason="store_write_failed", message_zh=zh, message_en=en)
 
     # --- the diner and the cashier key in --------------------------------------------------------
 
