@@ -13,6 +13,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
+from core.reasons import voice_prompt
 from hardware.base import BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, Speaker
 from hardware.spec import DeviceKind, DriverSpec
 
@@ -216,6 +217,11 @@ class Voice:
             raise DeviceError(f"缺少语音文件 {path.name}", f"voice prompt file {path.name} is missing",
                               "重新安装 gatepay", "reinstall gatepay") from exc
         self.player.play(wav, PROMPTS[key])
+
+    def say_reason(self, reason: str | None) -> None:
+        """The short recorded prompt for why a payment did not go through (余额不足, 请重新扫码,
+        ...): the reason catalogue's choice (core/reasons/voice.py); the screen has the sentence."""
+        self.say(voice_prompt(reason))
 
     def say_text(self, text: str) -> None:
         self.player.play(self._synthesise(text), text)

@@ -51,6 +51,13 @@ def test_simulated_voice_records_what_was_said() -> None:
     assert all(audio.startswith(b"RIFF") for audio in voice.simulator.audio)
 
 
+def test_a_decline_is_spoken_as_the_catalogue_chooses() -> None:
+    voice = build_device(VoiceConfig(type="voice", name="voice", simulated=True))
+    for reason in ("insufficient_funds", "channel_code_invalid", "card_unknown", "over_day_limit", None):
+        voice.say_reason(reason)
+    assert voice.simulator.said == ["余额不足", "请重新扫码", "无效卡", "支付失败", "支付失败"]
+
+
 def test_without_live_speech_the_fixed_prompt_is_used() -> None:
     voice = build_device(VoiceConfig(type="voice", name="voice", simulated=True, live_tts=False))
     voice.say_payment(1250, 8800)
