@@ -25,14 +25,15 @@ DEFAULT_CONFIG = Path("gatepay-terminal.yaml")
 
 
 def _config(path: Path | None, scene: str | None = None,
-            on_invalid: Callable[[str], int] | None = None):  # noqa: ANN202 - TerminalConfig
+            on_invalid: Callable[[str], int] | None = None, need_lane: bool = True):  # noqa: ANN202 - TerminalConfig
     from terminal.config import ConfigError, load_config, validate_config
 
     try:
         config = load_config(path)
         if scene and scene != config.scene:
             config = validate_config({**config.model_dump(mode="json"), "scene": scene})
-        config.require_lane()
+        if need_lane:             # a lane terminal runs only with its lane; registering gives it one
+            config.require_lane()
         return config
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
@@ -108,7 +109,7 @@ def register(config: Path = typer.Option(..., "--config", help="Terminal config 
     from terminal.enrol import register as do_register
     from terminal.runner import open_store
 
-    cfg = _config(config)
+    cfg = _config(config, need_lane=False)
     store = open_store(cfg, SystemClock())
     try:
         identity = do_register(store, cfg.backend_url, code, hardware_id=hardware_id)
@@ -118,6 +119,22 @@ def register(config: Path = typer.Option(..., "--config", help="Terminal config 
     finally:
         store.close()
     typer.echo(f"registered: terminal {identity.terminal_id} ({identity.name}), merchant {identity.merchant_id}")
+    _bind_lane(config, identity)
+
+
+def _bind_lane(config: Path, identity) -> None:  # noqa: ANN001 - terminal.store.Identity
+    """Write the lane the code was bound to into the config (a lane terminal runs only with it)."""
+    from terminal.config import ConfigError
+    from terminal.installer.config import bind_lane
+
+    try:
+        block = bind_lane(config, identity)
+    except (ConfigError, ValueError) as exc:
+        typer.echo(f"已注册，但通道未写入配置 / registered, but the lane was not written to the config:\n{exc}", err=True)
+        raise typer.Exit(1) from None
+    if block is not None:
+        typer.echo(f"通道已写入配置 / lane written to {config}: {block.get('lane_name') or ''} "
+                   f"(lane_id {block['lane_id']}, {block['direction']})")
 
 
 @app.command()
@@ -170,7 +187,7 @@ def status(config: Path = typer.Option(..., "--config", help="Terminal config fi
     from core.clock import SystemClock
     from terminal.runner import make_client, open_store
 
-    cfg = _config(config)
+    cfg = _config(config, need_lane=False)
     clock = SystemClock()
     store = open_store(cfg, clock)
     client = make_client(cfg, store)

@@ -112,6 +112,11 @@ class TerminalConfig(BaseModel):
         if self.scene == "parking" and self.parking is None:
             raise ConfigError("配置无效 / invalid terminal config:\n  field 'parking': scene parking needs a "
                               "`parking:` block (direction, lane_id) / 停车场景需要 parking 配置（方向、通道编号）")
+        if self.scene == "parking" and self.parking.lane_id is None:
+            raise ConfigError("配置无效 / invalid terminal config:\n  field 'parking.lane_id': 本停车终端没有绑定通道："
+                              "请用绑定了通道的注册码注册（gatepay terminal register 会写入通道），或在配置的 parking 下"
+                              "填写 lane_id / this lane terminal has no lane: register it with an enrolment code bound "
+                              "to its lane (gatepay terminal register writes it), or set parking.lane_id")
 
     @field_validator("devices")
     @classmethod

@@ -29,7 +29,8 @@ def register(store: Store, backend_url: str, enrolment_code: str, *, hardware_id
         client.close()
     identity = Identity(terminal_id=answer.terminal_id, merchant_id=answer.merchant_id, site_id=answer.site_id,
                         lane_id=answer.lane_id, scene=answer.scene, name=answer.name,
-                        registered_at=store.clock.now())
+                        registered_at=store.clock.now(), lane_name=answer.lane_name,
+                        lane_direction=answer.lane_direction)
     store.save_identity(identity, private_key_bytes(key), base64.b64decode(answer.card_hash_key))
     store.audit.record("installer", "registered", terminal_id=answer.terminal_id, merchant_id=answer.merchant_id)
     return identity

@@ -84,6 +84,8 @@ class Identity:
     scene: str
     name: str
     registered_at: datetime | None
+    lane_name: str | None = None           # the lane the enrolment code was bound to, as the backend names it
+    lane_direction: str | None = None      # entry | exit | both
 
 
 class Store:
@@ -180,7 +182,7 @@ class Store:
             self._set_meta_in_tx({
                 "terminal_id": identity.terminal_id, "merchant_id": identity.merchant_id,
                 "site_id": identity.site_id, "lane_id": identity.lane_id, "scene": identity.scene,
-                "name": identity.name,
+                "name": identity.name, "lane_name": identity.lane_name, "lane_direction": identity.lane_direction,
                 "registered_at": to_iso(identity.registered_at or self.clock.now())})
         self._identity = None
 
@@ -198,7 +200,8 @@ class Store:
         return Identity(terminal_id=int(tid), merchant_id=int(self.get_meta("merchant_id") or 0),
                         site_id=int(self.get_meta("site_id") or 0), lane_id=int(lane) if lane else None,
                         scene=self.get_meta("scene") or "canteen", name=self.get_meta("name") or "",
-                        registered_at=from_iso(self.get_meta("registered_at")))
+                        registered_at=from_iso(self.get_meta("registered_at")),
+                        lane_name=self.get_meta("lane_name") or None, lane_direction=self.get_meta("lane_direction") or None)
 
     # --- config copy ---------------------------------------------------------------------------
 

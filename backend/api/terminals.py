@@ -14,6 +14,7 @@ from backend.auth import (OperatorPrincipal, TerminalPrincipal, current_terminal
                           require_roles)
 from backend.deps import get_session, request_now
 from backend.logging import log
+from backend.models.merchants import Lane
 from backend.models.terminals import Terminal
 from backend.services import terminals as svc
 from backend.services.sites import get_site
@@ -96,8 +97,10 @@ def register_terminal(body: RegisterRequest, request: Request,
                             hardware_id=body.hardware_id, now=now)
     session.commit()
     log.info("terminal_registered", terminal_id=terminal.id, merchant_id=terminal.merchant_id, site_id=terminal.site_id)
+    lane = session.get(Lane, terminal.lane_id) if terminal.lane_id else None   # its name for the lane screen
     return RegisterResponse(terminal_id=terminal.id, merchant_id=terminal.merchant_id, site_id=terminal.site_id,
-                            lane_id=terminal.lane_id, scene=terminal.scene, name=terminal.name,
+                            lane_id=terminal.lane_id, lane_name=lane.name if lane else None,
+                            lane_direction=lane.direction if lane else None, scene=terminal.scene, name=terminal.name,
                             card_hash_key=base64.b64encode(keys["card"]).decode(), server_time=now)
 
 

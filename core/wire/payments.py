@@ -21,6 +21,8 @@ class RegisterResponse(Wire):
     merchant_id: int
     site_id: int
     lane_id: int | None = None
+    lane_name: str | None = Field(default=None, max_length=100, description="the lane's name, for the lane screen")
+    lane_direction: Literal["entry", "exit", "both"] | None = None
     scene: Scene
     name: str
     card_hash_key: str = Field(description="base64 key the card reader driver hashes card numbers with")

@@ -97,9 +97,12 @@ def parking_block(wizard: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
     block["direction"] = wizard.get("lane_direction") or block.get("direction")
     if wizard.get("barrier_via"):
         block["barrier_via"] = wizard["barrier_via"]
-    lane_id = getattr(wizard.get("registration"), "lane_id", None)
-    if lane_id is not None:
-        block["lane_id"] = lane_id
+    registration = wizard.get("registration")
+    if getattr(registration, "lane_id", None) is not None:
+        block["lane_id"] = registration.lane_id
+        block["lane_name"] = registration.lane_name or block.get("lane_name")
+        if block.get("direction") is None and registration.lane_direction in ("entry", "exit"):
+            block["direction"] = registration.lane_direction
     return block
 
 
@@ -108,29 +111,57 @@ def validator(base: dict[str, Any]) -> Callable[[dict[str, Any]], Errors]:
 
 
 def saver(path: Path, base: dict[str, Any]) -> Callable[[dict[str, Any]], str]:
-    """Write the config (YAML or JSON by the file's suffix) atomically: write, fsync, rename."""
+    """Save the config the wizard made (write_config_file: atomic, 0600)."""
     def save(wizard: dict[str, Any]) -> str:
         config, errors = terminal_config(wizard, base)
         if config is None:
             raise ValueError("; ".join(f"{k}: {e.en or e.key}" for k, e in errors.items()))
-        data = plain_data(config)          # the plate cameras' secret as typed, not "**********"
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-        else:
-            text = json.dumps(data, ensure_ascii=False, indent=2)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        # 0600: the config holds the admin PIN hash and plate cameras' shared secret.
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_config_file(path, plain_data(config))   # the plate cameras' secret as typed, not "**********"
         return str(path)
     return save
+
+
+def write_config_file(path: Path, data: dict[str, Any]) -> None:
+    """Write a config (YAML or JSON by the file's suffix) atomically: write, fsync, rename."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    # 0600: the config holds the admin PIN hash and plate cameras' shared secret.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def bind_lane(path: Path, registration: Any) -> dict[str, Any] | None:
+    """After `gatepay terminal register`: write the lane the enrolment code was bound to into the
+    config's parking block (lane_id, its name, and its direction when the backend's lane has one
+    and the block has none). Returns the block written, or None when there is no lane to bind
+    (a canteen, or a code not bound to a lane). Raises ValueError (zh / en) when the block still
+    lacks a direction: a lane "both" ways needs the installer's choice."""
+    from core.config_file import read_mapping
+    from terminal.config import validate_config
+
+    if getattr(registration, "lane_id", None) is None:
+        return None
+    data = read_mapping(path)
+    if data.get("scene", registration.scene) != "parking":
+        return None
+    block = parking_block({"registration": registration}, data)
+    if block.get("direction") is None:
+        raise ValueError("通道方向未定：请在配置的 parking 下填写 direction: entry 或 exit / the lane's direction is "
+                         "not known: set parking.direction to entry or exit in the config")
+    data["parking"] = block
+    validate_config(data)              # never write a config the terminal would refuse
+    write_config_file(path, data)
+    return block
 
 
 def existing_config(path: Path) -> dict[str, Any]:
