@@ -44,7 +44,11 @@ def build_scene(config: TerminalConfig, store: Store, decider: Decider, client: 
         from terminal.parking import ParkingScene   # the lane's parts load only on a parking terminal
 
         config.require_lane()
-        return ParkingScene(store, decider, config.parking, client=client, pin_check=pin.verify)
+        lane = config.parking
+        identity = store.identity()      # a config written before registration named the lane: its name
+        if lane.lane_name is None and identity is not None and identity.lane_id == lane.lane_id:
+            lane = lane.model_copy(update={"lane_name": identity.lane_name})
+        return ParkingScene(store, decider, lane, client=client, pin_check=pin.verify)
     rules = MealRules(store, decider, fallback_periods=config.meal_periods, debounce_s=config.debounce_s,
                       liveness_required=config.liveness_required)
     return CanteenScene(rules, CloseCalls(store, config.face_settings()), sync_status)

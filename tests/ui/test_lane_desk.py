@@ -99,3 +99,21 @@ def test_review_keeps_the_car_waiting_and_renewal_needs_the_network(qtbot, kiosk
 def test_a_canteen_admin_screen_has_no_lane_desk(qtbot, tr, core) -> None:  # noqa: ANN001
     window = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
     assert window.admin.lane_tabs == [] and window.admin.tabs.tabText(0) == "今日流水"
+
+
+def test_the_lane_name_comes_from_registration_when_the_config_has_none(qtbot, tr, tmp_path, clock) -> None:  # noqa: ANN001
+    from terminal.store import Identity
+
+    store = seeded_store(tmp_path, clock)
+    store.save_identity(Identity(terminal_id=7, merchant_id=1, site_id=1, lane_id=3, scene="parking", name="终端",
+                                 registered_at=None, lane_name="西门出口", lane_direction="exit"),
+                        device_key=b"k" * 32, card_hash_key=b"c" * 32)
+    core = TerminalCore(make_config(tmp_path, scene="parking", parking={"direction": "exit", "lane_id": 3}),
+                        store, clock)
+    try:
+        window = show(qtbot, KioskWindow(CoreBridge(core), tr, "parking"), (1280, 800))
+        window.bridge.attach()
+        qtbot.waitUntil(lambda: window.screen_widget.view is not None)
+        assert "出口 · 西门出口" in window.screen_widget.visible_text()
+    finally:
+        store.close()
