@@ -27,6 +27,7 @@ PUBLIC = {
     ("POST", "/admin/login"): "admin page: the operator token in the form is the credential",
     ("POST", "/admin/logout"): "admin page: only clears the login cookie",
     ("GET", "/admin/static/admin.css"): "admin page: the stylesheet",
+    ("GET", "/admin/lang"): "admin page: the zh/en toggle; sets a language cookie and goes back into /admin only",
     ("GET", "/pay/q/{token}"): "the aggregate QR a payer's phone opens: its app carries no credential of ours; "
                                "the unguessable token of one live order is the key, and it can only start "
                                "paying that order's fixed amount (rate- and size-limited; docs/SECURITY.md)",
