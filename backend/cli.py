@@ -40,6 +40,9 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
     if migrate_first:
         upgrade(settings.database_url)
     where = dict(host=host or settings.host, port=port or settings.port, log_level="warning")
+    typer.echo(f"后台监听 / backend listening on {where['host']}:{where['port']} ({workers} worker process"
+               f"{'es' if workers > 1 else ''}): {base_url(where['host'], where['port'])}  "
+               f"管理页面 / operators' console: {base_url(where['host'], where['port'])}/admin")
     if workers == 1:
         settings.run_jobs = jobs
         uvicorn.run(create_app(settings), **where)
@@ -50,6 +53,13 @@ def serve(host: str = typer.Option(None, help="Address to listen on"),
             raise typer.BadParameter("--workers needs a fixed --port (each worker binds it)")
         settings.keys   # made here once if missing, not by every worker at the same moment
         serve_workers(**where, workers=workers, jobs=jobs)
+
+
+def base_url(host: str, port: int) -> str:
+    """Where a browser or a terminal on this machine reaches a backend listening on host:port (an
+    "all addresses" host is reached on loopback)."""
+    reach = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://{f'[{reach}]' if ':' in reach else reach}:{port}"
 
 
 def _say_what_is_simulated(settings) -> None:  # noqa: ANN001
@@ -104,9 +114,10 @@ register_money_commands(app)
 
 
 @app.command("seed-demo")
-def seed_demo() -> None:
+def seed_demo(host: str = typer.Option(None, help="The address `backend serve` listens on (default: its own)"),
+              port: int = typer.Option(None, help="The port `backend serve` listens on (default: its own)")) -> None:
     """Add the demo organisation (canteen, car park, operators, enrolment codes) and print its
-    tokens and codes once. Running it again changes nothing."""
+    tokens and codes once, with the address the backend serves on. Running it again changes nothing."""
     from backend.config import BackendSettings
     from backend.db import make_engine, make_sessionmaker
     from backend.migrate import upgrade
@@ -122,15 +133,18 @@ def seed_demo() -> None:
             session.commit()
     finally:
         engine.dispose()
+    base = base_url(host or settings.host, port or settings.port)   # what `backend serve` uses, same settings
     if demo is None:
         typer.echo("demo data already present (tokens and codes were shown when it was first seeded)")
+        typer.echo(f"backend: {base}  (gatepay backend serve --port {port or settings.port})")
         return
     typer.echo(f"canteen: {demo.canteen}\ncar park: {demo.parking}")
     for role, token in demo.tokens.items():
         typer.echo(f"token {role}: {token}")
     for name, code in demo.enrolment_codes.items():
         typer.echo(f"enrolment code for {name}: {code}")
-    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"backend: {base}  (gatepay backend serve --port {port or settings.port}); "
+               f"terminals' backend_url: {base}")
     typer.echo(f"try: curl -H 'Authorization: Bearer {demo.tokens['operator']}' {base}/api/v1/merchants")
 
 
