@@ -79,6 +79,7 @@ def main() -> None:
             entry, exit_lane = park.lane("entry", "in"), park.lane("exit", "out")
             exit_lane.tracker.probe_interval_s = 15.0   # the production default (tests use 0)
             enter(entry, plates)
+            exit_lane.clock.set(datetime.now(timezone.utc))   # pulled now: the offline limits' cache age
             exit_lane.sync()
             config = PlatePushServerConfig(name="plates-out", host="127.0.0.1", port=0, cameras=[
                 {"name": "cam-out", "serialno": "bench-out", "address": "127.0.0.1", "direction": "out"}],
