@@ -31,13 +31,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from backend.channels.base import MAX_NOTIFY_BYTES, ChannelError, ChannelOrder, rsa_sign, rsa_verify
+from backend.channels.base import ChannelError, ChannelOrder, form_notification, rsa_sign, rsa_verify
 
 DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -226,12 +226,7 @@ class AlipayChannel:
         return "SUCCESS"
 
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> ChannelOrder:
-        if len(body) > MAX_NOTIFY_BYTES:
-            raise ChannelError("too_large", "notification body too large")
-        try:
-            params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ChannelError("bad_notification", "unreadable notification") from exc
+        params = form_notification(body)
         sign = params.get("sign", "")
         if params.get("sign_type") != "RSA2" or not rsa_verify(
                 self.keys.alipay_public_key, sign, sign_content(params, drop=("sign", "sign_type"))):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from backend.channels.alipay import BEIJING, AlipayChannel, AlipayKeys, beijing_time, fen_of, sign_content, yuan
 from backend.channels.base import ChannelError, rsa_sign, rsa_verify
 from backend.channels.sim_plans import plan_of
-from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
+from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore, StoredSimulator
 
 ALIPAY_CODE = re.compile(r"(2[5-9]|30)[0-9]{14,22}")      # 25..30 then 16..24 digits in all
 _STATUS = {"NOTPAY": "WAIT_BUYER_PAY", "USERPAYING": "WAIT_BUYER_PAY", "SUCCESS": "TRADE_SUCCESS",
@@ -34,21 +34,13 @@ def _refused(sub_code: str, sub_msg: str) -> dict:
     return {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_msg}
 
 
-class AlipaySimulator(httpx.BaseTransport):
+class AlipaySimulator(StoredSimulator, httpx.BaseTransport):
     name = "alipay"
 
     def __init__(self, app_id: str, app_public: rsa.RSAPublicKey, alipay_key: rsa.RSAPrivateKey,
                  store: SimStore | None = None):
         self.app_id, self.app_public, self.alipay_key = app_id, app_public, alipay_key
         self.store: SimStore = store or MemoryStore()
-
-    @property
-    def orders(self) -> dict[str, SimOrder]:
-        return self.store.orders()
-
-    @property
-    def refunds(self) -> dict[str, dict]:
-        return self.store.refunds()
 
     def _answer(self, method: str, node: dict, signed: bool = True) -> httpx.Response:
         name = method.replace(".", "_") + "_response"
@@ -197,9 +189,6 @@ class AlipaySimulator(httpx.BaseTransport):
             "refund_fee": yuan(given + amount), "gmt_refund_pay": beijing_time(datetime.now(BEIJING))}))
 
     # --- what the payer's app does ---------------------------------------------------------------
-
-    def order_for_code(self, qr_text: str) -> str | None:
-        return self.store.by_code(qr_text)
 
     def pay(self, out_trade_no: str) -> tuple[dict[str, str], bytes]:
         """The payer pays a pre-created QR trade: the form notification Alipay POSTs to notify_url."""

@@ -15,14 +15,14 @@ from datetime import datetime, timezone
 from backend.channels.bank import BankCodesChannel, notification_signature
 from backend.channels.base import ChannelError
 from backend.channels.sim_plans import plan_of
-from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
+from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore, StoredSimulator
 from backend.corebanking import BankAnswer, CoreBankingSimulator
 
 CODE_PREFIX = "89"          # the simulated mobile-banking app's codes: 20 digits starting 89
 APP_PAYER = "6228480000000000018"   # the account the simulated mobile-banking app pays aggregate QRs from
 
 
-class BankCodeCoreSimulator(CoreBankingSimulator):
+class BankCodeCoreSimulator(StoredSimulator, CoreBankingSimulator):
     def __init__(self, store: SimStore | None = None, notify_key: bytes = b"", latency_s: float = 0.0):
         super().__init__(latency_s)
         self.store: SimStore = store or MemoryStore()
@@ -64,10 +64,6 @@ class BankCodeCoreSimulator(CoreBankingSimulator):
                 return BankAnswer("ok", ref, abs(delta))
         return BankAnswer("unknown", ref)
 
-    @property
-    def refunds(self) -> dict[str, dict]:
-        return self.store.refunds()
-
     # --- the mobile-banking app ------------------------------------------------------------------
     def issue_code(self, account: str, plan: str = "9876") -> str:
         """A one-time pay code for `account`, as the mobile-banking app shows it (the last four
@@ -97,9 +93,6 @@ class BankCodeCoreSimulator(CoreBankingSimulator):
         body = json.dumps({"ref": out_trade_no, "amount_fen": sim.body["amount_fen"], "paid_at": sim.success_time},
                           separators=(",", ":")).encode()
         return {"Content-Type": "application/json", "X-Bank-Signature": notification_signature(self.notify_key, body)}, body
-
-    def order_for_code(self, qr_text: str) -> str | None:
-        return self.store.by_code(qr_text)
 
     # --- BankCodeCore ------------------------------------------------------------------------------
     def _paid(self, sim: SimOrder, payer: str) -> SimOrder:

@@ -7,6 +7,7 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Protocol
+from urllib.parse import parse_qsl
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +23,16 @@ class ChannelError(RuntimeError):
         super().__init__(f"{code}: {message}")
         self.code = code
 
+
+
+def form_notification(body: bytes) -> dict[str, str]:
+    """The fields of a form-encoded notification (Alipay, UnionPay), before its signature is checked."""
+    if len(body) > MAX_NOTIFY_BYTES:
+        raise ChannelError("too_large", "notification body too large")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ChannelError("bad_notification", "unreadable notification") from exc
 
 @dataclass(frozen=True)
 class ChannelOrder:

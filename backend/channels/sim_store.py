@@ -50,6 +50,23 @@ class SimStore(Protocol):
     def refunds(self) -> dict[str, dict]: ...
 
 
+class StoredSimulator:
+    """What every channel simulator shows the tests and the payer's app, read from its store."""
+    store: SimStore
+
+    @property
+    def orders(self) -> dict[str, SimOrder]:
+        return self.store.orders()
+
+    @property
+    def refunds(self) -> dict[str, dict]:
+        return self.store.refunds()
+
+    def order_for_code(self, qr_text: str) -> str | None:
+        """Which order a scanned QR text belongs to (what the payer's app does when it scans)."""
+        return self.store.by_code(qr_text)
+
+
 class MemoryStore:
     """One process's store (a test's or the bench's own simulator)."""
 

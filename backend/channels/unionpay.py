@@ -34,7 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from backend.channels.base import MAX_NOTIFY_BYTES, ChannelError, ChannelOrder
+from backend.channels.base import ChannelError, ChannelOrder, form_notification
 
 DEFAULT_GATEWAY = "https://gateway.95516.com/gateway/api"
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -188,12 +188,7 @@ class UnionPayChannel:
         raise ChannelError(answer.get("respCode") or "bad_answer", answer.get("respMsg", "refund refused"))
 
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> ChannelOrder:
-        if len(body) > MAX_NOTIFY_BYTES:
-            raise ChannelError("too_large", "notification body too large")
-        try:
-            fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise ChannelError("bad_notification", "unreadable notification") from exc
+        fields = form_notification(body)
         if not acp_verify(self.keys.unionpay_public, fields):
             raise ChannelError("bad_signature", "notification not signed by UnionPay's certificate")
         if fields.get("merId") != self.keys.mer_id or fields.get("respCode") != "00":

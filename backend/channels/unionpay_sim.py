@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend.channels.base import ChannelError
 from backend.channels.sim_plans import plan_of
-from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
+from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore, StoredSimulator
 from backend.channels.unionpay import (BEIJING, MemoryRefs, RefStore, UnionPayChannel, UnionPayKeys, acp_sign,
                                        acp_verify, txn_time)
 
@@ -25,7 +25,7 @@ UNIONPAY_CODE = re.compile(r"62[0-9]{17}")           # C2B 付款码: 19 digits 
 _ORIG = {"SUCCESS": "00", "USERPAYING": "05", "NOTPAY": "05", "CLOSED": "12", "REVOKED": "12"}
 
 
-class UnionPaySimulator(httpx.BaseTransport):
+class UnionPaySimulator(StoredSimulator, httpx.BaseTransport):
     name = "unionpay"
 
     def __init__(self, mer_id: str, cert_id: str, merchant_public: rsa.RSAPublicKey, unionpay_key: rsa.RSAPrivateKey,
@@ -33,14 +33,6 @@ class UnionPaySimulator(httpx.BaseTransport):
         self.mer_id, self.cert_id = mer_id, cert_id
         self.merchant_public, self.unionpay_key = merchant_public, unionpay_key
         self.store: SimStore = store or MemoryStore()
-
-    @property
-    def orders(self) -> dict[str, SimOrder]:
-        return {no: o for no, o in self.store.orders().items()}
-
-    @property
-    def refunds(self) -> dict[str, dict]:
-        return self.store.refunds()
 
     def _answer(self, req: dict, **fields: str) -> httpx.Response:
         out = {k: req[k] for k in ("version", "encoding", "signMethod", "txnType", "txnSubType", "bizType",
@@ -148,9 +140,6 @@ class UnionPaySimulator(httpx.BaseTransport):
             "queryId": f"{uuid.uuid4().int % 10**21:021d}"}))
 
     # --- what the payer's app does ---------------------------------------------------------------
-
-    def order_for_code(self, qr_text: str) -> str | None:
-        return self.store.by_code(qr_text)
 
     def pay(self, out_trade_no: str) -> tuple[dict[str, str], bytes]:
         sim = self.store.get(out_trade_no)

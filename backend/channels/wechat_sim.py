@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from backend.channels.base import ChannelError, rsa_verify
 from backend.channels.sim_plans import plan_of
-from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore
+from backend.channels.sim_store import STATES_OPEN, MemoryStore, SimOrder, SimStore, StoredSimulator
 from backend.channels.wechat import (AUTH, PAIR, ChannelKeys, WechatNativeChannel, jsapi_sign_text,
                                      wechatpay_headers)
 from core.clock import Clock, SystemClock
@@ -35,7 +35,7 @@ _DESC = {"SUCCESS": "支付成功", "NOTPAY": "未支付", "CLOSED": "已关闭"
          "REVOKED": "已撤销", "PAYERROR": "支付失败"}
 
 
-class ChannelSimulator(httpx.BaseTransport):
+class ChannelSimulator(StoredSimulator, httpx.BaseTransport):
     """Behaves like WeChat Pay's API v3 server for one merchant."""
     name = "wechat"
 
@@ -47,14 +47,6 @@ class ChannelSimulator(httpx.BaseTransport):
         self.clock: Clock = SystemClock()     # the backend gives its own: paid times follow it
         self.appid, self.oauth_secret = "", ""      # the official account, for web authorisation
         self._oauth_codes: dict[str, str] = {}      # code -> openid, each used once
-
-    @property
-    def orders(self) -> dict[str, SimOrder]:
-        return self.store.orders()
-
-    @property
-    def refunds(self) -> dict[str, dict]:
-        return self.store.refunds()
 
     def _answer(self, status: int, payload: dict | None) -> httpx.Response:
         body = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else b""
@@ -196,10 +188,6 @@ class ChannelSimulator(httpx.BaseTransport):
         return tx
 
     # --- what the payer's app does ---------------------------------------------------------------
-
-    def order_for_code(self, code_url: str) -> str | None:
-        """Which order a scanned QR text belongs to (what the payer's app does when it scans)."""
-        return self.store.by_code(code_url)
 
     def authorize(self, oauth_url: str, openid: str = "o-jsapi-payer") -> str:
         """WeChat's authorisation page (snsapi_base, silent): the URL it sends the browser back to."""
