@@ -21,6 +21,7 @@ from backend.reports.export import csv_bytes, xlsx_bytes
 from backend.settlement.models import SettlementDay
 from backend.settlement.payout import build_payout_files
 from backend.settlement.run import check_date
+from backend.web.display import Names, local_time, yuan, yuan_label
 from backend.web.render import ANY_ROLE, fen, page, render
 from backend.web.session import PageUser, admin_roles
 
@@ -33,6 +34,7 @@ def _settlement_page(request: Request, session: Session, who, notice: str = ""):
     if who.role == "merchant_admin":
         query = query.where(SettlementDay.merchant_id == who.merchant_id)
     days = list(session.scalars(query))
+    names = Names(session)
     dates = sorted({d.business_date for d in days}, reverse=True)
     yesterday = (request_now(request) - timedelta(days=1)).date().isoformat()
     forms = [] if who.role != "operator" else [{
@@ -45,12 +47,15 @@ def _settlement_page(request: Request, session: Session, who, notice: str = ""):
                        "links": [(f"/admin/settlement/{d}/payout.{fmt}", f"{d} {fmt.upper()}") for d in dates[:14]
                                  for fmt in ("csv", "xlsx")]},
                       {"title": "已结算营业日 Closed business days",
-                       "columns": ["营业日 Day", "商户 Merchant", "笔数 Payments", "交易额 Gross", "退款 Refunds",
-                                   "补贴 Subsidy", "个人账户 Wallet", "银行卡 Card", "手续费 Fees", "调整 Adjustments",
-                                   "应付净额 Net payable", "柜台自收（不划付） Counter, kept"],
-                       "rows": [(d.business_date, d.merchant_id, d.payments, fen(d.gross_fen), fen(d.refunds_fen),
-                                 fen(sum(d.subsidy.values())), fen(d.wallet_fen), fen(d.bank_card_fen), fen(d.fees_fen),
-                                 fen(d.adjustments_fen), fen(d.net_fen), fen(d.counter_fen)) for d in days]}])
+                       "columns": ["营业日 Day", "商户 Merchant", "笔数 Payments", yuan_label("交易额", "Gross"),
+                                   yuan_label("退款", "Refunds"), yuan_label("补贴", "Subsidy"),
+                                   yuan_label("个人账户", "Wallet"), yuan_label("银行卡", "Card"),
+                                   yuan_label("手续费", "Fees"), yuan_label("调整", "Adjustments"),
+                                   yuan_label("应付净额", "Net payable"), yuan_label("柜台自收（不划付）", "Counter, kept")],
+                       "rows": [(d.business_date, names.merchant(d.merchant_id), d.payments, yuan(d.gross_fen),
+                                 yuan(d.refunds_fen), yuan(sum(d.subsidy.values())), yuan(d.wallet_fen),
+                                 yuan(d.bank_card_fen), yuan(d.fees_fen), yuan(d.adjustments_fen), yuan(d.net_fen),
+                                 yuan(d.counter_fen)) for d in days]}])
 
 
 @router.get("/settlement")
@@ -98,10 +103,11 @@ def _reconciliation_page(request: Request, session: Session, who, notice: str = 
         "action": "/admin/reconciliation/statement", "title": "上传渠道对账单 Upload a channel statement",
         "upload": True, "submit": "对账 Reconcile",
         "fields": [{"name": "file", "label": "对账文件 Statement (GPSTMT1)", "type": "file", "required": True}]}]
-    shift_rows = []
+    shift_rows, names = [], Names(session)
     for s in session.scalars(shifts):
         diffs = s.result.get("differences", [])
-        shift_rows.append((s.terminal_id, s.shift_id, s.closed_at.isoformat(timespec="minutes"),
+        shift_rows.append((names.terminal(s.terminal_id), s.shift_id,
+                           local_time(s.closed_at, names.zone(merchant_id=s.merchant_id)),
                            "平 balanced" if s.status == "balanced" else "有差异 differences",
                            "；".join(f"{d['kind']} {d.get('payment_id') or d.get('method') or ''} {d['message_zh']}"
                                     for d in diffs[:5]) + (" …" if len(diffs) > 5 else "")))
@@ -109,13 +115,14 @@ def _reconciliation_page(request: Request, session: Session, who, notice: str = 
                   notice=notice, problems=problems or [], problems_title="对账文件无法读取 The statement cannot be read",
                   forms=forms, sections=[
                       {"title": "渠道对账差异 Channel differences",
-                       "columns": ["编号 ID", "流水 Reference", "类型 Kind", "我方 Ours", "渠道 Theirs",
-                                   "处理 Action", "说明 Note"],
-                       "rows": [(i.id, i.ref, i.kind, fen(i.ours_fen), fen(i.theirs_fen),
+                       "columns": ["编号 ID", "流水 Reference", "类型 Kind", yuan_label("我方", "Ours"),
+                                   yuan_label("渠道", "Theirs"), "处理 Action", "说明 Note"],
+                       "rows": [(i.id, i.ref, i.kind, yuan(i.ours_fen), yuan(i.theirs_fen),
                                  "已冲正 reversed" if i.action == "reversed" else "待人工 for a person", i.note)
                                 for i in session.scalars(items)]},
                       {"title": "终端班次对账 Terminal shifts",
-                       "columns": ["终端 Terminal", "班次 Shift", "结束 Closed", "结果 Result", "差异 Differences"],
+                       "columns": ["终端 Terminal", "班次 Shift", "结束（当地时间） Closed (local time)", "结果 Result",
+                                   "差异 Differences"],
                        "rows": shift_rows}])
 
 

@@ -122,7 +122,7 @@ def test_operator_runs_the_day_end_to_end(world, browser, tmp_path: Path) -> Non
     page.wait_for_selector(".notice")
     assert "本次结算 2 个商户" in page.inner_text(".notice")
     table = page.inner_text("section >> nth=1")
-    assert "¥39.50" in table                      # gross 1800 + 1200 + 950 fen
+    assert "39.50" in table and "交易额（元）" in table   # gross 1800 + 1200 + 950 fen, under a yuan label
     shot(page, "settlement")
     with page.expect_download() as download:
         page.click(f"a[href='/admin/settlement/{day}/payout.csv']")
