@@ -26,7 +26,7 @@ from typing import Any, Mapping
 from fastapi import Request
 from pydantic import ValidationError
 
-from backend.errors import ApiError
+from backend.errors import ApiError, api_error
 from backend.web.texts import Bi
 from core.money import format_yuan, parse_yuan
 from core.wire import MAX_AMOUNT_FEN
@@ -35,6 +35,7 @@ KINDS = ("text", "yuan", "int", "hhmm", "date", "choice", "password", "hidden", 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 MAX_FORM_FIELDS = 60
 MAX_VALUE = 2000          # a posted value longer than this is cut before any check (and then refused)
+MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,10 @@ class Link:
 
 
 async def form_data(request: Request) -> dict[str, str]:
-    """Page dependency: the posted form as {name: text} (files and repeated names left out)."""
+    """Page dependency: the posted form as {name: text} (files and repeated names left out).
+    A body far larger than any console form is refused before it is read."""
+    declared = request.headers.get("content-length", "0")
+    if not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+        raise api_error(413, "body_too_large", "提交的内容过大", "The form sent is too large")
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     return {k: v[:MAX_VALUE] for k, v in form.items() if isinstance(v, str)}

@@ -186,3 +186,11 @@ def test_offline_limits_are_typed_in_yuan_and_checked_together(app) -> None:  # 
     with app.state.sessions() as s:
         site = s.get(Site, ids["site_id"])
         assert (site.offline_per_payment_fen, site.offline_max_cache_age_s) == (3050, 720 * 60)
+
+
+def test_a_huge_form_body_is_refused_before_it_is_read(app) -> None:  # noqa: ANN001
+    op = Shop(app, operator_token(app))
+    before = op.count(Merchant)
+    response = op.post("/admin/merchants", name="食" * 100_000, kind="canteen", timezone="Asia/Shanghai",
+                       business_day_cutoff="00:00")
+    assert response.status_code == 413 and op.count(Merchant) == before
