@@ -194,3 +194,21 @@ def test_a_huge_form_body_is_refused_before_it_is_read(app) -> None:  # noqa: AN
     response = op.post("/admin/merchants", name="食" * 100_000, kind="canteen", timezone="Asia/Shanghai",
                        business_day_cutoff="00:00")
     assert response.status_code == 413 and op.count(Merchant) == before
+
+
+def test_a_car_park_terminal_code_needs_a_lane_of_that_car_park(app) -> None:  # noqa: ANN001
+    park, other = make_merchant_site(app, "parking"), make_merchant_site(app, "parking")
+    op = Shop(app, operator_token(app))
+    before = op.count(EnrolmentCode)
+    no_lane = op.post("/admin/terminals/enrolment-codes", site_id=str(park["site_id"]), name="北出口机", lane_id="")
+    assert no_lane.status_code == 422 and "通道" in field_error(no_lane.text, "lane_id")
+    wrong_lane = op.post("/admin/terminals/enrolment-codes", site_id=str(park["site_id"]), name="北出口机",
+                         lane_id=str(other["lane_id"]))
+    assert wrong_lane.status_code == 422 and "does not belong" in field_error(wrong_lane.text, "lane_id")
+    assert op.count(EnrolmentCode) == before
+    made = op.post("/admin/terminals/enrolment-codes", site_id=str(park["site_id"]), name="北出口机",
+                   lane_id=str(park["lane_id"]), valid_hours="2")
+    assert made.status_code == 200 and "valid 2 h" in made.text
+    with app.state.sessions() as s:
+        code = s.scalar(select(EnrolmentCode).order_by(EnrolmentCode.id.desc()))
+        assert (code.lane_id, code.scene) == (park["lane_id"], "parking")
