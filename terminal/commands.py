@@ -178,12 +178,13 @@ def hash_pin_command(pin: str = typer.Option(..., prompt=True, hide_input=True, 
 @app.command()
 def status(config: Path = typer.Option(..., "--config", help="Terminal config file"),
            sync: bool = typer.Option(False, "--sync", help="Push and pull once before reporting")) -> None:
-    """Queue depth, last push/pull, clock skew, offline payments the backend declined. Reads the
-    store only (a kiosk may be running on it: no crash recovery here, that is the runner's);
-    --sync also pushes and pulls once, as the running terminal's sync loop would."""
+    """Whether the terminal runs, online or not, last push/pull, queue, clock skew, offline payments
+    the backend declined; times in the terminal's time zone. Reads the store only (the running
+    terminal writes its link state there every few seconds; no crash recovery here, that is the
+    runner's); --sync also pushes and pulls once, as the running terminal's sync loop would."""
+    from terminal import live_status
     from terminal.sync_loops import SyncEngine
     from sync.status import SyncTracker
-    from terminal.app import read_sync_status
     from core.clock import SystemClock
     from terminal.runner import make_client, open_store
 
@@ -191,16 +192,20 @@ def status(config: Path = typer.Option(..., "--config", help="Terminal config fi
     clock = SystemClock()
     store = open_store(cfg, clock)
     client = make_client(cfg, store)
-    tracker = SyncTracker()
-    if sync and client is not None:
-        SyncEngine(store, client, tracker, clock, batch=cfg.push_batch).cycle()
-    st = read_sync_status(store, tracker)
-    identity = store.identity()
-    typer.echo(f"terminal: {identity.terminal_id if identity else 'not registered'}")
-    typer.echo(f"online: {st.online}  queue: {st.queue_depth}  declined after the fact: {st.declined_after_fact}")
-    typer.echo(f"last push: {st.last_push}  last pull: {store.last_pull_at()}  skew: {st.clock_skew_s}")
-    if st.last_error:
-        typer.echo(f"problem: {st.last_error}")
-    if client:
-        client.close()
-    store.close()
+    try:
+        if sync and client is not None:       # this process's own cycle; the running terminal's state is below
+            tracker = SyncTracker()
+            SyncEngine(store, client, tracker, clock, batch=cfg.push_batch).cycle()
+            now = tracker.snapshot()
+            typer.echo(f"本次同步 / this sync: online: {now.online}" + (f"  ({now.last_error})" if now.last_error else ""))
+        identity = store.identity()
+        outbox = store.outbox
+        declined = len(outbox.items(statuses=("declined", "rejected"), kind="payment"))
+        typer.echo(f"终端编号 / terminal: {f'{identity.terminal_id} ({identity.name})' if identity else '未注册 / not registered'}")
+        for line in live_status.report(live_status.read(store), outbox.queue_depth(), declined, store.last_pull_at(),
+                                       clock.now(), cfg.timezone):
+            typer.echo(line)
+    finally:
+        if client:
+            client.close()
+        store.close()

@@ -33,6 +33,7 @@ from hardware.events import CardTapped, CodeScanned, FaceMatched
 from sync.client import SyncClient
 from terminal.sync_loops import SyncThread
 from core.wire import MAX_AMOUNT_FEN
+from terminal import live_status
 from terminal.app import TerminalCore
 from core.clock import Clock, SystemClock
 from terminal.config import TerminalConfig
@@ -232,12 +233,15 @@ class Runner:
         self.start_sync()
         pollers = [d for d in self.devices.values() if isinstance(d, EventSource)]
         log.info("terminal running: scene=%s registered=%s", self.config.scene, self.client is not None)
-        next_tick = self.clock.monotonic()
+        next_tick = next_live = self.clock.monotonic()
         try:
             while not self.stop_event.is_set():
                 if self.clock.monotonic() >= next_tick:   # a meal period opening or closing shows by itself
                     next_tick = self.clock.monotonic() + TICK_S
                     self.core.tick()
+                if self.clock.monotonic() >= next_live:   # for `gatepay terminal status` in another process
+                    next_live = self.clock.monotonic() + live_status.WRITE_EVERY_S
+                    live_status.write(self.store, self.core.sync_status(), self.clock.now())
                 for device in pollers:
                     for event in self._poll(device):
                         self.core.handle_event(event)
@@ -280,6 +284,10 @@ class Runner:
             return []
 
     def close(self) -> None:
+        try:
+            live_status.write(self.store, self.core.sync_status(), self.clock.now(), running=False)
+        except Exception:  # noqa: BLE001 - closing must go on
+            log.exception("last state not written")
         if self.face is not None:
             self.face.stop()
         if self.lane is not None:
