@@ -31,7 +31,7 @@ class SavePage(Page):
     Save: the whole config is checked field by field."""
 
     title_key = "wiz.save"
-    BARRIERS = ("gate", "camera")           # terminal.parking.ParkingConfig.barrier_via
+    BARRIERS = ("gate", "camera")           # terminal.parking_config.ParkingConfig.barrier_via
 
     def __init__(self, tr: Translator, calls: BackgroundCalls, services: SetupServices,
                  gather: Callable[[], dict[str, Any]]):

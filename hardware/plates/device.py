@@ -1,7 +1,7 @@
 """The plate push endpoint as a terminal device (`type: plate_push` in the devices list).
 
 Built by hardware.registry like every device (building opens nothing); the composition root
-hands it the parking scene's decision with `on_plate(scene.decide)` and opens it, which starts
+hands it the lane's decision with `on_plate(lane.decide)` and opens it, which starts
 the HTTP server. `gatepay doctor` runs self_test(): the port can be had and the image folder
 takes files.
 """
