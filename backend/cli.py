@@ -88,22 +88,18 @@ def create_operator(name: str = typer.Option(..., "--name", help="Who the token 
                     merchant_id: int = typer.Option(None, "--merchant-id",
                                                     help="The merchant a merchant_admin administers")) -> None:
     """Create an operator and print its token once (only a keyed hash of it is stored)."""
+    from backend.cli_common import command_session, exit_refused
     from backend.config import BackendSettings
-    from backend.db import make_engine, make_sessionmaker
     from backend.errors import ApiError
     from backend.services.operators import create_operator as create
 
     settings = BackendSettings()
-    engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with command_session(settings.database_url) as session:
             new = create(session, settings.keys["hash"], name=name, role=role, merchant_id=merchant_id)
             session.commit()
     except ApiError as exc:
-        typer.echo(f"{exc.detail['message_zh']}\n{exc.detail['message_en']}", err=True)
-        raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
+        exit_refused(exc)
     typer.echo(f"operator {new.operator.id} ({role}) created. Token, shown only now:")
     typer.echo(new.token)
 
@@ -118,21 +114,17 @@ def seed_demo(host: str = typer.Option(None, help="The address `backend serve` l
               port: int = typer.Option(None, help="The port `backend serve` listens on (default: its own)")) -> None:
     """Add the demo organisation (canteen, car park, operators, enrolment codes) and print its
     tokens and codes once, with the address the backend serves on. Running it again changes nothing."""
+    from backend.cli_common import command_session
     from backend.config import BackendSettings
-    from backend.db import make_engine, make_sessionmaker
     from backend.migrate import upgrade
     from backend.seed import seed_demo_org
     from core.clock import SystemClock
 
     settings = BackendSettings()
     upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            demo = seed_demo_org(session, settings.keys["hash"], SystemClock().now())
-            session.commit()
-    finally:
-        engine.dispose()
+    with command_session(settings.database_url) as session:
+        demo = seed_demo_org(session, settings.keys["hash"], SystemClock().now())
+        session.commit()
     base = base_url(host or settings.host, port or settings.port)   # what `backend serve` uses, same settings
     if demo is None:
         typer.echo("demo data already present (tokens and codes were shown when it was first seeded)")
@@ -158,8 +150,8 @@ def retemplate(model: str = typer.Option(..., "--model", help="The face model to
     """Recompute every active face signing's templates for MODEL from its sealed enrolment photos
     and publish them to terminals (a terminal switches once its gallery for MODEL is complete).
     Lists the signings without photos: they must come back to the signing desk."""
+    from backend.cli_common import command_session
     from backend.config import BackendSettings
-    from backend.db import make_engine, make_sessionmaker
     from backend.services.face_desk import engine_for, retemplate as run
     from backend.services.vault import vault_of
     from core.clock import SystemClock
@@ -170,13 +162,9 @@ def retemplate(model: str = typer.Option(..., "--model", help="The face model to
         typer.echo(f"无法加载人脸模型 {model} / cannot load face model {model}: {exc}", err=True)
         raise typer.Exit(2) from None
     settings = BackendSettings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            report = run(session, vault_of(settings), face, SystemClock().now())
-            session.commit()
-    finally:
-        engine.dispose()
+    with command_session(settings.database_url) as session:
+        report = run(session, vault_of(settings), face, SystemClock().now())
+        session.commit()
     typer.echo(f"model {report.model}: {len(report.retemplated)} signings retemplated and published")
     for cid, masked in report.unusable:
         typer.echo(f"  photos not usable with {report.model}: customer {cid} {masked} — re-enrol at the signing desk")

@@ -6,24 +6,18 @@ from datetime import datetime
 
 import typer
 
+from backend.cli_common import command_session
 from core.clock import SystemClock
-
-
-def _sessions():  # noqa: ANN202
-    from backend.config import BackendSettings
-    from backend.db import make_engine, make_sessionmaker
-
-    settings = BackendSettings()
-    return settings, make_sessionmaker(make_engine(settings.database_url))
 
 
 def check_ledger_command() -> None:
     """Prove every posting balances, every cached balance equals its entries, and no customer
     account is below zero. Exits 1 and names each problem otherwise."""
+    from backend.config import BackendSettings
     from backend.services.ledger import check_ledger
 
-    settings, sessions = _sessions()
-    with sessions() as session:
+    settings = BackendSettings()
+    with command_session(settings.database_url) as session:
         problems = check_ledger(session)
     for problem in problems:
         typer.echo(f"LEDGER PROBLEM: {problem}", err=True)
@@ -35,13 +29,13 @@ def check_ledger_command() -> None:
 
 def expire_subsidies_command(now: str = typer.Option(None, help="ISO time to expire as of (default: now)")) -> None:
     """Lapse subsidy money whose time is up (day end, month end, the program's date), booked on the ledger."""
+    from backend.config import BackendSettings
     from backend.jobs import expire_subsidies
 
     at = datetime.fromisoformat(now) if now else SystemClock().now()
     if at.tzinfo is None:
         raise typer.BadParameter("give a time zone, e.g. 2026-04-01T00:00:00+08:00", param_hint="--now")
-    _, sessions = _sessions()
-    with sessions() as session:
+    with command_session(BackendSettings().database_url) as session:
         done = expire_subsidies(session, at)      # the scheduler's job, run once now
         session.commit()
     typer.echo(f"expired {done['holdings']} holding(s), {done['fen']} fen in total")
