@@ -13,6 +13,7 @@ from backend.models.customers import CustomerGroup
 from backend.errors import api_error
 from backend.services import customers as svc
 from backend.services import paycodes
+from backend.services.campaign_admin import coupons_of
 from backend.services.vault import vault_of
 from core.wire import MAX_AMOUNT_FEN, FundingOrder
 
@@ -115,7 +116,9 @@ def search_customers(body: CustomerSearchIn, request: Request, session: Session 
 def get_customer(customer_id: IdPath, request: Request, session: Session = Depends(get_session),
                  _: OperatorPrincipal = Depends(READERS)) -> dict:
     vault = vault_of(request.app.state.settings)
-    return svc.customer_view(session, vault, svc.get_customer(session, customer_id), request_now(request))
+    now = request_now(request)
+    return {**svc.customer_view(session, vault, svc.get_customer(session, customer_id), now),
+            "coupons": coupons_of(session, customer_id, now)}
 
 
 @router.post("/customers/{customer_id}/deposits", status_code=201)

@@ -13,6 +13,7 @@ from backend.auth import OperatorPrincipal, TerminalPrincipal, current_terminal,
 from backend.corebanking import corebanking_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
+from backend.services.campaigns import price_discount_paid
 from backend.services.payments import Where, existing_payment, pay, resolve_pending_payments
 from backend.services.channel_booking import pay_by_channel, refund_at_channel, wallet_code_kind
 from backend.services.commit import commit_once
@@ -129,4 +130,4 @@ def get_payment(payment_id: UUID, session: Session = Depends(get_session),
     return {"payment_id": payment.payment_uuid, "merchant_id": payment.merchant_id, "status": payment.status,
             "reason": payment.reason, "amount_fen": payment.amount_fen, "refunded_fen": payment.refunded_fen,
             "method": payment.method, "business_date": payment.business_date, "offline": payment.offline,
-            "result": payment.result}
+            **price_discount_paid(session, payment), "result": payment.result}

@@ -2,6 +2,7 @@
 from backend.models.admin_web import AdminLoginFailure, AdminSession
 from backend.models.bank_intents import BankCreditIntent, BankIntent
 from backend.models.base import Base
+from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.changes import SyncChange
 from backend.models.customers import Customer, CustomerGroup
 from backend.models.ledger import Account, Entry, Posting
@@ -18,6 +19,6 @@ __all__ = ["AdminLoginFailure", "AdminSession", "BankCreditIntent", "BankIntent"
            "MealPeriodRow", "Merchant", "MerchantFee", "Operator",
            "Site", "SyncChange", "Terminal", "UsedNonce",
            # money
-           "Account", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",
+           "Account", "Campaign", "CampaignUse", "Coupon", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",
            "Payment", "PaymentLine", "Posting", "Refund", "Signing", "SubsidyHolding", "SubsidyProgram",
            "TerminalEvent"]

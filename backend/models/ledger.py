@@ -16,8 +16,10 @@ from backend.models.base import Base, fen_column, utcnow
 
 # merchant_cash: money a merchant took itself (cash or card at its own counter); settlement clears
 # it against the merchant's payable instead of paying it out (migration 0006).
+# campaign_funding: a campaign's funder (bank or merchant), code campaign:<id>; it pays each
+# payment's discount to the merchant (migration 0010, docs/MARKETING.md).
 ACCOUNT_KINDS = ("wallet", "subsidy", "subsidy_funding", "merchant", "deposit_clearing",
-                 "bank_clearing", "bank_pending", "merchant_cash")
+                 "bank_clearing", "bank_pending", "merchant_cash", "campaign_funding")
 CUSTOMER_KINDS = ("wallet", "subsidy")
 
 

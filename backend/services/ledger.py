@@ -96,6 +96,11 @@ def funding_account_id(session: Session, program_id: int) -> int:
     return account_id(session, f"funder:{program_id}", "subsidy_funding", program_id=program_id)
 
 
+def campaign_account_id(session: Session, campaign_id: int) -> int:
+    """The campaign's funder account: it pays the discounts (docs/MARKETING.md)."""
+    return account_id(session, f"campaign:{campaign_id}", "campaign_funding")
+
+
 def system_account_id(session: Session, kind: str) -> int:
     """deposit_clearing (cash and transfers in), bank_clearing (linked cards), bank_pending."""
     return account_id(session, kind, kind)

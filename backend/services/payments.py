@@ -40,7 +40,8 @@ from backend.models.merchants import Merchant
 from backend.models.payments import Payment, PaymentLine
 from backend.models.customers import Customer
 from backend.models.ledger import Account
-from backend.services import bank_intents
+from backend.services import bank_intents, campaigns
+from backend.services.campaigns import Offer
 from backend.services.customers import bank_card_number, publish_balance, publish_snapshot, snapshot_of
 from backend.services.ledger import (Leg, book, lock_customer_accounts, merchant_account_id, reverse_legs,
                                      system_account_id, wallet_account)
@@ -49,6 +50,7 @@ from backend.services.signings import effective_funding_order
 from backend.services.subsidies import pots_for
 from backend.services.vault import Vault
 from core.wire import BalanceSnapshot, PaymentRequest, PaymentResult, SplitLine
+from core.campaigns import Place
 from core.funding import FundingDecision, OwnFunds, split_payment
 
 # How old an offline payment may be when it reaches the backend: the widest offline window a site
@@ -60,7 +62,7 @@ OFFLINE_MAX_AGE = timedelta(days=30)
 # Hot-path statements, built once: building a statement per payment costs ~4x the CPU of
 # executing a prebuilt one (SQLAlchemy caches the compiled form of a reused statement object).
 _M, _P = Merchant.__table__.c, Payment.__table__.c
-_MERCHANT_TERMS = select(_M.status, _M.timezone, _M.business_day_cutoff).where(_M.id == bindparam("merchant_id"))
+_MERCHANT_TERMS = select(_M.status, _M.timezone, _M.business_day_cutoff, _M.kind).where(_M.id == bindparam("merchant_id"))
 _PAYMENT_ID_TAKEN = select(_P.id).where(_P.payment_uuid == bindparam("payment_uuid"))
 _INSERT_PAYMENT = insert(Payment.__table__).returning(_P.id)
 _INSERT_LINES = insert(PaymentLine.__table__)
@@ -91,7 +93,7 @@ def request_hash(req: PaymentRequest, where: Where) -> str:
 
 
 def _merchant_terms(session: Session, merchant_id: int):  # noqa: ANN202
-    """The three merchant columns a payment needs, as a row (no ORM object: CPU on the hot path).
+    """The four merchant columns a payment needs, as a row (no ORM object: CPU on the hot path).
     Read on every payment, never cached, so a suspension takes effect at once."""
     return session.execute(_MERCHANT_TERMS, {"merchant_id": merchant_id}).one()
 
@@ -142,6 +144,7 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
     if req.offline and req.occurred_at < now - OFFLINE_MAX_AGE:
         reason = "offline_too_old"
     decision: FundingDecision | None = None
+    offer: Offer | None = None
     accounts: dict[int, Account] = {}
     customer = payer.customer
     if customer is not None:
@@ -152,26 +155,34 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
         accounts = customer_accounts(session, customer.id)
         if customer.bank_card_sealed is not None:   # a retry of a debit given back: never again
             reason = bank_intents.returned_debit(session, payment.payment_uuid)
-        reason = reason or limit_decline(session, signing, where.merchant_id, req.amount_fen, payment.business_date)
+        if reason is None and not req.offline:   # offline: the terminal charged the full price
+            offer = campaigns.best_offer(session, customer.id, Place(where.merchant_id, where.site_id, merchant.kind,
+                                                                     req.credential.kind),
+                                         req.amount_fen, payment.payment_uuid, payment.business_date, at)
+        to_pay = req.amount_fen - (offer.discount_fen if offer else 0)
+        reason = reason or limit_decline(session, signing, where.merchant_id, to_pay, payment.business_date)
         if reason is None:
             pots = pots_for(session, customer.id, payment.business_date, req.meal_period, accounts)
             wallet = _wallet(accounts)
             own = OwnFunds(wallet_fen=wallet.balance_fen, bank_card=customer.bank_card_sealed is not None)
-            decision = split_payment(req.amount_fen, effective_funding_order(session, signing, customer), pots, own,
+            decision = split_payment(to_pay, effective_funding_order(session, signing, customer), pots, own,
                                      merchant_id=where.merchant_id, meal_period=req.meal_period, now=at)
             reason = decision.reason
         if reason is None:
-            reason = _book(session, bank, vault, payment, decision, accounts, customer, now)
+            reason = _book(session, bank, vault, payment, decision, accounts, customer, offer, now)
     if reason is not None and payment.status != "pending_bank":
         payment.status, payment.reason = "declined", reason
     balances = None
     if payment.posting_id is not None:
         balances = publish_snapshot(session, snapshot_of(customer.id, accounts, now))
-    result = _result(payment, customer, payer.signing, decision, balances, now)
+    offer = offer if payment.posting_id is not None else None   # a declined payment gets no discount
+    result = _result(payment, customer, payer.signing, decision, balances, offer, now)
     payment.result = result.model_dump(mode="json")
     payment.id = _insert_payment(session, payment)
     if payment.status != "declined":
         _save_lines(session, payment, decision, accounts)
+    if offer is not None:
+        campaigns.record_use(session, offer, payment.id, customer.id, payment.business_date, payment.amount_fen)
     return Booked(result, duplicate=False)   # built here: no need to validate it again
 
 
@@ -198,8 +209,9 @@ def _wallet(accounts: dict[int, Account]) -> Account:
 
 
 def _book(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, decision: FundingDecision,
-          accounts: dict[int, Account], customer, now: datetime) -> str | None:  # noqa: ANN001
-    """Take the bank card part (if any) and book the posting. Returns a decline reason or None.
+          accounts: dict[int, Account], customer, offer: Offer | None, now: datetime) -> str | None:  # noqa: ANN001
+    """Take the bank card part (if any) and book the posting: the payer's lines and the campaign's
+    discount (if any) pay the merchant the full price. Returns a decline reason or None.
     The bank is only asked under a committed intent, marked here with its answer."""
     bank_line = next((line for line in decision.lines if line.source == "bank_card"), None)
     bank_account_kind = "bank_clearing"
@@ -227,6 +239,8 @@ def _book(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, d
             bank_intents.mark(intent, "booked", now)
     legs = [Leg(_source_account(session, line, accounts, bank_account_kind), "D", line.amount_fen)
             for line in decision.lines]
+    if offer is not None:
+        legs.append(campaigns.funder_leg(session, offer))
     legs.append(Leg(merchant_account_id(session, payment.merchant_id), "C", payment.amount_fen))
     posting = book(session, f"payment:{payment.payment_uuid}", "payment", legs,
                    memo=f"{payment.method} payment at merchant {payment.merchant_id}", locked=accounts, now=now)
@@ -256,7 +270,7 @@ def _save_lines(session: Session, payment: Payment, decision: FundingDecision, a
 
 
 def _result(payment: Payment, customer, signing, decision: FundingDecision | None,  # noqa: ANN001
-            balances: BalanceSnapshot | None, now: datetime) -> PaymentResult:
+            balances: BalanceSnapshot | None, offer: Offer | None, now: datetime) -> PaymentResult:
     approved = payment.status == "approved"
     zh, en = decline_words(payment.reason, signing)
     if approved:
@@ -266,7 +280,11 @@ def _result(payment: Payment, customer, signing, decision: FundingDecision | Non
                          amount_fen=payment.amount_fen, split=list(decision.lines) if approved and decision else [],
                          customer_id=customer.id if customer is not None else None,
                          masked_name=customer.masked_name if customer is not None else None,
-                         balances=balances, booked_at=now if approved else None)
+                         balances=balances, booked_at=now if approved else None,
+                         discount_fen=offer.discount_fen if offer and approved else 0,
+                         paid_fen=payment.amount_fen - (offer.discount_fen if offer and approved else 0),
+                         campaign_id=offer.campaign.id if offer and approved else None,
+                         coupon_id=offer.coupon_id if offer and approved else None)
 
 
 # --- the bank's unknown outcome ------------------------------------------------------------------
@@ -292,6 +310,7 @@ def resolve_pending(session: Session, bank: CoreBanking, vault: Vault, payment: 
         if back.outcome != "ok":
             return payment.status      # try again on the next run; the reference keeps it single
     bank_intents.settle_pending(session, payment.payment_uuid, answer.outcome == "ok", now)
+    campaigns.undo_use(session, payment.id, now)   # the reversal below gives the funder its leg back
     book(session, f"bank_reverse:{payment.payment_uuid}", "payment_reversal",
          reverse_legs(session, payment.posting_id), memo="bank outcome unknown at payment time: reversed", now=now)
     for line in _lines(session, payment):

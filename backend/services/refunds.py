@@ -4,6 +4,10 @@ refund id; the payment row is locked so two refunds racing cannot together excee
 
 A partial refund returns money in the reverse order it was taken (the last source first), so a
 subsidy-first payment gives the diner's own money back before the subsidy.
+
+A payment a campaign discounted: the refund's amount is of the price; the campaign's share of it,
+in proportion to discount / price (services/campaigns.give_back), goes back to the campaign's
+budget and funder account, the rest to the payer's sources as above (docs/MARKETING.md).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from backend.errors import api_error
 from backend.models.customers import Customer
 from backend.models.payments import Payment, PaymentLine, Refund
 from backend.services import bank_credit_intents as credit_intents
+from backend.services import campaigns
 from backend.services.customers import bank_card_number, publish_balance
 from backend.services.ledger import Leg, book, lock_accounts, merchant_account_id
 from backend.services.vault import Vault
@@ -61,14 +66,16 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
                            - credit_intents.reserved_fen(session, payment.payment_uuid, row.refund_uuid)):
         reason = "refund_exceeds_payment"
     split: list[SplitLine] = []
+    campaign_fen = 0
     if reason is None:
-        split = _give_back(session, bank, vault, payment, row, req.amount_fen, now)
+        split, campaign_fen = _give_back(session, bank, vault, payment, row, req.amount_fen, now)
         row.status = "refunded"
     else:
         credit_intents.decline_own(session, row.refund_uuid, now)
     zh, en = message(reason) if reason else ("退款成功", "Refunded")
     result = RefundResult(refund_id=req.refund_id, payment_id=req.payment_id, status=row.status, reason=reason,
-                          message_zh=zh, message_en=en, amount_fen=req.amount_fen, split=split)
+                          message_zh=zh, message_en=en, amount_fen=req.amount_fen, split=split,
+                          campaign_fen=campaign_fen)
     row.result = result.model_dump(mode="json")
     session.add(row)
     session.flush()
@@ -78,11 +85,15 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
 
 
 def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, row: Refund,
-               amount_fen: int, now: datetime) -> list[SplitLine]:
+               amount_fen: int, now: datetime) -> tuple[list[SplitLine], int]:
+    """The payer's sources and the campaign's share (fen) given back, booked in one posting."""
     lines = list(session.scalars(select(PaymentLine).where(PaymentLine.payment_id == payment.id)
                                  .order_by(PaymentLine.position.desc())).all())
     lock_accounts(session, [line.account_id for line in lines])
-    left, legs, split = amount_fen, [], []
+    campaign_leg = campaigns.give_back(session, payment.id, payment.amount_fen, payment.refunded_fen + amount_fen, now)
+    legs = [campaign_leg] if campaign_leg is not None else []
+    campaign_fen = campaign_leg.amount_fen if campaign_leg is not None else 0
+    left, split = amount_fen - campaign_fen, []
     for line in lines:
         take = min(left, line.amount_fen - line.refunded_fen)
         if take <= 0:
@@ -97,7 +108,7 @@ def _give_back(session: Session, bank: CoreBanking, vault: Vault, payment: Payme
     posting = book(session, f"refund:{row.refund_uuid}", "refund", legs, memo=f"refund of payment {payment.id}", now=now)
     row.posting_id = posting.id
     payment.refunded_fen += amount_fen
-    return split
+    return split, campaign_fen
 
 
 def _credit_card(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, row: Refund,

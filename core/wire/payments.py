@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_serializer, model_validator
 
 from core.wire.fields import FundingSource, MAX_AMOUNT_FEN, MAX_PUSH_ITEMS, PaymentMethod, Scene, Seq, Text, When, Wire, _finite_json
 
@@ -83,6 +83,16 @@ class BalanceSnapshot(Wire):
     as_of: AwareDatetime
 
 
+_CAMPAIGN_KEYS = ("discount_fen", "paid_fen", "campaign_id", "coupon_id", "campaign_fen")
+
+
+def _drop_unset_campaign(data: dict) -> dict:
+    """The campaign keys only when a campaign took part: older terminals' models forbid them."""
+    if not data.get("discount_fen") and not data.get("campaign_fen"):
+        return {key: value for key, value in data.items() if key not in _CAMPAIGN_KEYS}
+    return data
+
+
 class PaymentResult(Wire):
     payment_id: UUID
     status: Literal["approved", "declined"]
@@ -95,6 +105,16 @@ class PaymentResult(Wire):
     masked_name: str | None = None
     balances: BalanceSnapshot | None = None
     booked_at: AwareDatetime | None = None
+    # Campaigns (issue 17; docs/MARKETING.md): amount_fen is the price, discount_fen what a campaign
+    # or coupon took off, paid_fen what the payer paid (None: no discount, the payer paid
+    # amount_fen). Sent only when a discount applied (_without_unset_campaign), so a terminal
+    # built before campaigns, whose models forbid unknown keys, still reads every other answer.
+    discount_fen: int = Field(default=0, ge=0, le=MAX_AMOUNT_FEN)
+    paid_fen: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_FEN)
+    campaign_id: int | None = None
+    coupon_id: int | None = None
+
+    _without_unset_campaign = model_serializer(mode="wrap")(lambda self, handler: _drop_unset_campaign(handler(self)))
 
 
 class RefundRequest(Wire):
@@ -114,6 +134,10 @@ class RefundResult(Wire):
     message_en: str = ""
     amount_fen: int
     split: list[SplitLine] = []
+    campaign_fen: int = Field(default=0, ge=0, le=MAX_AMOUNT_FEN,
+                              description="the part of amount_fen given back to a campaign's budget, not to the payer")
+
+    _without_unset_campaign = model_serializer(mode="wrap")(lambda self, handler: _drop_unset_campaign(handler(self)))
 
 
 # --- push (offline queue) ---------------------------------------------------------------------

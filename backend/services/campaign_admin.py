@@ -1,0 +1,161 @@
+"""Campaigns and coupons as operators manage them: create, change status, issue and claim
+coupons, and the views the console and the customer record show. Payment-time rules are in
+services/campaigns.py; the discount rule itself in core/campaigns.py.
+
+Who may do what is decided by the API (api/campaigns.py): a bank operator runs bank-funded
+campaigns anywhere, a merchant admin only its own merchant's, at its own merchant.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import api_error
+from backend.models.campaigns import Campaign, CampaignUse, Coupon
+from backend.models.customers import Customer
+from backend.services.campaigns import terms_of
+from core.campaigns import terms_problem
+
+# draft -> active <-> paused; any but ended -> ended (final: its budget left is the funder's).
+_MOVES = {"draft": {"active", "ended"}, "active": {"paused", "ended"}, "paused": {"active", "ended"}, "ended": set()}
+MAX_COUPONS_PER_ISSUE = 5000
+
+
+def create_campaign(session: Session, fields: dict, operator_id: int | None) -> Campaign:
+    campaign = Campaign(**fields, spent_fen=0, created_by=operator_id)
+    problem = terms_problem(terms_of(campaign))
+    if problem is not None:
+        raise api_error(422, "bad_campaign_terms", f"活动规则不成立：{_zh(problem)}", f"The campaign's terms do not hold: {problem}")
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _zh(problem: str) -> str:
+    """The terms problem in Chinese (core.campaigns words are English)."""
+    for key, zh in (("fixed", "固定立减需要1到1000000分的金额"), ("random", "随机立减需要 1 ≤ 下限 ≤ 上限 ≤ 1000000 分"),
+                    ("percentage", "打折需要1到99的折扣百分比和封顶金额"), ("threshold", "满减的减额须小于门槛"),
+                    ("window", "活动结束时间早于开始时间"), ("unknown", "未知的活动类型")):
+        if key in problem:
+            return zh
+    return problem
+
+
+def set_status(session: Session, campaign: Campaign, status: str) -> Campaign:
+    if status not in _MOVES[campaign.status]:
+        raise api_error(409, "campaign_status_move", f"活动状态不能从{campaign.status}改为{status}",
+                        f"A campaign cannot go from {campaign.status} to {status}")
+    campaign.status = status
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int, can_see) -> Campaign:  # noqa: ANN001
+    """The campaign, if the caller may see it (can_see: merchant id or None -> bool)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or not can_see(campaign.funder_merchant_id):
+        raise api_error(404, "campaign_not_found", "找不到这个活动", "No such campaign")
+    return campaign
+
+
+def list_campaigns(session: Session, merchant_id: int | None) -> list[Campaign]:
+    """All campaigns, or one merchant's own (a merchant admin's view)."""
+    query = select(Campaign).order_by(Campaign.id)
+    if merchant_id is not None:
+        query = query.where(Campaign.funder_merchant_id == merchant_id)
+    return list(session.scalars(query))
+
+
+def campaign_view(session: Session, campaign: Campaign) -> dict:
+    uses = session.execute(select(func.count(), func.coalesce(func.sum(CampaignUse.discount_fen - CampaignUse.returned_fen), 0))
+                           .where(CampaignUse.campaign_id == campaign.id, CampaignUse.status == "applied")).one()
+    coupons = dict(session.execute(select(Coupon.status, func.count()).where(Coupon.campaign_id == campaign.id)
+                                   .group_by(Coupon.status)).all())
+    return {"id": campaign.id, "name": campaign.name, "funder_kind": campaign.funder_kind,
+            "funder_merchant_id": campaign.funder_merchant_id, "kind": campaign.kind, "mode": campaign.mode,
+            "amount_fen": campaign.amount_fen, "min_fen": campaign.min_fen, "max_fen": campaign.max_fen,
+            "percent_off": campaign.percent_off, "cap_fen": campaign.cap_fen, "threshold_fen": campaign.threshold_fen,
+            "merchant_ids": campaign.merchant_ids, "site_ids": campaign.site_ids, "scenes": campaign.scenes,
+            "methods": campaign.methods,
+            "starts_at": campaign.starts_at.isoformat() if campaign.starts_at else None,
+            "ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None,
+            "per_customer_limit": campaign.per_customer_limit,
+            "per_customer_daily_limit": campaign.per_customer_daily_limit,
+            "budget_fen": campaign.budget_fen, "spent_fen": campaign.spent_fen,
+            "budget_left_fen": campaign.budget_fen - campaign.spent_fen, "status": campaign.status,
+            "uses": int(uses[0]), "discount_cost_fen": int(uses[1]),
+            "coupons": {status: int(coupons.get(status, 0)) for status in ("issued", "used", "expired", "restored")}}
+
+
+def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_ids: list[int],
+                  group_id: int | None, expires_at: datetime, now: datetime) -> list[int]:
+    """One coupon per customer (listed, or every active member of the group). Idempotent by
+    issue_id: issuing again with the same id issues nobody twice. Returns the coupon ids."""
+    _coupon_campaign_open(campaign, expires_at, now)
+    wanted = set(customer_ids)
+    if group_id is not None:
+        wanted |= set(session.scalars(select(Customer.id).where(Customer.group_id == group_id,
+                                                                Customer.status == "active")))
+    if not wanted or len(wanted) > MAX_COUPONS_PER_ISSUE:
+        raise api_error(422, "bad_coupon_recipients", f"请给出1到{MAX_COUPONS_PER_ISSUE}位顾客",
+                        f"Give 1 to {MAX_COUPONS_PER_ISSUE} customers")
+    known = set(session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
+    if known != wanted:
+        missing = ", ".join(str(i) for i in sorted(wanted - known)[:5])
+        raise api_error(404, "customer_not_found", f"找不到顾客：{missing}", f"No such customer: {missing}")
+    return [_coupon(session, campaign, cid, expires_at, "issued", f"{issue_id}:{cid}"[:64]).id for cid in sorted(wanted)]
+
+
+def claim_coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: datetime,
+                 now: datetime) -> Coupon:
+    """A customer claims the campaign's coupon: once per customer and campaign."""
+    _coupon_campaign_open(campaign, expires_at, now)
+    if session.get(Customer, customer_id) is None:
+        raise api_error(404, "customer_not_found", "找不到这位顾客", "No such customer")
+    return _coupon(session, campaign, customer_id, expires_at, "claimed", f"claim:{campaign.id}:{customer_id}")
+
+
+def _coupon_campaign_open(campaign: Campaign, expires_at: datetime, now: datetime) -> None:
+    if campaign.mode != "coupon":
+        raise api_error(409, "not_a_coupon_campaign", "这个活动是立减活动，不发券",
+                        "This campaign applies instantly; it has no coupons")
+    if campaign.status not in ("draft", "active"):
+        raise api_error(409, "campaign_closed", "活动已暂停或结束，不能发券", "The campaign is paused or ended: no coupons")
+    if expires_at <= now:
+        raise api_error(422, "coupon_expiry_past", "券的有效期必须在将来", "A coupon must expire in the future")
+
+
+def _coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: datetime, source: str,
+            issue_ref: str) -> Coupon:
+    found = session.scalar(select(Coupon).where(Coupon.issue_ref == issue_ref))
+    if found is not None:
+        return found
+    coupon = Coupon(campaign_id=campaign.id, customer_id=customer_id, expires_at=expires_at, source=source,
+                    issue_ref=issue_ref, status="issued")
+    try:
+        with session.begin_nested():
+            session.add(coupon)
+    except IntegrityError:      # the same issue racing: the other one's coupon stands
+        return session.scalar(select(Coupon).where(Coupon.issue_ref == issue_ref))
+    return coupon
+
+
+def expire_coupons(session: Session, now: datetime) -> int:
+    """Mark coupons past their expiry (they were already unusable; this shows it)."""
+    rows = session.scalars(select(Coupon).where(Coupon.status.in_(("issued", "restored")), Coupon.expires_at <= now))
+    count = 0
+    for coupon in rows:
+        coupon.status, count = "expired", count + 1
+    return count
+
+
+def coupons_of(session: Session, customer_id: int, now: datetime) -> list[dict]:
+    """A customer's coupons for the customer record (no personal data: campaign names and amounts)."""
+    rows = session.execute(select(Coupon, Campaign).join(Campaign, Campaign.id == Coupon.campaign_id)
+                           .where(Coupon.customer_id == customer_id).order_by(Coupon.id))
+    return [{"id": coupon.id, "campaign_id": campaign.id, "campaign_name": campaign.name, "kind": campaign.kind,
+             "status": "expired" if coupon.status in ("issued", "restored") and coupon.expires_at <= now else coupon.status,
+             "expires_at": coupon.expires_at.isoformat(), "source": coupon.source}
+            for coupon, campaign in rows]
