@@ -33,7 +33,7 @@ def _outcome(**changes: object) -> PaymentOutcome:
 
 
 def _declined(reason: str, **changes: object) -> PaymentOutcome:
-    """A decline worded as the core words it (core/reasons.py)."""
+    """A decline worded as the core words it (the reason catalogue, core/reasons/)."""
     zh, en = message(reason)
     fields: dict[str, object] = dict(status="declined", subsidy_fen=0, own_fen=0, wallet_balance_fen=None,
                                      subsidy_balance_fen=None, masked_name=None, reason=reason,
