@@ -135,11 +135,13 @@ def test_the_speaker_has_a_recorded_prompt_for_every_reason() -> None:
     assert voice_prompt("insufficient_funds") == "insufficient" and voice_prompt("no_such") == "pay_failed"
 
 
-# Tables of words that are not reasons (besides the screens' strings, keyed "screen.thing"): the
-# installer form's pydantic error types, the names of the apps that can scan a QR code, the
-# demo's card holders, the lane's goodbye by how the car paid.
-NOT_REASON_TABLES = {("terminal/installer/checks.py", "PYDANTIC_WORDS"), ("backend/channels/aggregate.py", "APP_NAMES"),
-                     ("terminal/demo/seed.py", "CARDS"), ("terminal/parking.py", "words")}
+# Tables of words that are not reasons (besides the screens' strings, keyed "screen.thing"):
+# pydantic's own error types under a form field, worded for the installer wizard's small labels
+# and for the web console's forms; the names of the apps that can scan a QR code; the demo's
+# card holders; the lane's goodbye by how the car paid.
+NOT_REASON_TABLES = {("terminal/installer/checks.py", "PYDANTIC_WORDS"), ("backend/web/forms.py", "_PYDANTIC_WORDS"),
+                     ("backend/channels/aggregate.py", "APP_NAMES"), ("terminal/demo/seed.py", "CARDS"),
+                     ("terminal/parking.py", "words")}
 
 
 def _is_words_table(value: ast.AST) -> bool:
