@@ -23,6 +23,7 @@ from ui.amount import AmountPad
 from ui.bridge import CoreBridge
 from ui.canteen import CanteenScreen
 from ui.i18n import Translator
+from ui.keyboard import KeyboardHost
 from ui.parking import ParkingScreen
 from ui.pin import PinGate
 from ui.widgets import FramePump, OfflineBanner, follow_language, label
@@ -41,7 +42,8 @@ def _setting(config: Any, name: str, default: Any = None) -> Any:
 
 class KioskWindow(QMainWindow):
     def __init__(self, bridge: CoreBridge, tr: Translator, scene: str,
-                 setup: Callable[[], SetupServices] | None = None, parent: QWidget | None = None):
+                 setup: Callable[[], SetupServices] | None = None, parent: QWidget | None = None,
+                 keyboard: bool = False):
         super().__init__(parent)
         self.bridge, self.tr, self.scene = bridge, tr, scene
         self._setup = setup
@@ -107,6 +109,7 @@ class KioskWindow(QMainWindow):
         bridge.sync.connect(lambda status: setattr(self, "_last_sync", status))
         follow_language(self, tr, self.retranslate)
         self.retranslate()
+        self.keyboard = KeyboardHost(self, tr) if keyboard else None   # a touch kiosk: its text fields
 
     def _outcome_shown(self, view: Any) -> None:
         if getattr(view, "outcome", None) is not None:
@@ -174,6 +177,7 @@ class SafeModeWindow(QMainWindow):
 
     def __init__(self, tr: Translator, problem: str, setup: Callable[[], SetupServices] | None = None):
         super().__init__()
+        self.keyboard = KeyboardHost(self, tr)       # the wizard's fields, on the kiosk's touch screen
         self.tr, self.problem, self._setup = tr, problem, setup
         self.setMinimumSize(*theme.MIN_SIZE)
         self.title = label(role="title")
@@ -246,7 +250,7 @@ def run_kiosk(core: TerminalPort, config: Any, *, frames: Callable[[], Any] | No
                     _setting(config, "timezone", "Asia/Shanghai") or "Asia/Shanghai")
     bridge = CoreBridge(core)
     window = KioskWindow(bridge, tr, _setting(config, "scene", "canteen") or "canteen",
-                         setup=for_running_terminal(config, register, config_path))
+                         setup=for_running_terminal(config, register, config_path), keyboard=True)
     pump = None
     if isinstance(window.screen_widget, CanteenScreen):
         window.screen_widget.set_camera(frames is not None)   # no face camera: no face oval

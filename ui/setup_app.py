@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from terminal.installer.results import SetupServices
 from ui import theme
 from ui.i18n import Translator
+from ui.keyboard import KeyboardHost
 from ui.wizard import InstallerWizard
 
 
@@ -21,10 +22,12 @@ def run_setup(setup: Callable[[], SetupServices], language: str = "zh_CN", fulls
     """Show the wizard until it is finished or cancelled."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.install_font(app)
-    wizard = InstallerWizard(Translator(language), setup())
+    tr = Translator(language)
+    wizard = InstallerWizard(tr, setup())
     wizard.finished.connect(lambda _config: app.quit())
     wizard.cancelled.connect(app.quit)
-    if fullscreen:
+    if fullscreen:                      # the kiosk's touch screen: its fields type on the screen
+        KeyboardHost(wizard, tr)
         wizard.showFullScreen()
     else:
         wizard.resize(1024, 640)
