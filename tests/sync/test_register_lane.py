@@ -11,17 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.terminal.parking_rig import PIN_HASH, CarPark
+from tests.terminal.parking_rig import PIN_HASH, park  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
 GATEPAY = str(Path(sys.executable).with_name("gatepay"))
-
-
-@pytest.fixture(scope="module")
-def park(tmp_path_factory):  # noqa: ANN001, ANN201
-    car_park = CarPark(tmp_path_factory.mktemp("carpark"))
-    yield car_park
-    car_park.close()
 
 
 def gatepay(*args: str) -> subprocess.CompletedProcess:

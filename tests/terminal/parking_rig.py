@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 from pathlib import Path
+from typing import Iterator
 
 import httpx
+import pytest
 
 from backend.services.sites import create_lane
 from hardware.base import BuildContext, system_clock
@@ -160,3 +162,17 @@ class CarPark:
         self.http.close()
         self.backend.stop()
         self.app.state.engine.dispose()
+
+    def __enter__(self) -> "CarPark":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture(scope="module")
+def park(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CarPark]:
+    """One car park (backend process) for a test module; each test uses its own lanes and plates.
+    A module imports it: `from tests.terminal.parking_rig import park  # noqa: F401 - a fixture`."""
+    with CarPark(tmp_path_factory.mktemp("carpark")) as shared:
+        yield shared

@@ -24,10 +24,9 @@ def park(tmp_path_factory):  # noqa: ANN001, ANN201
     port = free_port()
     channels = {**all_simulated(query_every_s=0)["channels"], "qr": "aggregate",
                 "public_base_url": f"http://127.0.0.1:{port}"}
-    car_park = CarPark(tmp_path_factory.mktemp("aggregate"), extra_env={"GATEPAY_CHANNELS": json.dumps(channels)},
-                       port=port)
-    yield car_park
-    car_park.close()
+    with CarPark(tmp_path_factory.mktemp("aggregate"), extra_env={"GATEPAY_CHANNELS": json.dumps(channels)},
+                 port=port) as car_park:
+        yield car_park
 
 
 def test_one_code_every_app_can_scan_is_shown_and_paid_by_unionpay_quickpass(park: CarPark) -> None:

@@ -7,16 +7,9 @@ import pytest
 
 from terminal.parking_desk import LaneDesk
 from terminal.pin import PinGuard
-from tests.terminal.parking_rig import PIN, PIN_HASH, CarPark
+from tests.terminal.parking_rig import PIN, PIN_HASH, park  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def park(tmp_path_factory):  # noqa: ANN001, ANN201
-    car_park = CarPark(tmp_path_factory.mktemp("carpark"))
-    yield car_park
-    car_park.close()
 
 
 def desk_of(lane) -> LaneDesk:  # noqa: ANN001

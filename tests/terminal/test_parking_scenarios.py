@@ -19,9 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def car_park(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """One backend process for the module; each scenario uses its own plates and its own lanes."""
-    shared = CarPark(tmp_path_factory.mktemp("car_park"))
-    yield shared
-    shared.close()
+    with CarPark(tmp_path_factory.mktemp("car_park")) as shared:
+        yield shared
 
 
 @pytest.fixture

@@ -7,20 +7,12 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.terminal.parking_rig import CarPark
+from tests.terminal.parking_rig import park  # noqa: F401 - a fixture
 from tests.ui.helpers import show
 from ui.bridge import CoreBridge
 from ui.kiosk import KioskWindow
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def park(tmp_path_factory):  # noqa: ANN001, ANN201
-    """One car park (backend process) for the module; each test uses its own lanes and plates."""
-    car_park = CarPark(tmp_path_factory.mktemp("carpark"))
-    yield car_park
-    car_park.close()
 
 
 def _kiosk(qtbot, tr, lane):  # noqa: ANN001, ANN202
