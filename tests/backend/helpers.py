@@ -98,3 +98,22 @@ def wait_for(condition: Callable[[], object], timeout_s: float = 20.0, every_s: 
             return True
         time.sleep(every_s)
     return False
+
+
+def schema_drift(db_url: str) -> list:
+    """What Alembic's autogenerate finds between the migrated database and every model (the
+    settlement and reconciliation tables included): empty where the migrations match the models."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import backend.reconciliation.models  # noqa: F401 - registers the tables
+    import backend.settlement.models  # noqa: F401
+    from backend.db import make_engine
+    from backend.models import Base
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()

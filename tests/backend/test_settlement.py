@@ -199,24 +199,11 @@ def test_settle_command_writes_the_same_files_twice(canteen, tmp_path) -> None: 
 
 
 def test_settlement_tables_match_the_models(db_url: str) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    import backend.reconciliation.models  # noqa: F401 - registers the tables
-    import backend.settlement.models  # noqa: F401
-    from backend.db import make_engine
-    from backend.models import Base
+    from tests.backend.helpers import schema_drift
 
     mine = {"settlement_days", "settlement_items", "settlement_payout_files", "channel_reconciliations",
             "reconciliation_items", "terminal_shifts"}
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-    finally:
-        engine.dispose()
-
-    assert [d for d in diffs if any(name in str(d) for name in mine)] == []
+    assert [d for d in schema_drift(db_url) if any(name in str(d) for name in mine)] == []
 
 
 def test_a_day_with_more_refunds_than_sales_collects_and_the_ledger_holds(canteen) -> None:  # noqa: ANN001
