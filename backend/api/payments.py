@@ -19,6 +19,7 @@ from backend.services.channel_booking import pay_by_channel, refund_at_channel, 
 from backend.services.commit import commit_once
 from backend.services.refunds import refund
 from backend.services.vault import vault_of
+from core.reasons import message
 from core.wire import MAX_AMOUNT_FEN, PaymentRequest, PaymentResult, RefundRequest, RefundResult, Text, When
 
 router = APIRouter(prefix="/api/v1", tags=["payments"])
@@ -125,7 +126,7 @@ def get_payment(payment_id: UUID, session: Session = Depends(get_session),
                 operator: OperatorPrincipal = Depends(READERS)) -> dict:
     payment = existing_payment(session, str(payment_id))
     if payment is None:
-        raise api_error(404, "payment_not_found", "找不到这笔支付", "No such payment")
+        raise api_error(404, "payment_not_found", *message("payment_not_found"))
     ensure_visible(operator, payment.merchant_id, "支付", "payment")
     return {"payment_id": payment.payment_uuid, "merchant_id": payment.merchant_id, "status": payment.status,
             "reason": payment.reason, "amount_fen": payment.amount_fen, "refunded_fen": payment.refunded_fen,

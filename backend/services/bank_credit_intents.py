@@ -33,6 +33,7 @@ from backend.logging import log
 from backend.models.bank_intents import BankCreditIntent
 from backend.services.bank_intents import RecordIntentFirst
 from backend.services.vault import Vault
+from core.reasons import message
 
 
 def ref_of(refund_uuid: str) -> str:
@@ -86,8 +87,7 @@ def arm(session: Session, bank: CoreBanking, row: dict, now: datetime) -> BankCr
             first.rearm = True
             raise first
     if intent.status != "asked" or intent.amount_fen != row["amount_fen"]:
-        raise api_error(503, "bank_credit_unsettled", "这笔退款的银行入账待核实，请稍后再试或联系银行",
-                        "The bank credit of this refund is being checked; try again later or call the bank")
+        raise api_error(503, "bank_credit_unsettled", *message("bank_credit_unsettled"))
     return intent
 
 

@@ -166,8 +166,7 @@ def refund_at_channel(session: Session, channels: Channels, req: RefundRequest,
             raise api_error(503, "channel_unavailable", "支付渠道暂时无法退款，请稍后用同一退款编号重试",
                             "The payment channel cannot take the refund now; retry later with the same refund id"
                             ) from None
-        raise api_error(409, "channel_refund_refused", "支付渠道拒绝了这笔退款，请联系运营核查",
-                        "The payment channel refused this refund: ask the operator to check it") from None
+        raise api_error(409, "channel_refund_refused", *message("channel_refund_refused")) from None
 
 
 def _channel_refund_plan(session: Session, req: RefundRequest,
@@ -191,8 +190,7 @@ def _channel_refund_plan(session: Session, req: RefundRequest,
 
 def _repeat(payment: Payment, digest: str) -> Booked:
     if payment.request_hash != digest:
-        raise api_error(409, "payment_id_reused", "该支付编号已用于另一笔不同的支付，请用新编号",
-                        "This payment id was used for a different payment; use a new id")
+        raise api_error(409, "payment_id_reused", *message("payment_id_reused"))
     return Booked(PaymentResult.model_validate(payment.result), duplicate=True)
 
 

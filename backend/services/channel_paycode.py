@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from backend.channels import ChannelError, ChannelOrder, PaymentChannel
 from backend.channels.compose import PayerWait
 from backend.errors import api_error
+from core.reasons import message
 
 # Channel answers that mean "not taken, and nothing more will happen" -> our decline code;
 # any other refusal is channel_declined.
@@ -85,6 +86,4 @@ def charge_until_known(channel: PaymentChannel, out_trade_no: str, code: str, am
     except ChannelError as exc:
         if exc.code in _NOT_THERE:
             return Charge(decline="channel_not_charged")
-    raise api_error(503, "channel_outcome_unknown", "支付渠道暂时无法确认结果，请稍后用同一笔支付重试，不会重复扣款",
-                    "The payment channel cannot confirm the outcome now; retry this same payment later "
-                    "(it will not be charged twice)")
+    raise api_error(503, "channel_outcome_unknown", *message("channel_outcome_unknown"))

@@ -52,6 +52,7 @@ from backend.services.vault import Vault
 from core.wire import BalanceSnapshot, PaymentRequest, PaymentResult, SplitLine
 from core.campaigns import Place
 from core.funding import FundingDecision, OwnFunds, split_payment
+from core.reasons import message
 
 # How old an offline payment may be when it reaches the backend: the widest offline window a site
 # may give its terminals (api/sites.py, 30 days), and inside the settlement's 31-day lookback so
@@ -117,8 +118,7 @@ def _payment_id_taken(session: Session, payment_id: str) -> bool:
 def repeat_of(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, digest: str,
               now: datetime) -> Booked:
     if payment.request_hash != digest:
-        raise api_error(409, "payment_id_reused", "该支付编号已用于另一笔不同的支付，请用新编号",
-                        "This payment id was used for a different payment; use a new id")
+        raise api_error(409, "payment_id_reused", *message("payment_id_reused"))
     if payment.status == "pending_bank":
         resolve_pending(session, bank, vault, payment, now)
     return Booked(PaymentResult.model_validate(payment.result), duplicate=True)

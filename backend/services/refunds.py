@@ -50,13 +50,11 @@ def refund(session: Session, bank: CoreBanking, vault: Vault, req: RefundRequest
     found = session.scalar(select(Refund).where(Refund.refund_uuid == str(req.refund_id)))
     if found is not None:
         if found.request_hash != digest:
-            raise api_error(409, "refund_id_reused", "该退款编号已用于另一笔退款，请用新编号",
-                            "This refund id was used for a different refund; use a new id")
+            raise api_error(409, "refund_id_reused", *message("refund_id_reused"))
         return RefundDone(RefundResult.model_validate(found.result), duplicate=True)
     payment = session.scalar(select(Payment).where(Payment.payment_uuid == str(req.payment_id)).with_for_update())
     if payment is None or (merchant_id is not None and payment.merchant_id != merchant_id):
-        raise api_error(404, "payment_not_found", "找不到这笔支付，请核对支付编号",
-                        "No such payment; check the payment id")
+        raise api_error(404, "payment_not_found", *message("payment_not_found"))
     row = Refund(refund_uuid=str(req.refund_id), request_hash=digest, payment_id=payment.id, terminal_id=terminal_id,
                  operator_id=operator_id, amount_fen=req.amount_fen, reason=req.reason, status="declined", result={}, created_at=now)
     reason = None
@@ -128,6 +126,5 @@ def _credit_card(session: Session, bank: CoreBanking, vault: Vault, payment: Pay
     if answer.outcome == "unknown":
         answer = bank.status(ref)
     if answer.outcome != "ok":
-        raise api_error(503, "bank_unavailable", "银行暂时无法退款，请稍后用同一退款编号重试",
-                        "The bank cannot take the refund now; retry later with the same refund id")
+        raise api_error(503, "bank_unavailable", *message("bank_unavailable"))
     credit_intents.mark(intent, "booked", now)

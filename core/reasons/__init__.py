@@ -17,7 +17,7 @@ from core.reasons.voice import FALLBACK_PROMPT, VOICE_PROMPTS
 
 _TABLES: tuple[dict[str, tuple[str, str]], ...] = (
     payments.SIGNING, payments.OWN_PAYCODE, payments.FUNDING, payments.BANK, payments.CHANNEL, payments.REFUND,
-    payments.TERMINAL, scenes.FACE, scenes.SCREEN, scenes.SYNC, operator.SHIFT, operator.PHOTO)
+    payments.REQUEST, payments.TERMINAL, scenes.FACE, scenes.SCREEN, scenes.SYNC, operator.SHIFT, operator.PHOTO)
 
 
 def _merge(tables: tuple[dict[str, tuple[str, str]], ...]) -> dict[str, tuple[str, str]]:

@@ -77,6 +77,21 @@ REFUND: dict[str, tuple[str, str]] = {
     "refund_exceeds_payment": ("退款金额超过可退金额", "The refund is more than what is left to refund"),
 }
 
+# A payment or refund request refused as a whole: the API answers with an error status, and a
+# pushed queue item is answered `rejected` with the code (backend/api/sync.py).
+REQUEST: dict[str, tuple[str, str]] = {
+    "payment_id_reused": ("该支付编号已用于另一笔不同的支付，请用新编号", "This payment id was used for a different payment; use a new id"),
+    "refund_id_reused": ("该退款编号已用于另一笔退款，请用新编号", "This refund id was used for a different refund; use a new id"),
+    "payment_not_found": ("找不到这笔支付，请核对支付编号", "No such payment; check the payment id"),
+    "channel_outcome_unknown": ("支付渠道暂时无法确认结果，请稍后用同一笔支付重试，不会重复扣款",
+                                "The payment channel cannot confirm the outcome now; retry this same payment later "
+                                "(it will not be charged twice)"),
+    "channel_refund_refused": ("支付渠道拒绝了这笔退款，请联系运营核查", "The payment channel refused this refund: ask the operator to check it"),
+    "bank_unavailable": ("银行暂时无法退款，请稍后用同一退款编号重试", "The bank cannot take the refund now; retry later with the same refund id"),
+    "bank_credit_unsettled": ("这笔退款的银行入账待核实，请稍后再试或联系银行",
+                              "The bank credit of this refund is being checked; try again later or call the bank"),
+}
+
 # The terminal's own declines: offline limits (terminal/offline.py) and the decision around them.
 TERMINAL: dict[str, tuple[str, str]] = {
     "offline_per_payment": ("网络中断，离线单笔最多 {limit} 元，请使用其他方式",
