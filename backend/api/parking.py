@@ -125,7 +125,7 @@ def poll_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = D
     """Short poll: pending, paid or closed (asks the channel while pending)."""
     order = session.get(ParkingOrder, str(order_id))
     if order is None or order.site_id != terminal.site_id:
-        raise api_error(404, "order_not_found", "找不到该订单", "No such order")
+        raise api_error(404, "order_not_found", *message("order_not_found"))
     try:
         channel = channels(request).get(order.channel)
     except ChannelError:
@@ -139,7 +139,7 @@ def close_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = 
     """Close a pending order before the driver pays another way; answers "paid" if it already was."""
     order = session.get(ParkingOrder, str(order_id))
     if order is None or order.site_id != terminal.site_id:
-        raise api_error(404, "order_not_found", "找不到该订单", "No such order")
+        raise api_error(404, "order_not_found", *message("order_not_found"))
     try:
         return orders_svc.order_state(orders_svc.close(session, channels(request).get(order.channel), order))
     except ChannelError as exc:

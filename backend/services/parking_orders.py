@@ -41,8 +41,7 @@ def create_order(session: Session, channel: PaymentChannel, terminal_id: int, si
     existing = session.get(ParkingOrder, str(req.order_id))
     if existing is not None:
         if (existing.amount_fen, existing.plate, existing.purpose) != (req.amount_fen, req.plate, req.purpose):
-            raise ParkingRuleError("order_conflict", "同一订单号的金额或车牌不同，请重新发起缴费",
-                                   "This order id was used with another amount or plate; start a new payment")
+            raise ParkingRuleError("order_conflict", *message("order_conflict"))
         return existing
     site = car_park(session, site_id)
     now = now or utcnow()
@@ -151,8 +150,7 @@ def pay_by_code(session: Session, channel: PaymentChannel, terminal_id: int, sit
     "unreachable" is raised for the caller to answer 502."""
     order = session.get(ParkingOrder, str(req.order_id))
     if order is not None and (order.amount_fen, order.plate) != (req.amount_fen, req.plate):
-        raise ParkingRuleError("order_conflict", "同一订单号的金额或车牌不同，请重新发起缴费",
-                               "This order id was used with another amount or plate; start a new payment")
+        raise ParkingRuleError("order_conflict", *message("order_conflict"))
     site = car_park(session, site_id)
     if order is None:
         now = now or utcnow()

@@ -90,6 +90,9 @@ REQUEST: dict[str, tuple[str, str]] = {
     "bank_unavailable": ("银行暂时无法退款，请稍后用同一退款编号重试", "The bank cannot take the refund now; retry later with the same refund id"),
     "bank_credit_unsettled": ("这笔退款的银行入账待核实，请稍后再试或联系银行",
                               "The bank credit of this refund is being checked; try again later or call the bank"),
+    "order_not_found": ("找不到该订单", "No such order"),
+    "order_conflict": ("同一订单号的金额或车牌不同，请重新发起缴费",
+                       "This order id was used with another amount or plate; start a new payment"),
 }
 
 # The terminal's own declines: offline limits (terminal/offline.py) and the decision around them.
