@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QGridLayout, QHBoxLayout, QLineEdit, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QSizePolicy, QVBoxLayout, QWidget)
 
+from ui import theme
 from ui.i18n import Translator
 from ui.widgets import follow_language, label
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_ENDINGS = "警学港澳挂领"
 LETTER_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
-KEYS_STYLE = "QPushButton { min-height: 0px; min-width: 0px; padding: 0px; }"   # many keys on an 800x480 screen
+# Many keys on an 800x480 screen; an opaque panel: it lies over the screen's own widgets.
+KEYS_STYLE = f"QWidget#keyboard {{ background: {theme.PANEL}; border-top: 2px solid {theme.ACCENT}; }} " \
+             "QPushButton { min-height: 0px; min-width: 0px; padding: 0px; }"
 
 
 class OnScreenKeyboard(QWidget):
@@ -29,10 +32,11 @@ class OnScreenKeyboard(QWidget):
         self._tr = tr
         self.target: QLineEdit | None = None
         self._lower = False
-        self.setObjectName("panel")
+        self.setObjectName("keyboard")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(KEYS_STYLE)
-        self.setAutoFillBackground(True)
-        self.echo = label(role="big", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.echo = label(role="big", wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.echo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)   # the keys get the room
         self.keys: dict[str, QPushButton] = {}
         self.province_keys = QWidget()
         grid = QGridLayout(self.province_keys)
@@ -131,6 +135,7 @@ class KeyboardHost(QObject):
     the focus, and hides it when the focus goes to something that is not a text field."""
 
     SHARE_OF_HEIGHT = 0.5
+    PLATE_SHARE_OF_HEIGHT = 0.62       # two more rows: the provinces
 
     def __init__(self, window: QWidget, tr: Translator):
         super().__init__(window)
@@ -153,7 +158,8 @@ class KeyboardHost(QObject):
             self.keyboard.detach()
 
     def show(self) -> None:
-        height = int(self.window.height() * self.SHARE_OF_HEIGHT)
+        plate = self.keyboard.province_keys.isVisibleTo(self.keyboard)
+        height = int(self.window.height() * (self.PLATE_SHARE_OF_HEIGHT if plate else self.SHARE_OF_HEIGHT))
         self.keyboard.setGeometry(0, self.window.height() - height, self.window.width(), height)
         self.keyboard.show()
         self.keyboard.raise_()

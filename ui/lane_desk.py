@@ -242,6 +242,8 @@ class RenewalTab(QWidget):
         self.check_button.setVisible(self._order is not None)
         if not self._plans:
             self.state.setText(self._tr.t("renewal.no_plans"))
+        elif self._order is None:
+            self.state.setText("")
 
     def start(self) -> None:
         plate = self.plate.text().strip()

@@ -50,9 +50,9 @@ def _save(widget: QWidget, path: Path) -> None:
                      dither=Image.Dither.NONE).save(path, optimize=True)
 
 
-def _kiosk(scene: str, port: showcase.ShowcasePort, tr: Translator) -> KioskWindow:
+def _kiosk(scene: str, port: showcase.ShowcasePort, tr: Translator, keyboard: bool = False) -> KioskWindow:
     bridge = CoreBridge(port)
-    window = KioskWindow(bridge, tr, scene, setup=None)
+    window = KioskWindow(bridge, tr, scene, setup=None, keyboard=keyboard)
     bridge.attach()
     loop = QEventLoop()
     while not bridge.idle():          # the first view arrives before the shots are set up
@@ -127,6 +127,43 @@ def admin_shots(app: QApplication, size: tuple[int, int]) -> Iterator[tuple[str,
         admin.tabs.setCurrentIndex(index)
         _settle(app)
         yield f"admin-{name}", window
+    window.close()
+    yield from lane_admin_shots(app, size)
+
+
+def lane_admin_shots(app: QApplication, size: tuple[int, int]) -> Iterator[tuple[str, QWidget]]:
+    """A parking lane's desk behind the PIN: its exits, the waiting car, the attendant's actions,
+    the counter renewal; and the on-screen keyboard typing a plate."""
+    tr = Translator()
+    port = showcase.ShowcasePort(showcase.parking_views()["exit_quote_no_entry"], desk=showcase.ShowcaseDesk())
+    window = _kiosk("parking", port, tr, keyboard=True)
+    window.resize(*size)
+    window.show()
+    window.open_admin()
+    for key in showcase.ShowcasePort.PIN + "k":
+        window.pin.press("ok" if key == "k" else key)
+    loop = QEventLoop()
+    while not window.bridge.idle():
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    lane, renewal = window.admin.lane_tabs
+    lane.reason.setText("救护车 / ambulance")
+    _settle(app)
+    yield "admin-lane", window
+    window.admin.tabs.setCurrentWidget(renewal)
+    renewal.plate.setText("京A12345")
+    renewal.start()
+    while not window.bridge.idle():
+        loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    renewal.poll.stop()              # a picture: nobody pays
+    _settle(app)
+    yield "admin-lane-renewal", window
+    window.admin.tabs.setCurrentWidget(lane)
+    window.activateWindow()
+    lane.plate.setFocus()
+    for key in "皖A195K":
+        window.keyboard.keyboard.press(key)
+    _settle(app)
+    yield "admin-lane-keyboard", window
     window.close()
 
 

@@ -8,8 +8,12 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
+from uuid import UUID
 
+from core.members import PassPlan
+from core.wire import ParkingOrderState
 from core.reasons import message
+from terminal.parking_desk import ExitRow, WaitingCar
 from terminal.state import (CanteenView, ConfirmView, MealPeriodView, ParkingView, PaymentOutcome, PaymentRow, ShiftTotals,
                             SyncStatus)
 
@@ -87,7 +91,37 @@ def parking_views(plate_image: str | None = None) -> dict[str, ParkingView]:
                                        **car),  # type: ignore[arg-type]
         "exit_refused": ParkingView("exit_refused", sync=ONLINE, outcome=_outcome(
             status="declined", method="plate", reason="no_entry_record"), **car),  # type: ignore[arg-type]
+        # no entry record: the car park's fallback fee, and the screen says so; the lane by its name
+        "exit_quote_no_entry": ParkingView(
+            "exit_quote", 2, "exit", ONLINE, lane_name="东门出口", plate="皖A195K9", plate_colour="blue",
+            image_ref=plate_image, fee_fen=5000, fee_reason="no_entry_record",
+            qr_text="https://pay.example.cn/park/o/0b9e13aa"),
     }
+
+
+def lane_exits() -> list[ExitRow]:
+    kinds = [("qr", 900, None), ("contactless", 700, None), ("member", 0, None), ("paycode", 1500, None),
+             ("free_by_attendant", 0, "救护车 ambulance"), ("fallback", 5000, None)]
+    plates = ["京A12345", "京C33333", "皖A195K9", "沪B7Q210", "京E77777", "苏E5N882"]
+    return [ExitRow(at=NOW - timedelta(minutes=7 * i), plate=plates[i], fee_fen=max(fee, 500) if kind != "member" else 0,
+                    paid_fen=fee, pay_kind=kind, reason=reason, sent=i > 0) for i, (kind, fee, reason) in enumerate(kinds)]
+
+
+class ShowcaseDesk:
+    """A lane desk (terminal.parking_desk.LaneDesk's calls) answering with fixed data."""
+
+    def exits(self, day: str | None = None) -> list[ExitRow]:
+        return lane_exits()
+
+    def waiting(self) -> WaitingCar | None:
+        return WaitingCar("皖A195K9", 5000, no_entry_record=True)
+
+    def start_renewal(self, pin: str, plate: str, plan_code: str) -> ParkingOrderState:
+        return ParkingOrderState(order_id=UUID(int=7), status="pending", amount_fen=30000, expires_at=NOW,
+                                 qr_text="https://pay.example.cn/park/o/renew-0007")
+
+    def renewal_plans(self) -> list[PassPlan]:
+        return [PassPlan(code="monthly", months=1, price_fen=30000), PassPlan(code="quarterly", months=3, price_fen=80000)]
 
 
 def payment_rows() -> list[PaymentRow]:
@@ -113,8 +147,9 @@ class ShowcasePort:
 
     PIN = "1234"
 
-    def __init__(self, view: object | None = None):
+    def __init__(self, view: object | None = None, desk: ShowcaseDesk | None = None):
         self._view = view or canteen_views()["idle"]
+        self.desk = desk                 # a parking lane's desk on the admin screen
         self._callbacks: list[Callable[[object], None]] = []
 
     def publish(self, view: object) -> None:

@@ -117,3 +117,25 @@ def test_the_lane_name_comes_from_registration_when_the_config_has_none(qtbot, t
         assert "出口 · 西门出口" in window.screen_widget.visible_text()
     finally:
         store.close()
+
+
+def test_renewal_offers_the_plans_and_shows_the_order_qr(qtbot, tr) -> None:  # noqa: ANN001
+    from ui import showcase
+
+    port = showcase.ShowcasePort(showcase.parking_views()["idle"], desk=showcase.ShowcaseDesk())
+    window = show(qtbot, KioskWindow(CoreBridge(port), tr, "parking"), (1280, 800))
+    window.open_admin()
+    for key in showcase.ShowcasePort.PIN + "k":
+        window.pin.press("ok" if key == "k" else key)
+    qtbot.waitUntil(window.bridge.idle)
+    renewal = window.admin.lane_tabs[1]
+    assert [renewal.plan.itemText(i) for i in range(renewal.plan.count())] == ["1 个月 ¥300.00", "3 个月 ¥800.00"]
+    assert renewal.state.text() == "" and renewal.start_button.isEnabled()
+    renewal.start()
+    assert renewal.state.text() == "请先输入正确的车牌"
+    renewal.plate.setText("京A12345")
+    renewal.start()
+    qtbot.waitUntil(lambda: renewal.state.text() == "请车主扫码支付 ¥300.00")
+    assert renewal.qr.pixmap() is not None and not renewal.qr.pixmap().isNull() and renewal.poll.isActive()
+    window.admin.leave_button.click()
+    assert not renewal.poll.isActive()              # leaving the admin screens stops asking
