@@ -97,6 +97,8 @@ class AlipaySimulator(StoredSimulator, httpx.BaseTransport):
         return replace(sim, state="SUCCESS", payer="2088102146225135", success_time=beijing_time(datetime.now(BEIJING)),
                        transaction_id=f"2026{uuid.uuid4().int % 10**24:024d}")
 
+    _code_paid = _paid
+
     def _pay(self, request: httpx.Request, method: str, biz: dict, _params: dict) -> httpx.Response:
         no, code = biz.get("out_trade_no", ""), str(biz.pop("auth_code", ""))
         found = self.store.get(no)
@@ -131,16 +133,6 @@ class AlipaySimulator(StoredSimulator, httpx.BaseTransport):
         if sim.body.get("total_amount") != biz.get("total_amount"):
             return self._answer(method, _refused("ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改"))
         return self._answer(method, {**_OK, "out_trade_no": no, "qr_code": sim.code_url})
-
-    def _queried(self, sim: SimOrder) -> SimOrder:
-        if sim.state != "USERPAYING":
-            return sim
-        queries = sim.extra.get("queries", 0) + 1
-        changed = replace(sim, extra={**sim.extra, "queries": queries})
-        if sim.extra.get("plan") == "password_then_paid" and queries >= 2:
-            changed = self._paid(changed)
-        self.store.move(sim.out_trade_no, ("USERPAYING",), changed)
-        return self.store.get(sim.out_trade_no) or changed
 
     def _query(self, _request: httpx.Request, method: str, biz: dict, _params: dict) -> httpx.Response:
         sim = self.store.get(biz.get("out_trade_no", ""))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict, dataclass, field, replace
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy import Column, Engine, MetaData, String, Table, Text, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -53,6 +53,7 @@ class SimStore(Protocol):
 class StoredSimulator:
     """What every channel simulator shows the tests and the payer's app, read from its store."""
     store: SimStore
+    _code_paid: Callable[[SimOrder], SimOrder]     # an order paid by the pay code's payer, in the channel's fields
 
     @property
     def orders(self) -> dict[str, SimOrder]:
@@ -65,6 +66,18 @@ class StoredSimulator:
     def order_for_code(self, qr_text: str) -> str | None:
         """Which order a scanned QR text belongs to (what the payer's app does when it scans)."""
         return self.store.by_code(qr_text)
+
+    def _queried(self, sim: SimOrder) -> SimOrder:
+        """A query of a pay-code order; the payer of a password plan confirms on the phone before
+        the second one."""
+        if sim.state != "USERPAYING":
+            return sim
+        queries = sim.extra.get("queries", 0) + 1
+        changed = replace(sim, extra={**sim.extra, "queries": queries})
+        if sim.extra.get("plan") == "password_then_paid" and queries >= 2:
+            changed = self._code_paid(changed)
+        self.store.move(sim.out_trade_no, ("USERPAYING",), changed)
+        return self.store.get(sim.out_trade_no) or changed
 
 
 class MemoryStore:

@@ -126,7 +126,7 @@ class ChannelSimulator(StoredSimulator, httpx.BaseTransport):
             sim.state = "USERPAYING"
             self.store.add(sim)
             return self._answer(202, {"code": "USERPAYING", "message": "需要用户输入支付密码"})
-        sim = self.store.add(self._paid(sim, "o-paycode-payer"))
+        sim = self.store.add(self._code_paid(sim))
         if plan == "answer_lost":
             raise httpx.ReadTimeout("the channel's answer was lost", request=request)
         if plan == "system_error_paid":
@@ -140,16 +140,8 @@ class ChannelSimulator(StoredSimulator, httpx.BaseTransport):
         return replace(sim, state="SUCCESS", payer=payer, success_time=self._now_text(),
                        transaction_id=f"42000{time.time_ns() // 1000}{uuid.uuid4().int % 10000:04d}")
 
-    def _queried(self, sim: SimOrder) -> SimOrder:
-        """A query; the payer of a password plan confirms on the phone before the second one."""
-        if sim.state != "USERPAYING":
-            return sim
-        queries = sim.extra.get("queries", 0) + 1
-        changed = replace(sim, extra={**sim.extra, "queries": queries})
-        if sim.extra.get("plan") == "password_then_paid" and queries >= 2:
-            changed = self._paid(changed, "o-paycode-payer")
-        self.store.move(sim.out_trade_no, ("USERPAYING",), changed)
-        return self.store.get(sim.out_trade_no) or changed
+    def _code_paid(self, sim: SimOrder) -> SimOrder:
+        return self._paid(sim, "o-paycode-payer")
 
     def _reverse(self, sim: SimOrder) -> httpx.Response:
         if sim.state in STATES_OPEN:
