@@ -42,9 +42,11 @@ def test_insufficient_funds_is_declined_with_words_and_nothing_booked(canteen) -
 
 def test_signing_limits_per_payment_and_per_day(canteen) -> None:  # noqa: ANN001
     cid = canteen.customer(wallet_fen=10_000, per_payment=2000, per_day=3000)
-    assert canteen.pay(cid, 2500)["reason"] == "over_payment_limit"
+    over = canteen.pay(cid, 2500)
+    assert over["reason"] == "over_payment_limit" and "20.00 元" in over["message_zh"]    # the diner's own limit
     assert canteen.pay(cid, 2000)["status"] == "approved"
-    assert canteen.pay(cid, 1500)["reason"] == "over_day_limit"
+    over_today = canteen.pay(cid, 1500)
+    assert over_today["reason"] == "over_day_limit" and "30.00 yuan" in over_today["message_en"]
     assert canteen.pay(cid, 1000)["status"] == "approved"
     assert canteen.view(cid)["wallet_fen"] == 7000
 
