@@ -38,7 +38,6 @@ LANE_STRINGS: dict[str, tuple[str, str]] = {
     "renewal.start": ("生成续费二维码", "Make the renewal QR code"),
     "renewal.check": ("查询是否已付", "Check if paid"),
     "renewal.scan": ("请车主扫码支付 {amount}", "Ask the driver to scan and pay {amount}"),
-    "renewal.pending": ("尚未支付", "Not paid yet"),
     "renewal.paid": ("已付款，会员已续期", "Paid: the pass is renewed"),
     "renewal.closed": ("订单已关闭，请重新生成", "The order was closed: make a new one"),
     "pay_short.none": ("免费时段", "Free time"),
