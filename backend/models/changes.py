@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, utcnow
@@ -12,6 +12,8 @@ from backend.models.base import Base, utcnow
 
 class SyncChange(Base):
     __tablename__ = "sync_changes"
+    # A pull scans its merchant's rows and the bank-wide ones (merchant_id NULL) after its cursor.
+    __table_args__ = (Index("ix_sync_changes_merchant_id_id", "merchant_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # NULL = every merchant / every site sees it (e.g. a bank-wide signing).

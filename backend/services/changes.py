@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import Select, event, func, or_, select, union_all
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.models.changes import SyncChange
@@ -105,6 +105,19 @@ def _safe_bound(session: Session, cursor: int, now: datetime) -> int | None:
     return None
 
 
+def _page_query(visible: list, limit: int, merchant_id: int, site_id: int) -> Select:
+    """The first `limit` changes of the bank (merchant_id NULL) and of this merchant, in id order.
+
+    Two range scans of ix_sync_changes_merchant_id_id (one per half), each stopping after `limit`
+    rows, merged; one `merchant_id IS NULL OR merchant_id = m` would walk every other merchant's
+    rows after the cursor too (docs/BENCHMARKS.md: the plans)."""
+    in_site = or_(SyncChange.site_id.is_(None), SyncChange.site_id == site_id)
+    halves = [select(SyncChange.id).where(whose, *visible, in_site).order_by(SyncChange.id).limit(limit).subquery()
+              for whose in (SyncChange.merchant_id.is_(None), SyncChange.merchant_id == merchant_id)]
+    ids = union_all(*(select(half.c.id) for half in halves)).subquery()
+    return select(SyncChange).join(ids, SyncChange.id == ids.c.id).order_by(SyncChange.id).limit(limit)
+
+
 def changes_page(session: Session, cursor: int, limit: int, *, merchant_id: int, site_id: int,
                  now: datetime | None = None) -> ChangesPage:
     """Changes a terminal of this merchant and site should see, after `cursor`, in id order."""
@@ -113,10 +126,7 @@ def changes_page(session: Session, cursor: int, limit: int, *, merchant_id: int,
     visible = [SyncChange.id > cursor]
     if bound is not None:
         visible.append(SyncChange.id <= bound)
-    mine = [or_(SyncChange.merchant_id.is_(None), SyncChange.merchant_id == merchant_id),
-            or_(SyncChange.site_id.is_(None), SyncChange.site_id == site_id)]
-    rows = list(session.scalars(select(SyncChange).where(*visible, *mine)
-                                .order_by(SyncChange.id).limit(limit + 1)).all())
+    rows = list(session.scalars(_page_query(visible, limit + 1, merchant_id, site_id)).all())
     if len(rows) > limit:
         return ChangesPage(rows[:limit], rows[limit - 1].id if limit else cursor, True)
     # Everything up to the bound has been seen (the rest belongs to other merchants or sites).

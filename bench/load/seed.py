@@ -66,7 +66,9 @@ class ScratchDatabase:
 
 
 def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: int = 2,
-         wallet_fen: int = 50_000_000) -> list[SeededTerminal]:
+         wallet_fen: int = 50_000_000, signed_at_own_merchant: bool = False) -> list[SeededTerminal]:
+    """signed_at_own_merchant: each diner's signing names the merchant of its terminal (a school's
+    pupils at the school canteen); otherwise it allows any merchant of the bank."""
     settings = BackendSettings(database_url=url, **keys)
     vault = vault_of(settings)
     hash_key = settings.keys["hash"]
@@ -97,7 +99,8 @@ def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: 
                     vector = rng.normal(size=128).astype("<f4")
                     sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
                               consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000,
-                              per_day_limit_fen=1_000_000_000, merchant_ids=[], funding_order=None, now=now,
+                              per_day_limit_fen=1_000_000_000,
+                              merchant_ids=[merchant.id] if signed_at_own_merchant else [], funding_order=None, now=now,
                               duplicate_distance=0.0)
                     customers.deposit(session, person, f"load-{i}-{d}", wallet_fen, now)
                     diners.append(person.id)
