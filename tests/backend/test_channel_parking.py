@@ -107,6 +107,21 @@ def test_exit_pay_code_is_booked_once_and_a_declined_one_books_nothing(park):  #
     assert bookings(p, poor["order_id"]) == {**bookings(p, poor["order_id"]), "postings": 0, "payments": []}
 
 
+def test_an_exit_pay_code_with_an_unknown_outcome_stays_pending_and_the_poll_finds_it_paid(park):  # noqa: ANN001
+    """The channel answers a system error although it took the money (…4444): the order is not
+    closed on that answer (the canteen's flow would ask too); the lane's poll asks the channel and
+    books it once."""
+    p = park
+    c = p["client"]
+    body = {**order_body(700), "paycode": "134567890123454444"}
+    body.pop("session_id")
+    first = c.post("/api/v1/terminal/parking/paycode", json=body, auth=p["auth"]).json()
+    assert (first["status"], first["reason"]) == ("pending", None)
+    polled = c.get(f"/api/v1/terminal/parking/orders/{body['order_id']}", auth=p["auth"]).json()
+    assert polled["status"] == "paid"
+    assert bookings(p, body["order_id"])["payments"] == [("approved", "paycode", 700)]
+
+
 def test_unpaid_or_closed_orders_book_nothing(park):  # noqa: ANN001
     p = park
     c = p["client"]
