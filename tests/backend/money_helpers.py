@@ -78,6 +78,17 @@ class Canteen:
             self.deposit(cid, wallet_fen)
         return cid
 
+    def card_holder(self, card: str, *, wallet_fen: int = 0, bank_fen: int | None = None) -> int:
+        """A diner who pays with their own money only, the wallet first, then `card`, bound through
+        the API (and opened at the bank simulator with `bank_fen` when given)."""
+        cid = self.customer(wallet_fen=wallet_fen, funding_order="own_only")
+        if bank_fen is not None:
+            self.app.state.corebanking.open_account(card, bank_fen)
+        response = self.client.put(f"/api/v1/customers/{cid}/bank-card", json={"card_number": card},
+                                   headers=self.staff)
+        assert response.status_code == 200, response.text
+        return cid
+
     def deposit(self, customer_id: int, amount_fen: int) -> None:
         self.post(f"/api/v1/customers/{customer_id}/deposits",
                   {"deposit_id": f"dep-{uuid.uuid4().hex}", "amount_fen": amount_fen})

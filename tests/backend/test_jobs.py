@@ -22,10 +22,7 @@ def test_an_unknown_bank_outcome_is_settled_by_the_running_backend(db_url: str) 
     bank = app.state.corebanking = CoreBankingSimulator()
     with TestClient(app) as client:                    # serving: the lifespan starts the jobs
         canteen = open_canteen(app, client)
-        cid = canteen.customer(wallet_fen=300, funding_order="own_only")
-        bank.open_account(CARD, 10_000)
-        assert client.put(f"/api/v1/customers/{cid}/bank-card", json={"card_number": CARD},
-                          headers=canteen.staff).status_code == 200
+        cid = canteen.card_holder(CARD, wallet_fen=300, bank_fen=10_000)
         bank.fail_next("applied", status_unknown=3)     # taken, but the core cannot say so for a while
         paid = canteen.pay(cid, 1000, str(uuid.uuid4()))
         assert paid["reason"] == "bank_outcome_unknown"

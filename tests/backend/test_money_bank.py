@@ -24,11 +24,8 @@ def canteen(db_url: str):  # noqa: ANN201
 
 @pytest.fixture
 def diner(canteen) -> int:  # noqa: ANN001
-    cid = canteen.customer(wallet_fen=300, funding_order="own_only")
-    canteen.app.state.corebanking.open_account(CARD, 10_000)
-    response = canteen.client.put(f"/api/v1/customers/{cid}/bank-card", json={"card_number": CARD},
-                                  headers=canteen.staff)
-    assert response.status_code == 200 and response.json()["bank_card"] == "6222***********0123"
+    cid = canteen.card_holder(CARD, wallet_fen=300, bank_fen=10_000)
+    assert canteen.view(cid)["bank_card"] == "6222***********0123"
     return cid
 
 

@@ -61,12 +61,7 @@ def _canteen(app) -> Canteen:  # noqa: ANN001
 
 
 def _diner(canteen: Canteen) -> int:
-    cid = canteen.customer(wallet_fen=300, funding_order="own_only")
-    canteen.app.state.corebanking.open_account(CARD, 10_000)
-    response = canteen.client.put(f"/api/v1/customers/{cid}/bank-card", json={"card_number": CARD},
-                                  headers=canteen.staff)
-    assert response.status_code == 200, response.text
-    return cid
+    return canteen.card_holder(CARD, wallet_fen=300, bank_fen=10_000)
 
 
 @pytest.fixture

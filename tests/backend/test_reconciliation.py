@@ -29,12 +29,7 @@ def canteen(db_url: str):  # noqa: ANN201
 
 @pytest.fixture
 def diner(canteen) -> int:  # noqa: ANN001
-    cid = canteen.customer(wallet_fen=0, funding_order="own_only")
-    canteen.app.state.corebanking.open_account(CARD, 100_000)
-    response = canteen.client.put(f"/api/v1/customers/{cid}/bank-card", json={"card_number": CARD},
-                                  headers=canteen.staff)
-    assert response.status_code == 200, response.text
-    return cid
+    return canteen.card_holder(CARD, bank_fen=100_000)
 
 
 def today() -> str:
