@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import sys
@@ -39,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 from backend.config import BackendSettings  # noqa: E402
 from backend.db import make_engine, make_sessionmaker  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
-from backend.services import customers, merchants, sites, terminals  # noqa: E402
-from backend.services.signings import sign_face  # noqa: E402
+from backend.services import merchants, sites  # noqa: E402
 from backend.services.vault import vault_of  # noqa: E402
 from sync.auth import TerminalAuth  # noqa: E402
-from core.signing import new_private_key, public_key_text, sign_headers  # noqa: E402
+from core.signing import sign_headers  # noqa: E402
 from core.crypto import key_to_text, new_key  # noqa: E402
 from terminal.demo.backend_process import BackendProcess  # noqa: E402
+from bench.load.seed import registered_terminal, rich_diner  # noqa: E402
 from bench.stats import percentile  # noqa: E402
 
 DINERS_PER_CLIENT = 4
@@ -68,22 +67,10 @@ def seed(url: str, keys: dict[str, str], clients: int):  # noqa: ANN201
         vault = vault_of(settings)
         rng = np.random.default_rng(0)
         for c in range(clients):
-            code = terminals.create_enrolment_code(session, settings.keys["hash"], site=site, lane_id=None,
-                                                   name=f"bench {c}", now=now).code
-            key = new_private_key()
-            terminal = terminals.register(session, settings.keys["hash"], code=code, public_key=public_key_text(key),
-                                          hardware_id="bench", now=now)
-            diners = []
-            for d in range(DINERS_PER_CLIENT):
-                person = customers.create_customer(session, vault, name=f"食客{c}-{d}")
-                vector = rng.normal(size=128).astype("<f4")
-                sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
-                          consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000,
-                          per_day_limit_fen=100_000_000, merchant_ids=[], funding_order=None, now=now,
-                          duplicate_distance=0.0)
-                customers.deposit(session, person, f"bench-{c}-{d}", 50_000_000, now)
-                diners.append(person.id)
-            out.append((terminal.id, key, diners))
+            terminal_id, key = registered_terminal(session, settings.keys["hash"], site, f"bench {c}", "bench", now)
+            diners = [rich_diner(session, vault, rng, f"食客{c}-{d}", f"bench-{c}-{d}", 50_000_000, 100_000_000, [], now)
+                      for d in range(DINERS_PER_CLIENT)]
+            out.append((terminal_id, key, diners))
         session.commit()
     engine.dispose()
     return out
@@ -274,7 +261,8 @@ def main() -> None:
                         cpu_ms = (server.cpu_seconds() - cpu_before) * 1000 / len(lat)
                         pg_ms = (postgres_cpu_seconds() - pg_before) * 1000 / len(lat) if kind == "postgres" else 0
                         print(f"{kind:9} {args.workers:>7} {clients:>7} {len(lat):>8} {len(lat) / elapsed:>8.0f} "
-                              f"{percentile(lat, 50) * 1000:>8.1f} {percentile(lat, 99) * 1000:>8.1f} {declined:>8} {cpu_ms:>17.1f} {pg_ms:>13.1f} "
+                              f"{percentile(lat, 50) * 1000:>8.1f} {percentile(lat, 99) * 1000:>8.1f} {declined:>8} "
+                              f"{cpu_ms:>17.1f} {pg_ms:>13.1f} "
                               f"{os.getloadavg()[0]:>8.1f}", flush=True)   # a shared box: say how busy
                 finally:
                     server.stop()

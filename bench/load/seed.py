@@ -9,13 +9,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
 
 from backend.config import BackendSettings
 from backend.db import make_engine, make_sessionmaker
 from backend.migrate import upgrade
+from backend.models.merchants import Site
 from backend.services import customers, merchants, sites, terminals
 from backend.services.signings import sign_face
-from backend.services.vault import vault_of
+from backend.services.vault import Vault, vault_of
 from core.signing import new_private_key, public_key_text
 from core.crypto import key_to_text, new_key
 
@@ -65,6 +67,28 @@ class ScratchDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+def registered_terminal(session: Session, hash_key: bytes, site: Site, name: str, hardware_id: str,
+                        now: datetime) -> tuple[int, Ed25519PrivateKey]:
+    """A terminal of `site` registered with its own Ed25519 key, as `gatepay terminal register` does."""
+    code = terminals.create_enrolment_code(session, hash_key, site=site, lane_id=None, name=name, now=now).code
+    key = new_private_key()
+    terminal = terminals.register(session, hash_key, code=code, public_key=public_key_text(key),
+                                  hardware_id=hardware_id, now=now)
+    return terminal.id, key
+
+
+def rich_diner(session: Session, vault: Vault, rng: np.random.Generator, name: str, deposit_id: str,
+               wallet_fen: int, per_day_fen: int, merchant_ids: list[int], now: datetime) -> int:
+    """A diner face-signed with a random template (no duplicate check) and `wallet_fen` deposited."""
+    person = customers.create_customer(session, vault, name=name)
+    vector = rng.normal(size=128).astype("<f4")
+    sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
+              consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000, per_day_limit_fen=per_day_fen,
+              merchant_ids=merchant_ids, funding_order=None, now=now, duplicate_distance=0.0)
+    customers.deposit(session, person, deposit_id, wallet_fen, now)
+    return person.id
+
+
 def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: int = 2,
          wallet_fen: int = 50_000_000, signed_at_own_merchant: bool = False) -> list[SeededTerminal]:
     """signed_at_own_merchant: each diner's signing names the merchant of its terminal (a school's
@@ -88,23 +112,11 @@ def seed(url: str, keys: dict[str, str], n_terminals: int, diners_per_terminal: 
                 if i % TERMINALS_PER_SITE == 0:
                     site = sites.create_site(session, merchant, name=f"load site {i // TERMINALS_PER_SITE}",
                                              kind="canteen")
-                code = terminals.create_enrolment_code(session, hash_key, site=site, lane_id=None,
-                                                       name=f"load {i}", now=now).code
-                key = new_private_key()
-                terminal = terminals.register(session, hash_key, code=code, public_key=public_key_text(key),
-                                              hardware_id=f"load-{i}", now=now)
-                diners = []
-                for d in range(diners_per_terminal):
-                    person = customers.create_customer(session, vault, name=f"食客{i}-{d}")
-                    vector = rng.normal(size=128).astype("<f4")
-                    sign_face(session, vault, person.id, templates=[base64.b64encode(vector.tobytes()).decode()],
-                              consent_at=now, consent_text_version="v1", per_payment_limit_fen=10_000,
-                              per_day_limit_fen=1_000_000_000,
-                              merchant_ids=[merchant.id] if signed_at_own_merchant else [], funding_order=None, now=now,
-                              duplicate_distance=0.0)
-                    customers.deposit(session, person, f"load-{i}-{d}", wallet_fen, now)
-                    diners.append(person.id)
-                out.append(SeededTerminal(terminal.id, key, diners))
+                terminal_id, key = registered_terminal(session, hash_key, site, f"load {i}", f"load-{i}", now)
+                diners = [rich_diner(session, vault, rng, f"食客{i}-{d}", f"load-{i}-{d}", wallet_fen, 1_000_000_000,
+                                     [merchant.id] if signed_at_own_merchant else [], now)
+                          for d in range(diners_per_terminal)]
+                out.append(SeededTerminal(terminal_id, key, diners))
             session.commit()
     finally:
         engine.dispose()
