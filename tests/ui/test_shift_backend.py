@@ -3,6 +3,9 @@ shift closes and says the backend check is pending with a "check again" button; 
 backend cannot take is listed in the backend's words; once it is in, the check agrees."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import pytest
 
 from tests.sync.faults import FaultTransport
@@ -15,6 +18,28 @@ from ui.kiosk import KioskWindow
 def _close_confirmed(admin) -> None:  # noqa: ANN001
     admin.shift_button.click()      # the running totals, and "confirm"
     admin.shift_button.click()      # confirmed: the shift is closed and checked with the backend
+
+
+def _kiosk(qtbot, tr, core) -> KioskWindow:  # noqa: ANN001
+    kiosk = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
+    kiosk.bridge.attach()
+    return kiosk
+
+
+@contextmanager
+def _closed_offline(qtbot, kiosk, canteen, term, cid: int, fen: int, shown: str) -> Iterator[None]:  # noqa: ANN001
+    """With the backend down: pay `fen` offline, close the shift on the admin screen and wait until
+    it shows `shown`; the body runs still offline, and the backend comes back after it."""
+    canteen.backend.stop()
+    try:
+        assert term.pay(cid, fen).offline
+        unlock(qtbot, kiosk)
+        kiosk.admin.tabs.setCurrentIndex(3)
+        _close_confirmed(kiosk.admin)
+        qtbot.waitUntil(lambda: shown in kiosk.admin.shift_text.text(), timeout=15000)
+        yield
+    finally:
+        canteen.backend.start()
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +55,11 @@ def test_shift_tab_shows_the_pending_check_the_differences_and_then_agreement(qt
     faults = FaultTransport()
     term = canteen.terminal(tmp_path / "t", transport=faults)
     core = canteen.core(term)
-    kiosk = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
-    kiosk.bridge.attach()
+    kiosk = _kiosk(qtbot, tr, core)
     admin = kiosk.admin
     try:
-        canteen.backend.stop()
-        try:
-            assert term.pay(cid, 650).offline
-            unlock(qtbot, kiosk)
-            admin.tabs.setCurrentIndex(3)
-            _close_confirmed(admin)
-            qtbot.waitUntil(lambda: "合计" in admin.shift_text.text(), timeout=15000)
-        finally:
-            canteen.backend.start()
+        with _closed_offline(qtbot, kiosk, canteen, term, cid, 650, "合计"):
+            pass                                    # what it says is checked with the backend back
         assert "后台核对未完成" in admin.shift_text.text() and "重新核对" in admin.shift_text.text()
         assert admin.recheck_button.isVisible()
 
@@ -95,21 +112,12 @@ def test_a_shift_closed_offline_is_checked_by_itself_once_the_backend_answers(qt
     cid = canteen.diner()
     term = canteen.terminal(tmp_path / "t")
     core = canteen.core(term)
-    kiosk = show(qtbot, KioskWindow(CoreBridge(core), tr, "canteen"))
-    kiosk.bridge.attach()
+    kiosk = _kiosk(qtbot, tr, core)
     admin = kiosk.admin
     try:
-        canteen.backend.stop()
-        try:
-            assert term.pay(cid, 480).offline
-            unlock(qtbot, kiosk)
-            admin.tabs.setCurrentIndex(3)
-            _close_confirmed(admin)
-            qtbot.waitUntil(lambda: "后台核对未完成" in admin.shift_text.text(), timeout=15000)
+        with _closed_offline(qtbot, kiosk, canteen, term, cid, 480, "后台核对未完成"):
             assert "自动核对" in admin.shift_text.text()
             assert core.recheck_pending_shift() is not None and admin.recheck_button.isVisible()   # still offline
-        finally:
-            canteen.backend.start()
         core.sync_now()                 # what the background sync does after a good cycle: nobody presses anything
         qtbot.waitUntil(lambda: "后台核对：一致" in admin.shift_text.text(), timeout=15000)
         assert "¥4.80" in admin.shift_text.text() and not admin.recheck_button.isVisible()
