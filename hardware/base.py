@@ -116,9 +116,11 @@ class EventSource(Protocol):
 
 @runtime_checkable
 class Speaker(Protocol):
-    """Says an approved payment aloud."""
+    """Says an approved payment aloud, and why a payment was declined."""
 
     def say_payment(self, amount_fen: int, balance_fen: int | None = None) -> None: ...
+
+    def say_reason(self, reason: str | None) -> None: ...
 
 
 @runtime_checkable

@@ -63,7 +63,7 @@ class TerminalCore:
                                timezone=config.timezone)
         self.engine = SyncEngine(store, client, self.tracker, clock, batch=config.push_batch) if client else None
         self.sync_thread: SyncThread | None = None            # set by the runner once it runs
-        self.on_approved: Callable[[PaymentOutcome], None] | None = None   # the runner: voice, APPROVED line
+        self.on_outcome: Callable[[PaymentOutcome], None] | None = None   # the runner: voice, APPROVED line
         self.output = SceneOutput(gate, announce=self._announce)
         self.pin = PinGuard(config.admin_pin_hash, store.audit, clock, self.decider.tz)
         self.scene = build_scene(config, store, self.decider, client, self.pin, self.sync_status)
@@ -150,9 +150,9 @@ class TerminalCore:
         return result.outcome
 
     def _announce(self, outcome: PaymentOutcome) -> None:
-        if self.on_approved is not None:
-            self.on_approved(outcome)
-        if outcome.offline:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        if outcome.status == "approved" and outcome.offline:
             self._wake_sync()                       # push the offline approval soon
 
     def _wake_sync(self) -> None:

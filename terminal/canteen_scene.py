@@ -104,7 +104,10 @@ class CanteenScene:
                  outcome.payment_id or "-", outcome.status, outcome.method, outcome.amount_fen,
                  outcome.offline, outcome.reason or "-")
         approved = outcome.status == "approved"
-        return SceneResult(self.current_view(), outcome=outcome, announce=approved,
+        # A decline is said too when it was a payment (it has an id): a stranger's face, which is
+        # refused before any payment, must not make the gate say 支付失败 to the queue.
+        spoken = approved or (outcome.status == "declined" and bool(outcome.payment_id))
+        return SceneResult(self.current_view(), outcome=outcome, announce=spoken,
                            open_gate=outcome.payment_id if approved else None)   # the row is durable
 
     def _prompted(self, code: str | None) -> SceneResult:

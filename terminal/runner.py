@@ -108,7 +108,7 @@ class Runner:
         # This lane's gate only: a box wired to two passages must not open both for one payment.
         self.gate = self.devices.get(config.lane_gate) if config.lane_gate else None
         self.core = TerminalCore(config, self.store, self.clock, client=self.client, gate=self.gate)
-        self.core.on_approved = self._approved
+        self.core.on_outcome = self._announce
         self.core.recover_interrupted()              # once, here: this process owns the store
         self.sync_thread: SyncThread | None = None
         self.lane = None
@@ -129,16 +129,22 @@ class Runner:
             log.info("registered again as terminal %s: the sync client signs with the new key", identity.terminal_id)
         return identity
 
-    def _approved(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
+    def _announce(self, outcome) -> None:  # noqa: ANN001 - PaymentOutcome
         # Called after the commit and after the core opened this lane's gate (terminal.scene.
-        # SceneOutput): the approval is announced. (A parking lane's display speaks instead.)
+        # SceneOutput): an approval is said and printed; a declined payment's reason is said in the
+        # reason catalogue's words (core/reasons/voice.py). (A parking lane's display speaks instead.)
+        approved = outcome.status == "approved"
         for device in [d for d in self.devices.values() if isinstance(d, Speaker)]:
             try:
-                device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
+                if approved:
+                    device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
+                else:
+                    device.say_reason(outcome.reason)
             except Exception:  # noqa: BLE001 - a mute speaker must not lose the payment
                 log.exception("device %s failed for payment %s", getattr(device, "name", "?"), outcome.payment_id)
-        print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}",
-              file=self.out, flush=True)
+        if approved:
+            print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}",
+                  file=self.out, flush=True)
 
     def build_devices(self) -> dict[str, object]:
         if not self.config.devices:

@@ -26,7 +26,8 @@ class SceneResult:
     outcome: PaymentOutcome | None = None   # the payment decision the event led to, if any
     open_gate: str | None = None            # gate command id (idempotent); its row is already durable
     changed: bool = True                    # False: the screens already show this view
-    announce: bool = False                  # speak and print the approval (a diner at the canteen gate)
+    announce: bool = False                  # say the outcome aloud (a diner at the canteen gate): the
+                                            # approval, or why a payment with an id was declined
     after: Callable[[], object] | None = None   # work that waits for the gate (a lane pushes its events)
 
 

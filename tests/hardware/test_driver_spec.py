@@ -51,6 +51,9 @@ class Buzzer(Mute):
     def say_payment(self, amount_fen: int, balance_fen: int | None = None) -> None:
         self.beeps.append(amount_fen)
 
+    def say_reason(self, reason: str | None) -> None:
+        self.beeps.append(0)        # one flat beep for any decline
+
 
 def _buzzer_port(candidate: Candidate) -> tuple[bool, bool]:
     ours = candidate.bus == "serial" and candidate.vid == BUZZER_VID

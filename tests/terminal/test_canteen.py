@@ -135,7 +135,7 @@ def test_the_gate_opens_once_per_approval_after_the_row_is_on_disk(tmp_path, clo
     gate.open()
     core = TerminalCore(make_config(tmp_path), store, clock, gate=gate)
     on_disk_at_opening = []
-    core.on_approved = lambda outcome: on_disk_at_opening.append(
+    core.on_outcome = lambda outcome: outcome.status == "approved" and on_disk_at_opening.append(
         (store.outbox.get(outcome.payment_id).status, gate.simulator.barrier.triggers))
     paid = core.handle_event(face(clock))
     assert paid.status == "approved" and gate.simulator.barrier.triggers == 1
@@ -145,3 +145,20 @@ def test_the_gate_opens_once_per_approval_after_the_row_is_on_disk(tmp_path, clo
     assert core.handle_event(CardTapped(card_hash="unknown", at=clock.now())).status == "declined"
     assert gate.simulator.barrier.triggers == 1 and len(on_disk_at_opening) == 1
     gate.close()
+
+
+def test_a_declined_payment_is_announced_but_a_stranger_is_not(tmp_path, clock):
+    """The core announces (the runner then speaks) an approval and a payment declined with an id,
+    whose reason the speaker says in the catalogue's words; a face refused before any payment
+    (no match, a photo) stays silent, so the gate does not say 支付失败 to the queue."""
+    store = seeded_store(tmp_path, clock)
+    core = TerminalCore(make_config(tmp_path), store, clock)
+    announced = []
+    core.on_outcome = lambda outcome: announced.append((outcome.status, outcome.reason))
+    assert core.handle_event(FaceRejected(reason="no_match", at=clock.now())).status == "declined"
+    assert announced == []
+    declined = core.handle_event(CardTapped(card_hash="unknown", at=clock.now()))
+    assert declined.status == "declined" and declined.payment_id
+    assert announced == [("declined", declined.reason)]
+    assert core.handle_event(face(clock)).status == "approved"
+    assert [status for status, _ in announced] == ["declined", "approved"]

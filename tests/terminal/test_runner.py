@@ -56,7 +56,9 @@ def test_decisions_are_logged_without_codes_or_card_numbers(tmp_path):
     assert "status=already_paid" in err and "reason=paycode_needs_network" in err
     assert err.count("event line ignored") == 3
     assert PAYCODE not in err + out and CARD not in err + out
-    assert len(list((tmp_path / "said").glob("*.wav"))) == 1           # the speaker announced the one payment
+    # the speaker announced the one payment, and said why the pay code was declined (not the card:
+    # "already paid" is the screen's to say, and nothing for the ignored lines)
+    assert len(list((tmp_path / "said").glob("*.wav"))) == 2
     assert "failed for payment" not in err                              # and the simulated gate opened
 
 
