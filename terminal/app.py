@@ -54,6 +54,17 @@ def build_scene(config: TerminalConfig, store: Store, decider: Decider, client: 
     return CanteenScene(rules, CloseCalls(store, config.face_settings()), sync_status)
 
 
+def build_desk(config: TerminalConfig, scene: Scene, output: SceneOutput, pin: PinGuard,
+               business_day: Callable) -> object | None:
+    """A parking lane's desk for the admin screen (terminal.parking_desk: exits, attendant actions,
+    counter renewals); a canteen has none."""
+    if config.scene != "parking":
+        return None
+    from terminal.parking_desk import LaneDesk
+
+    return LaneDesk(scene, output, pin, business_day)  # type: ignore[arg-type]
+
+
 class TerminalCore:
     def __init__(self, config: TerminalConfig, store: Store, clock: Clock, *, client: SyncClient | None = None,
                  tracker: SyncTracker | None = None, gate: object | None = None):
@@ -72,11 +83,7 @@ class TerminalCore:
                                   business_day=self.today, sync_status=self.sync_status,
                                   publish=self.output.publish, wake_sync=self._wake_sync)
         self._lock = threading.RLock()     # device events, the kiosk and its timers come from several threads
-        self.desk = None                   # a parking lane's desk (terminal.parking_desk) for the admin screen
-        if config.scene == "parking":
-            from terminal.parking_desk import LaneDesk
-
-            self.desk = LaneDesk(self.scene, self.output, self.pin, self.decider.business_day)  # type: ignore[arg-type]
+        self.desk = build_desk(config, self.scene, self.output, self.pin, self.decider.business_day)
 
     def recover_interrupted(self) -> int:
         """Once, at the start of the process that owns the store (terminal.runner.Runner): payments
