@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hardware.face.liveness import BlinkLimits
+from hardware.face.limits import BlinkLimits, QualityLimits
 from hardware.face.models import ALIASES, DEFAULT_MODEL, MODELS, FaceModel, get_model
-from hardware.face.quality import QualityLimits
 
 
 class LivenessConfig(BaseModel):

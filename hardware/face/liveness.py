@@ -13,11 +13,11 @@ are compared in frame-relative coordinates, so the two cameras may differ in res
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from hardware.face.encoder import Encoder, FaceBox
+from hardware.face.limits import BlinkLimits
 
 
 def _eye_ratio(eye: np.ndarray) -> float:
@@ -29,14 +29,6 @@ def _eye_ratio(eye: np.ndarray) -> float:
 def eye_aspect_ratio(landmarks: np.ndarray) -> float:
     """Mean EAR of both eyes (points 36-41 and 42-47): about 0.3 open, below 0.2 closed."""
     return (_eye_ratio(landmarks[36:42]) + _eye_ratio(landmarks[42:48])) / 2.0
-
-
-@dataclass(frozen=True)
-class BlinkLimits:
-    window_s: float = 4.0        # a blink must happen within this long of the face appearing
-    closed_ratio: float = 0.75   # closed = EAR below this share of the open level...
-    closed_max: float = 0.24     # ...and below this absolute EAR
-    open_ratio: float = 0.9      # open again = back above this share of the open level
 
 
 class BlinkDetector:

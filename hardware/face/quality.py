@@ -20,16 +20,9 @@ import cv2
 import numpy as np
 
 from hardware.face.encoder import FaceBox
+from hardware.face.limits import QualityLimits
 
 SHARPNESS_SIDE = 128   # face crop is resized to this before measuring sharpness
-
-
-@dataclass(frozen=True)
-class QualityLimits:
-    min_face_px: int = 150
-    min_sharpness: float = 40.0
-    max_asymmetry: float = 0.35
-    max_roll_deg: float = 25.0
 
 
 @dataclass(frozen=True)
