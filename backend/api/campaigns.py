@@ -7,10 +7,10 @@ changes only its own merchant's campaigns.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict
 
 from backend.api.params import IdField, IdPath, Text
 from backend.auth import OperatorPrincipal, require_roles
@@ -23,8 +23,15 @@ from sqlalchemy.orm import Session
 router = APIRouter(prefix="/api/v1", tags=["campaigns"])
 MANAGERS = require_roles("operator", "merchant_admin")
 READERS = require_roles("operator", "merchant_admin", "auditor")
-Fen = Field(default=None, gt=0, le=MAX_AMOUNT_FEN)
 MAX_BUDGET_FEN = 1000 * MAX_AMOUNT_FEN          # 10,000,000 yuan
+
+
+def Whole(low: int, high: int):  # noqa: ANN201, N802 - reads like a type
+    """A whole number in [low, high]: true/false, 1.0 or "12" are refused, not read as numbers."""
+    return Annotated[int, Strict(), Field(ge=low, le=high)]
+
+
+Fen = Whole(1, MAX_AMOUNT_FEN)
 CLAIM_VALID = timedelta(days=30)                # a claimed coupon of a campaign with no end date
 
 
@@ -36,21 +43,21 @@ class CampaignIn(BaseModel):
     mode: Literal["instant", "coupon"] = Field("instant", description="applies by itself | only with a coupon")
     funder_kind: Literal["bank", "merchant"] = "bank"
     funder_merchant_id: IdField | None = Field(None, description="the funding merchant (funder_kind merchant)")
-    amount_fen: int | None = Fen
-    min_fen: int | None = Fen
-    max_fen: int | None = Fen
-    percent_off: int | None = Field(None, ge=1, le=99, description="88折 = 12")
-    cap_fen: int | None = Fen
-    threshold_fen: int | None = Fen
+    amount_fen: Fen | None = None
+    min_fen: Fen | None = None
+    max_fen: Fen | None = None
+    percent_off: Whole(1, 99) | None = Field(None, description="88折 = 12")
+    cap_fen: Fen | None = None
+    threshold_fen: Fen | None = None
     merchant_ids: list[IdField] = Field(default=[], max_length=200, description="empty = any")
     site_ids: list[IdField] = Field(default=[], max_length=200, description="empty = any")
     scenes: list[Scene] = Field(default=[], max_length=2, description="canteen | parking; empty = any")
     methods: list[PaymentMethod] = Field(default=[], max_length=4, description="face | card | paycode | plate")
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    per_customer_limit: int | None = Field(None, ge=1, le=10_000)
-    per_customer_daily_limit: int | None = Field(None, ge=1, le=100)
-    budget_fen: int = Field(gt=0, le=MAX_BUDGET_FEN)
+    per_customer_limit: Whole(1, 10_000) | None = None
+    per_customer_daily_limit: Whole(1, 100) | None = None
+    budget_fen: Whole(1, MAX_BUDGET_FEN)
     status: Literal["draft", "active"] = "draft"
 
 
