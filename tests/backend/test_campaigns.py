@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from tests.backend.campaign_helpers import campaign, merchant_balance
+from tests.backend.campaign_invariants import campaign_problems
 from tests.backend.money_helpers import canteen  # noqa: F401 - fixture
 
 
@@ -142,3 +143,36 @@ def test_expired_coupon_gives_nothing(canteen) -> None:  # noqa: ANN001, F811
     canteen.at(canteen.now() + timedelta(hours=2))
     assert "discount_fen" not in canteen.pay(cid, 1000)
     assert [c["status"] for c in canteen.view(cid)["coupons"]] == ["expired"]
+
+
+def test_settlement_pays_the_merchant_the_full_price(canteen) -> None:  # noqa: ANN001, F811
+    from tests.backend.test_settlement import DAY, mine, run_day
+
+    cid = canteen.customer(wallet_fen=5000)
+    campaign(canteen, kind="fixed", amount_fen=300, budget_fen=10_000)
+    first = canteen.pay(cid, 1500)                     # payer 1200, campaign 300
+    canteen.pay(cid, 1000)                             # payer 700, campaign 300
+    canteen.refund(first["payment_id"], 1500)          # all back: payer 1200, campaign 300
+    day = mine(run_day(canteen, DAY), canteen.merchant_id)
+    assert (day["gross_fen"], day["refunds_fen"], day["net_fen"]) == (2500, 1500, 1000)
+    assert merchant_balance(canteen) == 0              # the payable was paid out in full
+    assert canteen.ledger_ok() == []
+
+
+def test_bank_outcome_unknown_reversal_gives_the_discount_back(canteen) -> None:  # noqa: ANN001, F811
+    from backend.corebanking import CoreBankingSimulator
+
+    bank = canteen.app.state.corebanking = CoreBankingSimulator()
+    cid = canteen.card_holder("6222021234567890123", wallet_fen=300, bank_fen=10_000)
+    camp = campaign(canteen, kind="fixed", amount_fen=200, budget_fen=10_000)
+    bank.fail_next("applied", status_unknown=1)    # the bank took it, but cannot say so yet
+    payment_id = str(uuid.uuid4())
+    first = canteen.pay(cid, 1000, payment_id)
+    assert (first["status"], first["reason"]) == ("declined", "bank_outcome_unknown")
+    held = canteen.client.get(f"/api/v1/campaigns/{camp['id']}", headers=canteen.staff).json()
+    assert held["spent_fen"] == 200                # held with the payment until the bank can tell
+    assert canteen.pay(cid, 1000, payment_id) == first   # the repeat resolves it: all reversed
+    view = canteen.client.get(f"/api/v1/campaigns/{camp['id']}", headers=canteen.staff).json()
+    assert (view["spent_fen"], view["uses"]) == (0, 0)
+    assert bank.balance("6222021234567890123") == 10_000 and canteen.view(cid)["wallet_fen"] == 300
+    assert campaign_problems(canteen.app) == []
