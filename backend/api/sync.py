@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from backend.api.payments import book_payment, book_refund
+from backend.api.sync_commit import group_commit
 from backend.auth import TerminalPrincipal, current_terminal
 from backend.deps import get_session, request_now
 from backend.errors import ApiError, api_error
@@ -103,10 +104,11 @@ def push(request: Request, payload: Any = Body(..., description="core.wire.PushR
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_PUSH_ITEMS or set(payload) != {"items"}:
         raise api_error(422, "invalid_request", f"推送内容须为 {{\"items\": [...]}}，1到{MAX_PUSH_ITEMS}条",
                         f"A push body is {{\"items\": [...]}} with 1 to {MAX_PUSH_ITEMS} items")
-    results = [_push_one(request, session, terminal, raw) for raw in items]
+    with group_commit(session):
+        results = [_push_one(request, session, terminal, raw) for raw in items]
     session.execute(update(Terminal).where(Terminal.id == terminal.terminal_id)
                     .values(last_push_at=request_now(request)))
-    session.commit()
+    session.commit()   # synchronous: every item's commit before it is on disk before the answer goes
     return PushResponse(results=results)
 
 
