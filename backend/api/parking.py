@@ -119,13 +119,19 @@ def create_order(body: ParkingOrderRequest, request: Request, terminal: Terminal
     return orders_svc.order_state(order)
 
 
+def _order_of(session: Session, terminal: TerminalPrincipal, order_id: UUID) -> ParkingOrder:
+    """The order, if it belongs to the terminal's site (another site's order is "not found")."""
+    order = session.get(ParkingOrder, str(order_id))
+    if order is None or order.site_id != terminal.site_id:
+        raise api_error(404, "order_not_found", *message("order_not_found"))
+    return order
+
+
 @router.get("/terminal/parking/orders/{order_id}", response_model=ParkingOrderState)
 def poll_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
                session: Session = Depends(get_session)) -> ParkingOrderState:
     """Short poll: pending, paid or closed (asks the channel while pending)."""
-    order = session.get(ParkingOrder, str(order_id))
-    if order is None or order.site_id != terminal.site_id:
-        raise api_error(404, "order_not_found", *message("order_not_found"))
+    order = _order_of(session, terminal, order_id)
     try:
         channel = channels(request).get(order.channel)
     except ChannelError:
@@ -137,9 +143,7 @@ def poll_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = D
 def close_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
                 session: Session = Depends(get_session)) -> ParkingOrderState:
     """Close a pending order before the driver pays another way; answers "paid" if it already was."""
-    order = session.get(ParkingOrder, str(order_id))
-    if order is None or order.site_id != terminal.site_id:
-        raise api_error(404, "order_not_found", *message("order_not_found"))
+    order = _order_of(session, terminal, order_id)
     try:
         return orders_svc.order_state(orders_svc.close(session, channels(request).get(order.channel), order))
     except ChannelError as exc:

@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from fastapi import Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from backend.errors import ApiError, api_error
 from backend.web.texts import Bi
@@ -36,6 +36,7 @@ _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 MAX_FORM_FIELDS = 60
 MAX_VALUE = 2000          # a posted value longer than this is cut before any check (and then refused)
 MAX_FORM_BYTES = 64 * 1024
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,20 @@ def model_errors(exc: ValidationError, fields: Mapping[str, str] | None = None) 
             rest.append(message)
     return by_field, Bi("无法保存：" + "；".join(rest), "Cannot save: " + "; ".join(rest)) if rest else None
 
+
+
+def read_model(form: Form, data: Mapping[str, Any], model: type[M],
+               shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> tuple[M | None, dict[str, Bi], Bi | None]:
+    """Read the form, then check its values (through `shape` where the API's body differs) with
+    the API's own body model: (the body, or None with errors by field and the rest)."""
+    reading = form.read(data)
+    if not reading.ok:
+        return None, dict(reading.errors), None
+    try:
+        return model.model_validate(shape(reading.values) if shape else reading.values), {}, None
+    except ValidationError as exc:
+        errors, error = model_errors(exc)
+        return None, errors, error
 
 # pydantic's complaints a form can meet, in both languages (the rest keep the model's own words)
 _PYDANTIC_WORDS = {

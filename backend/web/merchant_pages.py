@@ -22,7 +22,7 @@ from backend.models.merchants import FEE_METHODS, Merchant
 from backend.services import merchants as svc
 from backend.services import sites as site_svc
 from backend.web.display import Names, local_time, mask_account, yuan, yuan_label
-from backend.web.forms import Action, Field, Form, Link, api_words, form_data, model_errors
+from backend.web.forms import Action, Field, Form, Link, api_words, form_data, model_errors, read_model
 from backend.web.paging import paginate
 from backend.web.render import ANY_ROLE, page, render
 from backend.web.session import NotAllowed, PageUser, admin_roles
@@ -247,14 +247,8 @@ def _suspend(request, session, who, m, data, again):  # noqa: ANN001, ANN202
 
 def _account(request, session, who, m, data, again):  # noqa: ANN001, ANN202
     form = _at(ACCOUNT, f"{PATH}/{m.id}/account")
-    reading = form.read(data)
-    errors, error = dict(reading.errors), None
-    if reading.ok:
-        try:
-            account = SettlementAccount.model_validate(reading.values)
-        except ValidationError as exc:
-            errors, error = model_errors(exc)
-    if errors or error:
+    account, errors, error = read_model(form, data, SettlementAccount)
+    if account is None:
         return again("account", form.show(data, errors, error))
     svc.set_settlement_account(session, m, account.account_no, account.bank_name)
     session.commit()
@@ -288,15 +282,9 @@ def _fees(request, session, who, m, data, again):  # noqa: ANN001, ANN202
 
 def _new_site(request, session, who, m, data, again):  # noqa: ANN001, ANN202
     form = _at(NEW_SITE, f"{PATH}/{m.id}/sites")
-    reading = form.read(data)
-    errors, error = dict(reading.errors), None
-    if reading.ok:
-        kind = "canteen" if m.kind == "canteen" else "car_park"
-        try:
-            body = SiteIn.model_validate({**reading.values, "kind": kind})
-        except ValidationError as exc:
-            errors, error = model_errors(exc)
-    if errors or error:
+    kind = "canteen" if m.kind == "canteen" else "car_park"
+    body, errors, error = read_model(form, data, SiteIn, lambda values: {**values, "kind": kind})
+    if body is None:
         return again("new-site", form.show(data, errors, error))
     site = site_svc.create_site(session, m, name=body.name, kind=body.kind, timezone=body.timezone)
     session.commit()

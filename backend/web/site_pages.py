@@ -20,7 +20,7 @@ from backend.errors import api_error
 from backend.models.merchants import Site
 from backend.services import sites as svc
 from backend.web.display import Names, local_time, yuan, yuan_label
-from backend.web.forms import Action, Field, Form, Link, form_data, model_errors, yuan_text
+from backend.web.forms import Action, Field, Form, Link, form_data, model_errors, read_model, yuan_text
 from backend.web.render import ANY_ROLE, page, render
 from backend.web.session import NotAllowed, PageUser, admin_roles
 from backend.web.texts import Bi
@@ -133,14 +133,8 @@ def new_lane(request: Request, site_id: str, data: dict = Depends(form_data), se
              user: PageUser = Depends(admin_roles(*MANAGERS))):  # noqa: ANN201
     site = acting_on_site(request, session, user, data, site_id, *MANAGERS)
     form = replace(NEW_LANE, action=f"/admin/sites/{site.id}/lanes")
-    reading = form.read(data)
-    errors, error = dict(reading.errors), None
-    if reading.ok:
-        try:
-            body = LaneIn.model_validate(reading.values)
-        except ValidationError as exc:
-            errors, error = model_errors(exc)
-    if errors or error:
+    body, errors, error = read_model(form, data, LaneIn)
+    if body is None:
         return _site_page(request, session, user.who, site, status=422, notice=NOT_SAVED,
                           shown={"new-lane": form.show(data, errors, error)})
     lane = svc.create_lane(session, site, name=body.name, direction=body.direction)
