@@ -105,3 +105,11 @@ def test_a_discount_never_takes_the_whole_price(price, off) -> None:  # noqa: AN
     for terms in (Terms(1, "fixed", amount_fen=off), Terms(1, "percent", percent_off=99, cap_fen=off),
                   Terms(1, "threshold", amount_fen=off, threshold_fen=off + 1)):
         assert 0 <= discount_fen(terms, price, "p") <= price - 1
+
+
+def test_campaign_tables_match_the_models(db_url: str) -> None:
+    from tests.backend.helpers import schema_drift
+
+    mine = {"campaigns", "coupons", "campaign_uses"}
+    assert [d for d in schema_drift(db_url) if any(f"'{name}'" in str(d) or f"table {name}" in str(d)
+                                                   for name in mine)] == []
