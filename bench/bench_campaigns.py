@@ -6,7 +6,8 @@ called in-process and committed, timed per payment, on SQLite and PostgreSQL, in
   applied    one active fixed reduction that applies: the campaign row locked, its leg booked,
              the use recorded and the budget spent.
 
-Prints p50/p99 per case (bench/stats.percentile) and the difference to `none`. In-process, so
+The cases' payments run in turn (one each, round after round) so a busy machine slows them
+alike. Prints p50/p99 per case (bench/stats.percentile) and the difference to `none`. In-process, so
 the figures are the database and CPU cost of the booking itself, without HTTP or signatures.
 
     .venv/bin/python bench/bench_campaigns.py [--db sqlite|postgres|both] [--payments 400]
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,40 +53,56 @@ def _campaign(merchant_id: int, amount_fen: int) -> Campaign:
                     spent_fen=0, status="active")
 
 
-def run_case(url: str, case: str, payments: int) -> list[float]:
-    """Milliseconds per payment (pay + commit) on a fresh database set up for `case`."""
-    settings = BackendSettings(database_url=url, **new_keys())
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine)
-    now = datetime.now(timezone.utc)
-    with sessions() as session:
-        merchant = merchants.apply_merchant(session, name="bench canteen", kind="canteen",
-                                            settlement_account_no="6222000011112222", settlement_bank_name="bench")
-        merchants.approve(session, merchant, now=now)
-        site = sites.create_site(session, merchant, name="bench site", kind="canteen")
-        other = merchants.apply_merchant(session, name="other", kind="canteen")
-        diners = [rich_diner(session, vault_of(settings), np.random.default_rng(d), f"食客{d}", f"bench-{d}",
-                             50_000_000, 10**12, [], now) for d in range(8)]
-        session.flush()
-        if case == "elsewhere":
-            session.add_all([_campaign(other.id, 100) for _ in range(5)])
-        if case == "applied":
-            session.add(_campaign(merchant.id, 100))
-        session.commit()
-        where = Where(merchant.id, site.id, None)
-    bank, vault, timings = CoreBankingSimulator(), vault_of(settings), []
-    for n in range(payments):
+class Case:
+    """One fresh database set up for a case, and one payment at a time on it."""
+
+    def __init__(self, url: str, case: str):
+        self.case, self.settings = case, BackendSettings(database_url=url, **new_keys())
+        upgrade(url)
+        self.engine = make_engine(url)
+        self.sessions = make_sessionmaker(self.engine)
+        now = datetime.now(timezone.utc)
+        with self.sessions() as session:
+            merchant = merchants.apply_merchant(session, name="bench canteen", kind="canteen",
+                                                settlement_account_no="6222000011112222", settlement_bank_name="bench")
+            merchants.approve(session, merchant, now=now)
+            site = sites.create_site(session, merchant, name="bench site", kind="canteen")
+            other = merchants.apply_merchant(session, name="other", kind="canteen")
+            self.diners = [rich_diner(session, vault_of(self.settings), np.random.default_rng(d), f"食客{d}",
+                                      f"bench-{d}", 50_000_000, 10**12, [], now) for d in range(8)]
+            session.flush()
+            if case == "elsewhere":
+                session.add_all([_campaign(other.id, 100) for _ in range(5)])
+            if case == "applied":
+                session.add(_campaign(merchant.id, 100))
+            session.commit()
+            self.where = Where(merchant.id, site.id, None)
+        self.bank, self.vault, self.timings, self.n = CoreBankingSimulator(), vault_of(self.settings), [], 0
+
+    def pay_once(self) -> None:
+        """Milliseconds of one payment (pay + commit), kept in self.timings."""
+        self.n += 1
         req = PaymentRequest(payment_id=uuid.uuid4(), amount_fen=1500, occurred_at=datetime.now(timezone.utc),
-                             credential=Credential(kind="face", customer_id=diners[n % len(diners)]))
-        with sessions() as session:
+                             credential=Credential(kind="face", customer_id=self.diners[self.n % len(self.diners)]))
+        with self.sessions() as session:
             started = time.perf_counter()
-            booked = commit_once(session, lambda: pay(session, bank, vault, req, where, datetime.now(timezone.utc)))
-            timings.append((time.perf_counter() - started) * 1000)
+            booked = commit_once(session, lambda: pay(session, self.bank, self.vault, req, self.where,
+                                                      datetime.now(timezone.utc)))
+            self.timings.append((time.perf_counter() - started) * 1000)
         assert booked.result.status == "approved"
-        assert (booked.result.discount_fen == 100) == (case == "applied")
-    engine.dispose()
-    return timings[len(timings) // 10:]          # the first tenth warms caches and the pool
+        assert (booked.result.discount_fen == 100) == (self.case == "applied")
+
+
+def run(urls: list[str], payments: int) -> dict[str, list[float]]:
+    """The three cases' payments in turn (none, elsewhere, applied, none, ...), so a busy machine
+    slows each case alike; the first tenth warms caches and the pool and is dropped."""
+    cases = [Case(url, case) for url, case in zip(urls, CASES)]
+    for _ in range(payments):
+        for case in cases:
+            case.pay_once()
+    for case in cases:
+        case.engine.dispose()
+    return {case.case: case.timings[payments // 10:] for case in cases}
 
 
 def main() -> None:
@@ -93,14 +111,15 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=400)
     args = parser.parse_args()
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        base = None
-        for case in CASES:
+        with ExitStack() as stack:
             if db == "sqlite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    timings = run_case(f"sqlite:///{tmp}/bench.db", case, args.payments)
+                tmp = stack.enter_context(tempfile.TemporaryDirectory())
+                urls = [f"sqlite:///{tmp}/{case}.db" for case in CASES]
             else:
-                with ScratchDatabase(PG_ADMIN) as scratch:
-                    timings = run_case(scratch.url, case, args.payments)
+                urls = [stack.enter_context(ScratchDatabase(PG_ADMIN)).url for _ in CASES]
+            results = run(urls, args.payments)
+        base = None
+        for case, timings in results.items():
             p50, p99 = percentile(timings, 50), percentile(timings, 99)
             base = base or (p50, p99)
             print(f"{db:8} {case:9} payments={len(timings):4}  p50={p50:6.2f} ms  p99={p99:6.2f} ms  "
