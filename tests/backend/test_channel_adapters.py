@@ -40,6 +40,15 @@ def no() -> str:
     return uuid.uuid4().hex
 
 
+def failed_codepay(adapter, pay_code: str) -> tuple[str, str]:  # noqa: ANN001
+    """A ¥8.50 code payment the simulator fails (by the code's plan suffix): (its order number,
+    the ChannelError's code)."""
+    n = no()
+    with pytest.raises(ChannelError) as failed:
+        adapter.codepay(n, pay_code, 850, "午餐")
+    return n, failed.value.code
+
+
 def test_a_paid_code_is_paid_once_and_a_retry_names_the_same_order(channel):  # noqa: ANN001
     _, adapter, sim, code = channel
     n = no()
@@ -112,19 +121,15 @@ def test_a_payer_who_walks_away_is_reversed_and_can_no_longer_pay(channel):  # n
 
 def test_a_lost_answer_is_a_timeout_and_the_query_finds_the_money(channel):  # noqa: ANN001
     _, adapter, _, code = channel
-    n = no()
-    with pytest.raises(ChannelError) as lost:
-        adapter.codepay(n, code("2222"), 850, "午餐")
-    assert lost.value.code == "unreachable"
+    n, failure = failed_codepay(adapter, code("2222"))
+    assert failure == "unreachable"
     assert adapter.query(n).trade_state == "SUCCESS"
 
 
 def test_a_request_that_never_arrived_is_unknown_to_the_channel(channel):  # noqa: ANN001
     _, adapter, _, code = channel
-    n = no()
-    with pytest.raises(ChannelError) as lost:
-        adapter.codepay(n, code("3333"), 850, "午餐")
-    assert lost.value.code == "unreachable"
+    n, failure = failed_codepay(adapter, code("3333"))
+    assert failure == "unreachable"
     with pytest.raises(ChannelError) as unknown:
         adapter.query(n)
     assert unknown.value.code in ("ORDER_NOT_EXIST", "TRADE_NOT_EXIST")
@@ -135,10 +140,8 @@ def test_a_system_error_is_an_unknown_outcome_the_query_settles(channel):  # noq
     if name == "unionpay":
         pytest.skip("not UnionPay's behaviour: it answers respCode 03 (pending), not an error; "
                     "test_unionpay_answers_a_system_error_as_pending_and_the_query_settles_it covers it")
-    n = no()
-    with pytest.raises(ChannelError) as unsure:
-        adapter.codepay(n, code("4444"), 850, "午餐")
-    assert unsure.value.code == "SYSTEM_ERROR"
+    n, failure = failed_codepay(adapter, code("4444"))
+    assert failure == "SYSTEM_ERROR"
     assert adapter.query(n).trade_state == "SUCCESS"
 
 

@@ -23,6 +23,7 @@ from terminal.enrol import device_auth, register
 from terminal.store import Store
 from tests.backend.helpers import TEST_KEYS, bearer, make_app, make_merchant_site, operator_token
 from tests.backend.money_helpers import CONSENT_AT, template
+from tests.sync.faults import FaultTransport
 from terminal.demo.backend_process import BackendProcess
 from tests.terminal.helpers import make_config
 
@@ -139,6 +140,15 @@ class Canteen:
         engine = SyncEngine(store, client, tracker, clock, push_timeout_s=10)
         engine.cycle()
         return Terminal(store, client, tracker, decider, engine, data_dir)
+
+    def terminal_with_faults(self, data_dir: Path, wallet_fen: int) -> tuple[Terminal, FaultTransport, int]:
+        """A terminal whose link can be broken on demand, a diner with `wallet_fen` in the wallet,
+        and the terminal synced once more so it holds the diner's signing."""
+        faults = FaultTransport()
+        term = self.terminal(data_dir, transport=faults)
+        cid = self.diner(wallet_fen=wallet_fen)
+        term.engine.cycle()
+        return term, faults, cid
 
     def core_config(self, data_dir: Path, **over: object):  # noqa: ANN201 - TerminalConfig
         return make_config(data_dir, backend_url=self.url, meal_periods=ALL_DAY, debounce_s=1, **over)

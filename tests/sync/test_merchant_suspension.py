@@ -3,16 +3,11 @@ refuses them, and the suspension reaches the terminals by sync so they refuse of
 (before, a suspended canteen's terminals kept approving offline within their limits)."""
 from __future__ import annotations
 
-from tests.sync.faults import FaultTransport
-
 PAY = "/terminal/payments"
 
 
 def test_a_suspended_merchant_is_refused_online_and_offline_until_reinstated(site, tmp_path):
-    faults = FaultTransport()
-    term = site.terminal(tmp_path, transport=faults)
-    cid = site.diner(wallet_fen=10_000)
-    term.engine.cycle()
+    term, faults, cid = site.terminal_with_faults(tmp_path, wallet_fen=10_000)
     assert term.pay(cid, 300).status == "approved"
     assert term.store.cache.merchant_status(site.merchant_id).status == "approved"   # from its approval
 

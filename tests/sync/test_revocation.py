@@ -2,17 +2,13 @@
 queued, and an offline approval the backend cannot honour (shown to the admin)."""
 from __future__ import annotations
 
-
 from tests.sync.faults import FaultTransport
 
 PAY = "/terminal/payments"
 
 
 def test_revocation_pulled_while_offline_payments_are_queued(site, tmp_path):
-    faults = FaultTransport()
-    term = site.terminal(tmp_path, transport=faults)
-    cid = site.diner(wallet_fen=10_000)
-    term.engine.cycle()
+    term, faults, cid = site.terminal_with_faults(tmp_path, wallet_fen=10_000)
     faults.plan(PAY, "refuse", times=4)
     queued = [term.pay(cid, 300) for _ in range(3)]
     assert all(o.status == "approved" and o.offline for o in queued)

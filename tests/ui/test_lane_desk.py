@@ -37,6 +37,13 @@ def car(lane, plate: str) -> PlateRead:  # noqa: ANN001
                      camera="cam", image_ref=None)
 
 
+
+def _desk_with_a_car_waiting(qtbot, kiosk, lane):  # noqa: ANN001, ANN202
+    """京A12345 at the exit with no entry record, the PIN typed: the admin screen's lane desk."""
+    lane.handle_event(car(lane, "京A12345"))
+    unlock(qtbot, kiosk)
+    return kiosk.admin.lane_tabs[0]
+
 def test_the_lane_screen_names_the_lane_and_says_why_a_fallback_fee(qtbot, kiosk, lane) -> None:  # noqa: ANN001
     assert "出口 · 东门出口" in kiosk.screen_widget.visible_text()      # the name, not "3 号车道"
     lane.handle_event(car(lane, "京A12345"))                          # no entry record anywhere
@@ -48,9 +55,7 @@ def test_the_lane_screen_names_the_lane_and_says_why_a_fallback_fee(qtbot, kiosk
 
 
 def test_attendant_lets_the_waiting_car_out_free_and_the_exit_is_listed(qtbot, kiosk, lane) -> None:  # noqa: ANN001
-    lane.handle_event(car(lane, "京A12345"))
-    unlock(qtbot, kiosk)
-    desk = kiosk.admin.lane_tabs[0]
+    desk = _desk_with_a_car_waiting(qtbot, kiosk, lane)
     assert kiosk.admin.tabs.currentWidget() is desk and kiosk.admin.tabs.tabText(0) == "车道"
     qtbot.waitUntil(lambda: "京A12345" in desk.waiting.text())
     assert "¥50.00" in desk.waiting.text() and "无入场记录" in desk.waiting.text()
@@ -70,9 +75,7 @@ def test_attendant_lets_the_waiting_car_out_free_and_the_exit_is_listed(qtbot, k
 
 
 def test_attendant_corrects_a_misread_plate(qtbot, kiosk, lane) -> None:  # noqa: ANN001
-    lane.handle_event(car(lane, "京A12345"))
-    unlock(qtbot, kiosk)
-    desk = kiosk.admin.lane_tabs[0]
+    desk = _desk_with_a_car_waiting(qtbot, kiosk, lane)
     desk.plate.setText("京B54321")
     desk.correct_button.click()
     qtbot.waitUntil(lambda: "京B54321" in desk.waiting.text())
@@ -84,9 +87,7 @@ def test_attendant_corrects_a_misread_plate(qtbot, kiosk, lane) -> None:  # noqa
 
 
 def test_review_keeps_the_car_waiting_and_renewal_needs_the_network(qtbot, kiosk, lane) -> None:  # noqa: ANN001
-    lane.handle_event(car(lane, "京A12345"))
-    unlock(qtbot, kiosk)
-    desk = kiosk.admin.lane_tabs[0]
+    desk = _desk_with_a_car_waiting(qtbot, kiosk, lane)
     desk.reason.setText("车牌污损")
     desk.review_button.click()
     qtbot.waitUntil(lambda: desk.result.text() == "已处理：已转人工审核，车辆仍在等待")

@@ -127,6 +127,17 @@ def _fill_plate_camera(page, port: int, image_dir: Path, serial: str = SERIAL, a
     return form.inputs["secret"].text()
 
 
+
+def _filled_plate_camera_page(qtbot, tmp_path: Path, store, serial: str = SERIAL, wait_s: float = 2.0):  # noqa: ANN001, ANN202
+    """The wizard at an entry lane's plate camera page, filled in to listen on a free port:
+    (wizard, page, port, the push secret)."""
+    wizard = show(qtbot, InstallerWizard(Translator(), services(tmp_path, store, {"data_dir": str(tmp_path)},
+                                                                wait_s=wait_s)))
+    _discover(qtbot, wizard, "parking", "entry", keep={"plate_camera"})
+    plate = _page(wizard, "plate_camera")
+    port = free_port()
+    return wizard, plate, port, _fill_plate_camera(plate, port, tmp_path / "plates", serial=serial)
+
 # --- the gate a payment opens ---------------------------------------------------------------------
 
 def test_two_gates_the_installer_chooses_one_and_only_that_gate_opens(qtbot, tmp_path, store) -> None:  # noqa: ANN001
@@ -272,12 +283,7 @@ def test_bad_camera_entries_get_an_error_at_the_field(qtbot, tmp_path, store, la
 
 
 def test_a_camera_heard_but_not_listed_is_named_and_filled_in(qtbot, tmp_path, store) -> None:  # noqa: ANN001
-    wizard = show(qtbot, InstallerWizard(Translator(), services(tmp_path, store, {"data_dir": str(tmp_path)},
-                                                                wait_s=20.0)))
-    _discover(qtbot, wizard, "parking", "entry", keep={"plate_camera"})
-    plate = _page(wizard, "plate_camera")
-    port = free_port()
-    secret = _fill_plate_camera(plate, port, tmp_path / "plates", serial="SN-TYPO")
+    _, plate, port, secret = _filled_plate_camera_page(qtbot, tmp_path, store, serial="SN-TYPO", wait_s=20.0)
     camera = CameraAtTheLane(f"http://127.0.0.1:{port}/plates/push?key={secret}")
     result = _test(qtbot, plate)
     assert camera.wait().status == 403                         # refused as the lane would refuse it
@@ -291,12 +297,7 @@ def test_a_camera_heard_but_not_listed_is_named_and_filled_in(qtbot, tmp_path, s
 
 
 def test_a_plate_camera_without_a_push_says_where_to_point_it(qtbot, tmp_path, store) -> None:  # noqa: ANN001
-    wizard = show(qtbot, InstallerWizard(Translator(), services(tmp_path, store, {"data_dir": str(tmp_path)},
-                                                                wait_s=1.0)))
-    _discover(qtbot, wizard, "parking", "entry", keep={"plate_camera"})
-    plate = _page(wizard, "plate_camera")
-    port = free_port()
-    secret = _fill_plate_camera(plate, port, tmp_path / "plates")
+    wizard, plate, port, secret = _filled_plate_camera_page(qtbot, tmp_path, store, wait_s=1.0)
     assert _test(qtbot, plate) == (f"测试未通过：1 秒内没有收到推送：请在相机的推送地址中填写 "
                                    f"http://<本机IP>:{port}/plates/push?key={secret}，再触发一次识别")
     _next(qtbot, wizard)
@@ -381,11 +382,7 @@ devices:
 
 
 def test_the_plate_camera_says_next_to_the_test_button_what_is_missing(qtbot, tmp_path, store) -> None:  # noqa: ANN001
-    wizard = show(qtbot, InstallerWizard(Translator(), services(tmp_path, store, {"data_dir": str(tmp_path)})))
-    _discover(qtbot, wizard, "parking", "entry", keep={"plate_camera"})
-    plate = _page(wizard, "plate_camera")
-    port = free_port()
-    secret = _fill_plate_camera(plate, port, tmp_path / "plates")
+    _, plate, port, secret = _filled_plate_camera_page(qtbot, tmp_path, store)
     assert f"推送地址：http://本机IP:{port}/plates/push?key={secret}" in plate.hint.text()   # before any test
     plate.form.inputs["port"].setText("8099")                    # the hint follows the form
     assert "http://本机IP:8099/plates/push" in plate.hint.text()

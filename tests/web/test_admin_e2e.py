@@ -19,13 +19,11 @@ from backend.reconciliation.channel_file import StatementRow, write_statement
 from sync.auth import TerminalAuth
 from tests.backend.helpers import TEST_KEYS, make_app, operator_token
 from tests.backend.money_helpers import open_canteen, payment_body
+from tests.web.browser import CHROMIUM, FLAGS, launched, login  # noqa: F401 - FLAGS: the walkthrough takes it from here
 from terminal.demo.backend_process import BackendProcess
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHANGHAI = timezone(timedelta(hours=8))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
                                 reason="Debian's chromium package is not installed (CI installs it)")
@@ -66,22 +64,7 @@ def world(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
 
 @pytest.fixture
 def browser():  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def login(browser, url: str, token: str):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{url}/admin/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/admin/settlement")
-    return page
+    yield from launched()
 
 
 def test_operator_runs_the_day_end_to_end(world, browser, tmp_path: Path) -> None:  # noqa: ANN001

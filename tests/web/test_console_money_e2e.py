@@ -17,7 +17,8 @@ from terminal.demo.backend_process import BackendProcess
 from tests.backend.helpers import TEST_KEYS, make_app
 from tests.backend.money_helpers import open_canteen
 from tests.conftest import new_sqlite_db
-from tests.web.test_admin_e2e import CHROMIUM, FLAGS, pytestmark, shot  # noqa: F401 - the same skip
+from tests.web.browser import launched, login
+from tests.web.test_admin_e2e import pytestmark, shot  # noqa: F401 - the same skip
 
 PHONE = "13912345678"
 CARD = "6222021001123456"
@@ -47,24 +48,14 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):  # n
 
 @pytest.fixture(scope="module")
 def browser():  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+    yield from launched()
 
 
 @pytest.fixture
 def page(world, browser):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True, locale="zh-CN")
-    tab = context.new_page()
-    tab.goto(f"{world['url']}/admin/login")
-    tab.fill("input[name=token]", world["token"])
-    tab.click("button[type=submit]")
-    tab.wait_for_url(f"{world['url']}/admin/settlement")
+    tab = login(browser, world["url"], world["token"], height=900)
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def wallet_fen(world, page) -> int:  # noqa: ANN001

@@ -18,19 +18,12 @@ from fastapi.testclient import TestClient
 from core.signing import new_private_key, public_key_text
 from tests.backend.helpers import TEST_KEYS, make_app, operator_token
 from terminal.demo.backend_process import BackendProcess
-from tests.web.test_admin_e2e import CHROMIUM, FLAGS, pytestmark, shot  # noqa: F401 - the same skip
-
-VIEW = {"width": 1280, "height": 800}
-
+from tests.web.browser import launched, login, submit
+from tests.web.test_admin_e2e import pytestmark, shot  # noqa: F401 - the same skip
 
 @pytest.fixture(scope="module")
 def browser():  # noqa: ANN201
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield chromium
-        chromium.close()
+    yield from launched()
 
 
 @pytest.fixture
@@ -43,27 +36,6 @@ def empty_backend(sqlite_url: str, tmp_path: Path):  # noqa: ANN201
     env = {f"GATEPAY_{k.upper()}": v for k, v in TEST_KEYS.items()}
     with BackendProcess(sqlite_url, tmp_path, extra_env=env) as backend:
         yield backend.url, token
-
-
-def login(browser, url: str, token: str):  # noqa: ANN001, ANN201
-    page = browser.new_context(viewport=VIEW, locale="zh-CN").new_page()
-    page.goto(f"{url}/admin/login")
-    page.fill("input[name=token]", token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/admin/settlement")
-    return page
-
-
-def submit(page, form_id: str, **values: str) -> None:  # noqa: ANN001
-    form = page.locator(f"form#{form_id}")
-    for name, value in values.items():
-        field = form.locator(f"[name={name}]")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def error_under(page, form_id: str, name: str) -> str:  # noqa: ANN001
