@@ -146,6 +146,23 @@ class FrameSource(Protocol):
     def status(self) -> object: ...
 
 
+class FrameStep:
+    """One frame in `every_nth` of a camera, for a reader too slow for every frame (the plate
+    reader, the code scanner). The camera is passed at each read: the frame hub may swap it for a tap."""
+
+    def __init__(self, every_nth: int) -> None:
+        self.every_nth = every_nth
+        self._count = 0
+
+    def take(self, camera: FrameSource):  # noqa: ANN201 - hardware.camera.Frame | None
+        """The camera's new frame if it is one to read, else None."""
+        frame = camera.read()
+        if frame is None:
+            return None
+        self._count += 1
+        return None if (self._count - 1) % self.every_nth else frame
+
+
 @runtime_checkable
 class TextDisplay(Protocol):
     """Shows lines of text (a lane's LED display)."""

@@ -9,7 +9,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource
+from hardware.base import (NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource,
+                           FrameStep)
 from hardware.evdev_keys import KeyDecoder, encode_text
 from hardware.events import CodeScanned
 from core.paycode import Classified, PayCodeRules, classify
@@ -293,7 +294,7 @@ class CameraScanner:
         self.config = config
         self._clock = clock
         self.camera = camera
-        self._count = 0
+        self._frames = FrameStep(config.every_nth_frame)
         self._last: dict[str, float] = {}
 
     def open(self) -> None:
@@ -303,13 +304,8 @@ class CameraScanner:
         return None  # the camera belongs to its own device entry; it is closed there
 
     def poll(self, timeout_s: float = 0.05) -> list[CodeScanned]:
-        frame = self.camera.read()
-        if frame is None:
-            return []
-        self._count += 1
-        if (self._count - 1) % self.config.every_nth_frame:
-            return []
-        return self.feed_image(frame.image)
+        frame = self._frames.take(self.camera)
+        return [] if frame is None else self.feed_image(frame.image)
 
     def feed_image(self, image) -> list[CodeScanned]:  # noqa: ANN001
         now = self._clock.monotonic()

@@ -2,6 +2,8 @@
 and the operator's car park rules, member passes, blacklist and stays."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -61,6 +63,19 @@ def _rule_error(exc: ParkingRuleError, status: int = 422):  # noqa: ANN202
     return api_error(404 if exc.code == "site_not_found" else status, exc.code, exc.zh, exc.en)
 
 
+@contextmanager
+def _charging(event: str, zh: str, en: str) -> Iterator[None]:
+    """Around an order or a charge at a channel: other terms under the same order id are a 409,
+    a channel that fails is logged under `event` and answered in these words."""
+    try:
+        yield
+    except ParkingRuleError as exc:
+        raise _rule_error(exc, 409) from None
+    except ChannelError as exc:
+        log.warning(event, code=exc.code)
+        raise _unavailable(exc, zh, en) from None
+
+
 def _plate(text: str) -> str:
     """The canonical plate, or a 422 that says what is wrong with it."""
     try:
@@ -106,16 +121,11 @@ def inside(plate: str = Query(min_length=2, max_length=16), terminal: TerminalPr
 def create_order(body: ParkingOrderRequest, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
                  session: Session = Depends(get_session)) -> ParkingOrderState:
     """A QR order for an exit fee or a renewal; the same order_id returns the same order."""
-    try:
+    with _charging("parking_order_channel_error", "支付渠道暂时不可用，请稍后重试或使用付款码",
+                   "The payment channel is unavailable; retry or scan a pay code"):
         qr = channels(request).qr()
         order = orders_svc.create_order(session, qr, terminal.terminal_id, terminal.site_id, body,
                                         _notify_url(request, qr.name), now=request_now(request))
-    except ParkingRuleError as exc:
-        raise _rule_error(exc, 409) from None
-    except ChannelError as exc:
-        log.warning("parking_order_channel_error", code=exc.code)
-        raise _unavailable(exc, "支付渠道暂时不可用，请稍后重试或使用付款码",
-                           "The payment channel is unavailable; retry or scan a pay code") from None
     return orders_svc.order_state(order)
 
 
@@ -155,16 +165,11 @@ def close_order(order_id: UUID, request: Request, terminal: TerminalPrincipal = 
 def pay_by_code(body: ParkingPaycodeRequest, request: Request, terminal: TerminalPrincipal = Depends(current_terminal),
                 session: Session = Depends(get_session)) -> ParkingOrderState:
     """A pay code scanned at the exit, charged at the channel; the same order_id is charged once."""
-    try:
+    with _charging("parking_paycode_channel_error", "支付渠道暂时不可用，请稍后重试或联系管理员",
+                   "The payment channel is unavailable; try again or call the attendant"):
         order, reason = orders_svc.pay_by_code(session, _channel_of_code(request, body.paycode),
                                                terminal.terminal_id, terminal.site_id,
                                                body, now=request_now(request))
-    except ParkingRuleError as exc:
-        raise _rule_error(exc, 409) from None
-    except ChannelError as exc:
-        log.warning("parking_paycode_channel_error", code=exc.code)
-        raise _unavailable(exc, "支付渠道暂时不可用，请稍后重试或联系管理员",
-                           "The payment channel is unavailable; try again or call the attendant") from None
     return orders_svc.order_state(order, reason)
 
 

@@ -154,17 +154,23 @@ def bank_card_number(vault: Vault, customer: Customer) -> str | None:
 
 # --- wallet -----------------------------------------------------------------------------------
 
-def _booked_before(session: Session, ref: str, wallet: Account, side: str, amount_fen: int,
-                   code: str, zh: str, en: str) -> int | None:
+# a deposit or withdrawal id used again for another amount: (code, zh, en) by the ref's prefix
+_REUSED = {"deposit": ("deposit_id_reused", "该充值编号已用于另一笔充值，请换一个编号",
+                       "This deposit id was used for a different top-up; use a new id"),
+           "withdrawal": ("withdrawal_id_reused", "该取款编号已用于另一笔取款，请换一个编号",
+                          "This withdrawal id was used for a different withdrawal; use a new id")}
+
+
+def _booked_before(session: Session, ref: str, wallet: Account, side: str, amount_fen: int) -> int | None:
     """The posting id of a wallet movement already booked under `ref` (a retry), None if there is
-    none; the same id with another amount or direction is refused with `code` (409)."""
+    none; the same id with another amount or direction is refused (409)."""
     existing = session.scalar(select(Posting).where(Posting.ref == ref))
     if existing is None:
         return None
     same = session.scalar(select(Entry.id).where(Entry.posting_id == existing.id, Entry.account_id == wallet.id,
                                                  Entry.side == side, Entry.amount_fen == amount_fen))
     if same is None:
-        raise api_error(409, code, zh, en)
+        raise api_error(409, *_REUSED[ref.partition(":")[0]])
     return existing.id
 
 
@@ -172,9 +178,7 @@ def deposit(session: Session, customer: Customer, deposit_id: str, amount_fen: i
     """Top up the wallet once per deposit id. Returns (posting id, newly booked)."""
     ref = f"deposit:{deposit_id}"
     wallet = wallet_account(session, customer.id)
-    existing = _booked_before(session, ref, wallet, "C", amount_fen, "deposit_id_reused",
-                              "该充值编号已用于另一笔充值，请换一个编号",
-                              "This deposit id was used for a different top-up; use a new id")
+    existing = _booked_before(session, ref, wallet, "C", amount_fen)
     if existing is not None:
         return existing, False
     posting = transfer(session, ref, "deposit", system_account_id(session, "deposit_clearing"), wallet.id,
@@ -189,9 +193,7 @@ def withdraw(session: Session, customer: Customer, withdrawal_id: str, amount_fe
     top-up). Never below zero. Returns (posting id, newly booked)."""
     ref = f"withdrawal:{withdrawal_id}"
     wallet = wallet_account(session, customer.id)
-    existing = _booked_before(session, ref, wallet, "D", amount_fen, "withdrawal_id_reused",
-                              "该取款编号已用于另一笔取款，请换一个编号",
-                              "This withdrawal id was used for a different withdrawal; use a new id")
+    existing = _booked_before(session, ref, wallet, "D", amount_fen)
     if existing is not None:
         return existing, False
     try:

@@ -16,7 +16,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from hardware.base import NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource
+from hardware.base import (NAME_PATTERN, BuildContext, CheckResult, Clock, DeviceConfigBase, DeviceError, EventSource,
+                           FrameStep)
 from hardware.events import PlateRead
 from hardware.spec import DeviceKind, DriverSpec
 
@@ -60,7 +61,7 @@ class CameraPlateReader:
         self.clock = clock
         self.camera = camera
         self.ocr = ocr
-        self._frames = 0
+        self._frames = FrameStep(config.every_nth_frame)
         self._sightings: dict[str, _Sighting] = {}
         self._reported: dict[str, float] = {}
 
@@ -76,13 +77,8 @@ class CameraPlateReader:
     def poll(self, timeout_s: float = 0.0) -> list[PlateRead]:
         """The device loop's call, like every polled device's (the runner passes 0.0: a camera
         frame is read when there is one, never waited for)."""
-        frame = self.camera.read()
-        if frame is None:
-            return []
-        self._frames += 1
-        if (self._frames - 1) % self.config.every_nth_frame:
-            return []
-        return self.feed_image(frame.image, frame.at)
+        frame = self._frames.take(self.camera)
+        return [] if frame is None else self.feed_image(frame.image, frame.at)
 
     def feed_image(self, image, at: datetime | None = None) -> list[PlateRead]:  # noqa: ANN001
         if self.ocr is None:
