@@ -119,15 +119,20 @@ def visible_merchant(session: Session, who: OperatorPrincipal, merchant_id: int,
     return svc.get_merchant(session, merchant_id, for_update=for_update)
 
 
+def record_application(session: Session, body: MerchantApplication) -> Merchant:
+    """The checked application as a merchant in `applied` (the API and the console page)."""
+    account = body.settlement_account
+    return svc.apply_merchant(session, name=body.name, kind=body.kind, timezone=body.timezone,
+                              business_day_cutoff=body.business_day_cutoff,
+                              settlement_account_no=account.account_no if account else None,
+                              settlement_bank_name=account.bank_name if account else None)
+
+
 @router.post("", response_model=MerchantOut, status_code=201)
 def apply(body: MerchantApplication, who: OperatorPrincipal = Depends(OPERATOR),
           session: Session = Depends(get_session)) -> MerchantOut:
     """Record a merchant's application (status `applied`)."""
-    account = body.settlement_account
-    merchant = svc.apply_merchant(session, name=body.name, kind=body.kind, timezone=body.timezone,
-                                  business_day_cutoff=body.business_day_cutoff,
-                                  settlement_account_no=account.account_no if account else None,
-                                  settlement_bank_name=account.bank_name if account else None)
+    merchant = record_application(session, body)
     session.commit()
     log.info("merchant_applied", merchant_id=merchant.id, operator_id=who.operator_id)
     return MerchantOut.of(merchant)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from fastapi import APIRouter, Depends, Request
@@ -231,22 +232,25 @@ def _key_problem(values: dict) -> dict:
 @page
 def deposit(request: Request, customer_id: str, data: dict = Depends(form_data),
             session: Session = Depends(get_session), user: PageUser = Depends(admin_roles("operator"))):  # noqa: ANN201
-    def do(cid: int, values: dict) -> Bi:
-        _, new = commit_once(session, lambda: svc.deposit(session, svc.get_customer(session, cid), values["key"],
-                                                          values["amount"], request_now(request)))
-        return _booked(new, Bi(f"已存入 {yuan(values['amount'])} 元", f"Deposited {yuan(values['amount'])} yuan"))
-    return _act(request, session, user, customer_id, data, DEPOSIT, do, _key_problem)
+    return _move_money(request, session, user, customer_id, data, DEPOSIT, svc.deposit, "已存入", "Deposited")
 
 
 @router.post("/customers/{customer_id}/withdraw")
 @page
 def withdraw(request: Request, customer_id: str, data: dict = Depends(form_data),
              session: Session = Depends(get_session), user: PageUser = Depends(admin_roles("operator"))):  # noqa: ANN201
+    return _move_money(request, session, user, customer_id, data, WITHDRAW, svc.withdraw, "已取出", "Withdrew")
+
+
+def _move_money(request: Request, session: Session, user: PageUser, customer_id: str, data: dict, form: Form,
+                move: Callable, done_zh: str, done_en: str):  # noqa: ANN202
+    """A deposit or a withdrawal (`move`) booked once per form (its key), said in words."""
     def do(cid: int, values: dict) -> Bi:
-        _, new = commit_once(session, lambda: svc.withdraw(session, svc.get_customer(session, cid), values["key"],
-                                                           values["amount"], request_now(request)))
-        return _booked(new, Bi(f"已取出 {yuan(values['amount'])} 元", f"Withdrew {yuan(values['amount'])} yuan"))
-    return _act(request, session, user, customer_id, data, WITHDRAW, do, _key_problem)
+        _, new = commit_once(session, lambda: move(session, svc.get_customer(session, cid), values["key"],
+                                                   values["amount"], request_now(request)))
+        amount = yuan(values["amount"])
+        return _booked(new, Bi(f"{done_zh} {amount} 元", f"{done_en} {amount} yuan"))
+    return _act(request, session, user, customer_id, data, form, do, _key_problem)
 
 
 def _booked(new: bool, done: Bi) -> Bi:

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.api.merchants import FeeTable, MerchantApplication, SettlementAccount, SuspendRequest, visible_merchant
+from backend.api.merchants import (FeeTable, MerchantApplication, SettlementAccount, SuspendRequest, record_application,
+                                   visible_merchant)
 from backend.api.params import MAX_ID
 from backend.api.sites import SiteIn
 from backend.deps import get_session, request_now
@@ -123,11 +124,7 @@ def apply(request: Request, data: dict = Depends(form_data), session: Session = 
     if errors or error:
         return _list_page(request, session, user.who, status=422, apply=APPLY.show(data, errors, error),
                           notice=Bi("申请未保存，请按提示修改。", "Not saved: correct the fields marked below."))
-    account = checked.settlement_account
-    merchant = svc.apply_merchant(session, name=checked.name, kind=checked.kind, timezone=checked.timezone,
-                                  business_day_cutoff=checked.business_day_cutoff,
-                                  settlement_account_no=account.account_no if account else None,
-                                  settlement_bank_name=account.bank_name if account else None)
+    merchant = record_application(session, checked)
     session.commit()
     return _list_page(request, session, user.who, notice=Bi(f"已登记商户「{merchant.name}」（待审核）。",
                                                             f"Merchant {merchant.name} recorded (applied)."))

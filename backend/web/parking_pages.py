@@ -23,7 +23,7 @@ from backend.models.merchants import Site
 from backend.models.parking import ParkingBlacklist, ParkingMember, ParkingRules
 from backend.services import parking_rules as svc
 from backend.web.display import local_time, yuan, yuan_label
-from backend.web.forms import Action, Field, Form, form_data, model_errors, yuan_text
+from backend.web.forms import Action, Field, Form, Reading, form_data, model_errors, yuan_text
 from backend.web.paging import paginate
 from backend.web.render import ANY_ROLE, page, render
 from backend.web.session import PageUser, admin_roles
@@ -150,6 +150,16 @@ def _plate(text: str | None) -> tuple[str | None, Bi | None]:
         return None, Bi(exc.zh, exc.en)
 
 
+def _read_with_plate(form: Form, data: dict) -> tuple[Reading, dict[str, Bi], str | None]:
+    """The form's reading, its errors with the plate checked as the lanes check it, the plate."""
+    reading = form.read(data)
+    errors = dict(reading.errors)
+    plate, plate_error = _plate(data.get("plate"))
+    if plate_error and "plate" not in errors:
+        errors["plate"] = plate_error
+    return reading, errors, plate
+
+
 @router.post("/sites/{site_id}/parking/tariff")
 @page
 def save_tariff(request: Request, site_id: str, data: dict = Depends(form_data), session: Session = Depends(get_session),
@@ -193,11 +203,8 @@ def save_member(request: Request, site_id: str, data: dict = Depends(form_data),
                 user: PageUser = Depends(admin_roles(*MANAGERS))):  # noqa: ANN201
     site = _posted(request, session, user, data, site_id)
     form = replace(MEMBER, action=f"/admin/sites/{site.id}/parking/members")
-    reading = form.read(data)
-    errors, error = dict(reading.errors), None
-    plate, plate_error = _plate(data.get("plate"))
-    if plate_error and "plate" not in errors:
-        errors["plate"] = plate_error
+    reading, errors, plate = _read_with_plate(form, data)
+    error = None
     if not errors:
         v = reading.values
         try:
@@ -226,11 +233,7 @@ def add_to_blacklist(request: Request, site_id: str, data: dict = Depends(form_d
                      user: PageUser = Depends(admin_roles(*MANAGERS))):  # noqa: ANN201
     site = _posted(request, session, user, data, site_id)
     form = replace(BLACKLIST, action=f"/admin/sites/{site.id}/parking/blacklist")
-    reading = form.read(data)
-    errors = dict(reading.errors)
-    plate, plate_error = _plate(data.get("plate"))
-    if plate_error and "plate" not in errors:
-        errors["plate"] = plate_error
+    reading, errors, plate = _read_with_plate(form, data)
     if errors:
         return _parking_page(request, session, user.who, site, status=422, notice=NOT_SAVED,
                              shown={"blacklist": form.show(data, errors)})

@@ -11,6 +11,7 @@ from hardware.barrier_sim import BarrierSim
 from hardware.gate import ModbusGateConfig, NumatoGateConfig
 from hardware.gate_modbus import ModbusBoardSim, _framer, find_frame
 from hardware.gate_numato import NumatoBoardSim, parse_reply
+from hardware.plates.ledvoice import crc16_modbus
 from hardware.registry import build_device
 from core.clock import ManualClock
 from tests.hardware.serial_pty import PtyDevice
@@ -87,12 +88,8 @@ def test_modbus_frames_on_the_wire_are_real_rtu_with_crc(clock: ManualClock) -> 
 
 
 def _crc(data: bytes) -> bytes:
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc.to_bytes(2, "little")
+    """Modbus CRC-16 by the LED board's own function: frames made by pymodbus must agree with it."""
+    return crc16_modbus(data).to_bytes(2, "little")
 
 
 def test_numato_commands_on_the_wire(clock: ManualClock) -> None:
