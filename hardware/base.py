@@ -62,6 +62,14 @@ class BuildContext:
     card_key: bytes | None = None
     devices: Mapping[str, object] = field(default_factory=dict)
 
+    def camera(self, name: str):  # noqa: ANN201 - hardware.camera.Camera
+        """The camera device built under `name`, for a reader of its frames (refused in words if none)."""
+        camera = self.devices.get(name)
+        if camera is None:
+            raise DeviceError(f"找不到名为 {name} 的摄像头", f"no camera named {name}",
+                              "在设备列表中先配置这个摄像头", "add that camera to the device list first")
+        return camera
+
 
 @dataclass(frozen=True)
 class CheckResult:

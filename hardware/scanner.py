@@ -335,11 +335,7 @@ class CameraScanner:
 
 
 def build_camera_scanner(config: CameraScannerConfig, ctx: BuildContext) -> CameraScanner:
-    camera = ctx.devices.get(config.camera)
-    if camera is None:
-        raise DeviceError(f"找不到名为 {config.camera} 的摄像头", f"no camera named {config.camera}",
-                          "在设备列表中先配置这个摄像头", "add that camera to the device list first")
-    return CameraScanner(config, ctx.clock, camera)
+    return CameraScanner(config, ctx.clock, ctx.camera(config.camera))
 
 
 def _keyboard_node(candidate) -> tuple[bool, bool]:  # noqa: ANN001 - hardware.discovery.Candidate

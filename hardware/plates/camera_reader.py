@@ -140,11 +140,7 @@ class CameraPlateReader:
 
 
 def build_camera_plate_reader(config: CameraPlateReaderConfig, ctx: BuildContext) -> CameraPlateReader:
-    camera = ctx.devices.get(config.camera)
-    if camera is None:
-        raise DeviceError(f"找不到名为 {config.camera} 的摄像头", f"no camera named {config.camera}",
-                          "在设备列表中先配置这个摄像头", "add that camera to the device list first")
-    return CameraPlateReader(config, ctx.clock, camera)
+    return CameraPlateReader(config, ctx.clock, ctx.camera(config.camera))
 
 
 # Its own kind, not a plate camera: it has no barrier output and is tested like any polled device.
