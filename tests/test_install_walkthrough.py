@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from terminal.demo.backend_process import BackendProcess, free_port
+from tests.web.browser import submit as send_form
 from tests.web.test_admin_e2e import CHROMIUM, FLAGS, pytestmark, shot  # noqa: F401 - the same skip
 
 GATEPAY = [sys.executable, "-m", "terminal.cli"]
@@ -60,16 +61,8 @@ def console(backend):  # noqa: ANN001, ANN201
 
 
 def submit(page, form: str, **values: str) -> str:  # noqa: ANN001
-    """Fill a console form (by id or by CSS) and send it; returns the notice it answers with."""
-    form = page.locator(form if form.startswith("form[") else f"form#{form}")
-    for name, value in values.items():
-        field = form.locator(f"[name={name}]")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    """Send a console form as a new user would (tests/web/browser.py); returns the notice it answers with."""
+    send_form(page, form, **values)
     return page.inner_text(".notice")
 
 
