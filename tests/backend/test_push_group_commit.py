@@ -8,13 +8,13 @@ from sqlalchemy import event
 from tests.backend.money_helpers import canteen, payment_body  # noqa: F401 - canteen is a fixture
 
 
-def _push(canteen, items: list) -> list[dict]:  # noqa: ANN001
+def _push(canteen, items: list) -> list[dict]:  # noqa: ANN001, F811
     response = canteen.client.post("/api/v1/terminal/sync/push", json={"items": items}, auth=canteen.auth)
     assert response.status_code == 200, response.text
     return response.json()["results"]
 
 
-def _transactions_of_a_push(canteen, items: list) -> tuple[list[list[str]], list[dict]]:  # noqa: ANN001
+def _transactions_of_a_push(canteen, items: list) -> tuple[list[list[str]], list[dict]]:  # noqa: ANN001, F811
     """The push's statements grouped by transaction (BEGIN ... COMMIT), and its answer."""
     engine = canteen.app.state.engine
     log: list[str] = []
@@ -38,7 +38,7 @@ def _transactions_of_a_push(canteen, items: list) -> tuple[list[list[str]], list
     return transactions, results
 
 
-def test_each_item_commits_without_waiting_and_the_answer_waits_for_the_disk(canteen) -> None:  # noqa: ANN001
+def test_each_item_commits_without_waiting_and_the_answer_waits_for_the_disk(canteen) -> None:  # noqa: ANN001, F811
     rich = canteen.customer("张三", wallet_fen=10_000)
     items = [{"seq": i, "kind": "payment", "payment": payment_body(rich, 100, offline=True, terminal_seq=i)}
              for i in range(1, 4)]
