@@ -127,13 +127,18 @@ def set_status(campaign_id: IdPath, body: StatusIn, session: Session = Depends(g
     return svc.campaign_view(session, campaign)
 
 
+def _scope(who: OperatorPrincipal) -> int | None:
+    """A merchant's admin reaches only customers who can pay at its merchant."""
+    return who.merchant_id if who.role == "merchant_admin" else None
+
+
 @router.post("/campaigns/{campaign_id}/coupons", status_code=201)
 def issue_coupons(campaign_id: IdPath, body: IssueIn, request: Request, session: Session = Depends(get_session),
                   who: OperatorPrincipal = Depends(MANAGERS)) -> dict:
     """Issue one coupon to each listed customer and/or each active member of a group."""
     campaign = svc.get_campaign(session, campaign_id, who.can_see)
     ids = svc.issue_coupons(session, campaign, body.issue_id, body.customer_ids, body.group_id, body.expires_at,
-                            request_now(request))
+                            request_now(request), merchant_scope=_scope(who))
     session.commit()
     return {"campaign_id": campaign.id, "issue_id": body.issue_id, "coupon_ids": ids}
 
@@ -145,6 +150,6 @@ def claim_coupon(campaign_id: IdPath, body: ClaimIn, request: Request, session: 
     campaign = svc.get_campaign(session, campaign_id, who.can_see)
     now = request_now(request)
     expires_at: datetime = campaign.ends_at or now + CLAIM_VALID
-    coupon = svc.claim_coupon(session, campaign, body.customer_id, expires_at, now)
+    coupon = svc.claim_coupon(session, campaign, body.customer_id, expires_at, now, merchant_scope=_scope(who))
     session.commit()
     return {"coupon_id": coupon.id, "campaign_id": campaign.id, "expires_at": coupon.expires_at.isoformat()}

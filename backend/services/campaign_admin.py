@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.customers import Customer
+from backend.models.signings import Signing
 from backend.services.campaigns import terms_of
 from core.campaigns import terms_problem
 
@@ -89,19 +90,33 @@ def campaign_view(session: Session, campaign: Campaign) -> dict:
             "coupons": {status: int(coupons.get(status, 0)) for status in ("issued", "used", "expired", "restored")}}
 
 
+def payable_at(session: Session, customer_ids: set[int], merchant_id: int) -> set[int]:
+    """Those of the customers who hold a signing (not revoked) that lets them pay at this merchant:
+    the only customers a merchant's admin may reach. Others look to it as if they did not exist."""
+    rows = session.execute(select(Signing.customer_id, Signing.merchant_ids)
+                           .where(Signing.customer_id.in_(customer_ids), Signing.status != "revoked"))
+    return {cid for cid, merchants in rows if not merchants or merchant_id in merchants}
+
+
 def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_ids: list[int],
-                  group_id: int | None, expires_at: datetime, now: datetime) -> list[int]:
+                  group_id: int | None, expires_at: datetime, now: datetime,
+                  merchant_scope: int | None = None) -> list[int]:
     """One coupon per customer (listed, or every active member of the group). Idempotent by
-    issue_id: issuing again with the same id issues nobody twice. Returns the coupon ids."""
+    issue_id: issuing again with the same id issues nobody twice. Returns the coupon ids.
+    `merchant_scope` (a merchant admin's merchant): only customers who can pay there; a group's
+    other members are passed over, a listed one is answered as unknown."""
     _coupon_campaign_open(campaign, expires_at, now)
     wanted = set(customer_ids)
     if group_id is not None:
-        wanted |= set(session.scalars(select(Customer.id).where(Customer.group_id == group_id,
+        members = set(session.scalars(select(Customer.id).where(Customer.group_id == group_id,
                                                                 Customer.status == "active")))
+        wanted |= payable_at(session, members, merchant_scope) if merchant_scope is not None else members
     if not wanted or len(wanted) > MAX_COUPONS_PER_ISSUE:
         raise api_error(422, "bad_coupon_recipients", f"请给出1到{MAX_COUPONS_PER_ISSUE}位顾客",
                         f"Give 1 to {MAX_COUPONS_PER_ISSUE} customers")
     known = set(session.scalars(select(Customer.id).where(Customer.id.in_(wanted))))
+    if merchant_scope is not None:
+        known &= payable_at(session, known, merchant_scope)
     if known != wanted:
         missing = ", ".join(str(i) for i in sorted(wanted - known)[:5])
         raise api_error(404, "customer_not_found", f"找不到顾客：{missing}", f"No such customer: {missing}")
@@ -109,10 +124,11 @@ def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_
 
 
 def claim_coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: datetime,
-                 now: datetime) -> Coupon:
+                 now: datetime, merchant_scope: int | None = None) -> Coupon:
     """A customer claims the campaign's coupon: once per customer and campaign."""
     _coupon_campaign_open(campaign, expires_at, now)
-    if session.get(Customer, customer_id) is None:
+    if session.get(Customer, customer_id) is None or (
+            merchant_scope is not None and not payable_at(session, {customer_id}, merchant_scope)):
         raise api_error(404, "customer_not_found", "找不到这位顾客", "No such customer")
     return _coupon(session, campaign, customer_id, expires_at, "claimed", f"claim:{campaign.id}:{customer_id}")
 

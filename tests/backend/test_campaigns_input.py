@@ -113,3 +113,37 @@ def test_campaign_tables_match_the_models(db_url: str) -> None:
     mine = {"campaigns", "coupons", "campaign_uses"}
     assert [d for d in schema_drift(db_url) if any(f"'{name}'" in str(d) or f"table {name}" in str(d)
                                                    for name in mine)] == []
+
+
+def test_a_merchant_admin_reaches_only_customers_who_can_pay_at_its_merchant(canteen) -> None:  # noqa: ANN001, F811
+    """A merchant's admin gives coupons only to customers signed to pay there; an unsigned customer,
+    one signed only at another merchant and an id that does not exist get the same answer, so the
+    bank's customer ids cannot be probed through coupons."""
+    other = make_merchant_site(canteen.app, name="other canteen")["merchant_id"]
+    mine = bearer(operator_token(canteen.app, "merchant_admin", canteen.merchant_id))
+    own = canteen.client.post("/api/v1/campaigns", json={**GOOD, "funder_kind": "merchant", "mode": "coupon"},
+                              headers=mine)
+    assert own.status_code == 201, own.text
+    signed_here = canteen.customer(name="甲")                      # a face signing valid at any merchant
+    unsigned = canteen.post("/api/v1/customers", {"name": "乙"})["id"]
+    elsewhere = canteen.post("/api/v1/customers", {"name": "丙"})["id"]
+    canteen.post(f"/api/v1/customers/{elsewhere}/signings/card",
+                 {"card_hash": "c" * 64, "per_payment_limit_fen": 1000, "per_day_limit_fen": 2000,
+                  "merchant_ids": [other]})
+    expires = (canteen.now() + timedelta(days=7)).isoformat()
+
+    def issue(cid: int, issue_id: str):  # noqa: ANN202
+        return canteen.client.post(f"/api/v1/campaigns/{own.json()['id']}/coupons", headers=mine,
+                                   json={"issue_id": issue_id, "customer_ids": [cid], "expires_at": expires})
+
+    answers = [issue(cid, f"probe-{cid}") for cid in (unsigned, elsewhere, 999_999)]
+    assert {a.status_code for a in answers} == {404}
+    assert {a.json()["detail"]["code"] for a in answers} == {"customer_not_found"}
+    claim = canteen.client.post(f"/api/v1/campaigns/{own.json()['id']}/claims", headers=mine,
+                                json={"customer_id": elsewhere})
+    assert claim.status_code == 404
+    assert issue(signed_here, "batch-1").status_code == 201
+    # the bank's operator is not limited to one merchant's customers
+    bank_issue = canteen.client.post(f"/api/v1/campaigns/{own.json()['id']}/coupons", headers=canteen.staff,
+                                     json={"issue_id": "bank-1", "customer_ids": [elsewhere], "expires_at": expires})
+    assert bank_issue.status_code == 201, bank_issue.text
