@@ -74,9 +74,11 @@ def test_shift_tab_shows_the_pending_check_the_differences_and_then_agreement(qt
         assert "still in the terminal's queue" in admin.shift_text.text()
         tr.set_language("zh_CN")
 
-        core.sync_now()                                         # the payment goes in
+        # The payment goes in (the second planned 500 may still be ahead: push until the queue is empty).
+        qtbot.waitUntil(lambda: core.sync_now().queue_depth == 0, timeout=30000)
         _close_confirmed(admin)                              # the next shift: nothing taken
-        qtbot.waitUntil(lambda: "后台核对：一致" in admin.shift_text.text(), timeout=15000)
+        # A bound, not a speed check: on a loaded two-worker CI run the close and its check took >15 s.
+        qtbot.waitUntil(lambda: "后台核对：一致" in admin.shift_text.text(), timeout=45000)
         assert "刷脸" not in admin.shift_text.text() and "尚未上传" not in admin.shift_text.text()
     finally:
         kiosk.close()
