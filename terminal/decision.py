@@ -105,7 +105,7 @@ class Decider:
                                  mono=self.clock.monotonic())
         if not offline.approved:
             return self._declined(req.payment_id, intent, now, offline.reason or "declined", offline)
-        queued = req.model_copy(update={"offline": True, "offline_split": list(offline.split)})
+        queued = _queued_offline(req, offline)
         self.store.outbox.add_payment(queued, status="queued", split=offline.split, **row)
         return self._approved_offline(req.payment_id, intent, now, offline)
 
@@ -116,7 +116,7 @@ class Decider:
                                  meal_period=req.meal_period, business_day=day, now=self.clock.now(),
                                  mono=self.clock.monotonic())
         if offline.approved:
-            queued = req.model_copy(update={"offline": True, "offline_split": list(offline.split)})
+            queued = _queued_offline(req, offline)
             self.store.outbox.approve_offline(req.payment_id, queued, offline.split, offline.customer_id,
                                               offline.signing.masked_name if offline.signing else None)
             return self._approved_offline(req.payment_id, intent, now, offline)
@@ -161,6 +161,13 @@ class Decider:
                               method=intent.credential.kind, at=at, reason=reason, message_zh=zh, message_en=en,
                               masked_name=signing.masked_name if signing else None,
                               offline=offline is not None)
+
+
+def _queued_offline(req: PaymentRequest, offline: OfflineDecision) -> PaymentRequest:
+    """The request as the push queue carries it: the offline split, and the campaign if one applied."""
+    return req.model_copy(update={"offline": True, "offline_split": list(offline.split),
+                                  "offline_campaign_id": offline.campaign_id,
+                                  "offline_discount_fen": offline.discount_fen})
 
 
 def _paid_words(amount_fen: int, offline: bool) -> tuple[str, str]:

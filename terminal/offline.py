@@ -26,6 +26,10 @@ class OfflineDecision:
     signing: Signing | None = None
     wallet_after_fen: int | None = None
     subsidy_after_fen: int | None = None
+    # An instant campaign applied from this terminal's budget slice (issue 17): split sums to the
+    # price minus discount_fen.
+    discount_fen: int = 0
+    campaign_id: int | None = None
 
     @property
     def customer_id(self) -> int | None:

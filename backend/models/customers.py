@@ -42,3 +42,13 @@ class Customer(Base):
     bank_card_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     bank_card_masked: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MarketingOptOut(Base):
+    """A customer who opted out of marketing (issue 17): no offers from their habits and no
+    targeted coupons; instant campaigns open to everyone still apply at the gate. A row of its own,
+    not a column of customers, so the opt-out keeps when it was given."""
+    __tablename__ = "marketing_opt_outs"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,7 +22,7 @@ from core.wire.fields import (  # noqa: F401
     MAX_PUSH_ITEMS, MAX_SEQ, PaymentMethod, Scene, Seq, Text, When, Wire,
 )
 from core.wire.payments import (  # noqa: F401
-    BalanceSnapshot, Credential, PaymentRequest, PaymentResult, PushItem, PushItemResult,
+    BalanceSnapshot, Credential, Offer, PaymentRequest, PaymentResult, PushItem, PushItemResult,
     PushRequest, PushResponse, RefundRequest, RefundResult, RegisterRequest, RegisterResponse,
     ServerTime, SplitLine, SubsidyBalance,
 )

@@ -69,6 +69,18 @@ class PaymentRequest(Wire):
     terminal_seq: Seq | None = None
     offline_split: list[SplitLine] | None = Field(default=None, max_length=8,
                                                   description="the split the terminal computed offline")
+    # An instant campaign a terminal applied offline from the budget slice sync gave it (issue 17):
+    # offline_split then sums to amount_fen - offline_discount_fen.
+    offline_campaign_id: int | None = None
+    offline_discount_fen: int = Field(default=0, ge=0, le=MAX_AMOUNT_FEN)
+
+    @model_validator(mode="after")
+    def _offline_discount_has_campaign(self) -> "PaymentRequest":
+        if self.offline_discount_fen and self.offline_campaign_id is None:
+            raise ValueError("offline_discount_fen needs offline_campaign_id")
+        if self.offline_discount_fen >= self.amount_fen:
+            raise ValueError("offline_discount_fen must leave something to pay")
+        return self
 
 
 class SubsidyBalance(Wire):
@@ -87,10 +99,23 @@ _CAMPAIGN_KEYS = ("discount_fen", "paid_fen", "campaign_id", "coupon_id", "campa
 
 
 def _drop_unset_campaign(data: dict) -> dict:
-    """The campaign keys only when a campaign took part: older terminals' models forbid them."""
+    """The campaign keys only when a campaign took part, the offer only when there is one: older
+    terminals' models forbid unknown keys."""
     if not data.get("discount_fen") and not data.get("campaign_fen"):
-        return {key: value for key, value in data.items() if key not in _CAMPAIGN_KEYS}
+        data = {key: value for key, value in data.items() if key not in _CAMPAIGN_KEYS}
+    if "offer" in data and data["offer"] is None:
+        data = {key: value for key, value in data.items() if key != "offer"}
     return data
+
+
+class Offer(Wire):
+    """A coupon the backend just gave the payer from their habits (issue 17); the kiosk shows it
+    after the payment. Never for a customer who opted out of marketing."""
+    coupon_id: int
+    campaign_id: int
+    title_zh: Text(100)
+    title_en: Text(100, min_length=0) = ""
+    expires_at: AwareDatetime | None = None
 
 
 class PaymentResult(Wire):
@@ -113,6 +138,7 @@ class PaymentResult(Wire):
     paid_fen: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_FEN)
     campaign_id: int | None = None
     coupon_id: int | None = None
+    offer: Offer | None = None
 
     _without_unset_campaign = model_serializer(mode="wrap")(lambda self, handler: _drop_unset_campaign(handler(self)))
 
