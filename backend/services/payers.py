@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from backend.models.campaigns import CampaignUse
 from backend.models.customers import Customer
 from backend.models.payments import Payment
 from backend.models.signings import Signing
@@ -17,8 +18,13 @@ from core.plates import PlateError, normalise_plate
 from core.reasons import find
 
 # Run on every payment: Core columns (no ORM compile step) and built once (not per call).
-_P = Payment.__table__.c
-_SPENT_TODAY = (select(func.coalesce(func.sum(_P.amount_fen - _P.refunded_fen), 0))
+# What the payer paid today, net of refunds: the price less the campaign's discount (a payment
+# has at most one use, unique by payment_id), less the refunds' part that went back to the
+# payer (refunded_fen is of the price; the use's returned_fen of it went to the campaign).
+_P, _U = Payment.__table__.c, CampaignUse.__table__.c
+_SPENT_TODAY = (select(func.coalesce(func.sum(_P.amount_fen - _P.refunded_fen
+                                              - func.coalesce(_U.discount_fen - _U.returned_fen, 0)), 0))
+                .select_from(Payment.__table__.outerjoin(CampaignUse.__table__, _U.payment_id == _P.id))
                 .where(_P.signing_id == bindparam("signing_id"), _P.business_date == bindparam("business_date"),
                        _P.status != "declined"))
 
@@ -75,8 +81,9 @@ def _latest(session: Session, query) -> tuple[Signing, Customer] | None:  # noqa
 
 def limit_decline(session: Session, signing: Signing, merchant_id: int, amount_fen: int,
                   business_date: str) -> str | None:
-    """Merchant allowed, per-payment and per-day limits (call with the customer's accounts locked,
-    so two payments cannot both pass the daily limit)."""
+    """Merchant allowed, per-payment and per-day limits on what the payer pays (`amount_fen`: the
+    price less any discount; the day sums what was paid, not prices). Call with the customer's
+    accounts locked, so two payments cannot both pass the daily limit."""
     if signing.merchant_ids and merchant_id not in signing.merchant_ids:
         return "merchant_not_allowed"
     if amount_fen > signing.per_payment_limit_fen:
