@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, fen_column, utcnow
@@ -96,3 +96,31 @@ class CampaignUse(Base):
     returned_fen: Mapped[int] = fen_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="applied")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+SLICE_STATUSES = ("open", "closed")
+
+
+class CampaignSlice(Base):
+    """A terminal's budget slice of an instant campaign (issue 17): money reserved out of the
+    campaign's budget (counted in its `spent_fen` when granted) that the terminal may give away
+    offline. `granted_fen` only grows while the slice is open (top-ups) and is cut back to
+    `used_fen` when it closes (the rest goes back to the budget); `used_fen` is what the pushed
+    offline discounts took from it. A terminal has at most one open slice per campaign."""
+    __tablename__ = "campaign_slices"
+    __table_args__ = (
+        CheckConstraint(_in("status", SLICE_STATUSES), name="status"),
+        CheckConstraint("used_fen >= 0 AND used_fen <= granted_fen", name="within_grant"),
+        Index("uq_campaign_slices_open", "campaign_id", "terminal_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    granted_fen: Mapped[int] = fen_column(default=0)
+    used_fen: Mapped[int] = fen_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
