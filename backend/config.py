@@ -34,6 +34,7 @@ class BackendSettings(BaseSettings):
     bank_intent_grace_s: float = Field(60, ge=0, description="A bank debit no committed payment booked is "
                                                                "given back once its intent is this old")
     expire_subsidies_every_s: float = Field(300, ge=0, description="Subsidy expiry interval (0: off)")
+    expire_coupons_every_s: float = Field(600, ge=0, description="Coupon expiry interval (0: off)")
     channels: ChannelSettings = Field(default_factory=ChannelSettings, title="Payment channels / 支付渠道",
                                       description="Each channel live (keys, certificates, merchant numbers, "
                                                   "endpoints) or a simulator; left out: not offered")

@@ -9,8 +9,11 @@
                       (bank_credit_intents)
     expire_subsidies  every settings.expire_subsidies_every_s: lapse subsidy money whose time is
                       up (day end, month end, the program's date), booked on the ledger
+    expire_coupons    every settings.expire_coupons_every_s: mark issued or restored coupons past
+                      their expiry as expired, in committed batches (no money moves: an expired
+                      coupon was already unusable at payment; this makes its status say so)
 
-Both are idempotent, so a run that is cut short is simply repeated. They run in one process only
+All are idempotent, so a run that is cut short is simply repeated. They run in one process only
 (`gatepay backend serve` turns them on in its first worker): two copies of the expiry job racing
 could lapse a holding a grant just refilled. Settlement stays a command run after the cut-off
 (`gatepay backend settle --day ...`), as it writes payout files for the bank to pick up.
@@ -57,10 +60,17 @@ def expire_subsidies(session: Session, now: datetime) -> dict:
     return {"holdings": len(done), "fen": sum(e.amount_fen for e in done)}
 
 
+def expire_coupons(session: Session, now: datetime) -> dict:
+    from backend.services.campaign_admin import expire_coupons as mark_expired
+
+    return {"coupons": mark_expired(session, now)}
+
+
 def backend_jobs(app_state) -> list[Job]:  # noqa: ANN001
     settings = app_state.settings
     return [Job("resolve_bank", settings.resolve_bank_every_s, resolve_bank(app_state)),
-            Job("expire_subsidies", settings.expire_subsidies_every_s, expire_subsidies)]
+            Job("expire_subsidies", settings.expire_subsidies_every_s, expire_subsidies),
+            Job("expire_coupons", settings.expire_coupons_every_s, expire_coupons)]
 
 
 class JobRunner:

@@ -7,9 +7,9 @@ campaigns anywhere, a merchant admin only its own merchant's, at its own merchan
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from backend.errors import api_error
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.customers import Customer
 from backend.models.signings import Signing
-from backend.services.campaigns import terms_of
+from backend.services.campaigns import USABLE_COUPON, terms_of
 from core.campaigns import terms_problem
 
 # draft -> active <-> paused; any but ended -> ended (final: its budget left is the funder's).
@@ -158,13 +158,27 @@ def _coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: 
     return coupon
 
 
-def expire_coupons(session: Session, now: datetime) -> int:
-    """Mark coupons past their expiry (they were already unusable; this shows it)."""
-    rows = session.scalars(select(Coupon).where(Coupon.status.in_(("issued", "restored")), Coupon.expires_at <= now))
-    count = 0
-    for coupon in rows:
-        coupon.status, count = "expired", count + 1
-    return count
+# The job leaves a coupon alone for a moment past its expiry: a payment that read the coupon as
+# usable just before it expired then still finds it usable when it marks it used (a conditional
+# UPDATE), instead of failing on a coupon the job expired in between.
+EXPIRY_GRACE = timedelta(minutes=5)
+EXPIRY_BATCH = 500
+
+
+def expire_coupons(session: Session, now: datetime, batch: int = EXPIRY_BATCH) -> int:
+    """Mark coupons past their expiry (plus EXPIRY_GRACE) as expired: they were already unusable,
+    this shows it. In batches, each committed, so no transaction holds thousands of coupon rows
+    while payments run; idempotent (only issued or restored coupons change), so a run cut short
+    is simply repeated. Returns how many were marked."""
+    due = (select(Coupon.id).where(Coupon.status.in_(USABLE_COUPON), Coupon.expires_at <= now - EXPIRY_GRACE)
+           .order_by(Coupon.id).limit(batch))
+    marked = 0
+    while ids := list(session.scalars(due)):
+        done = session.execute(update(Coupon).where(Coupon.id.in_(ids), Coupon.status.in_(USABLE_COUPON))
+                               .values(status="expired"))
+        session.commit()
+        marked += done.rowcount
+    return marked
 
 
 def coupons_of(session: Session, customer_id: int, now: datetime) -> list[dict]:
