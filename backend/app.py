@@ -22,7 +22,7 @@ def _routers():  # noqa: ANN202
     from backend.api import merchants, operators, parking, sites, terminals
     from backend.api import customers, payments, signings, subsidies, sync
     from backend.api import reconciliation, reports, settlement
-    from backend.api import aggregate_qr, campaigns
+    from backend.api import aggregate_qr, campaigns, offers
     from backend.web import pages
 
     # Terminal-facing routers first: FastAPI tries routes in order and these serve every payment
@@ -30,7 +30,7 @@ def _routers():  # noqa: ANN202
     return [payments.router, sync.router, merchants.router, sites.router, terminals.router, operators.router,
             parking.router, customers.router, signings.router, subsidies.router,
             settlement.router, reconciliation.router, reports.router, pages.router, aggregate_qr.router,
-            campaigns.router]
+            campaigns.router, offers.router]
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.changes import SyncChange
 from backend.models.customers import Customer, CustomerGroup
 from backend.models.ledger import Account, Entry, Posting
+from backend.models.offers import HabitOfferCampaign
 from backend.models.merchants import Lane, MealPeriodRow, Merchant, MerchantFee, Site
 from backend.models.operators import Operator
 from backend.models.parking import (MemberRenewal, ParkingBlacklist, ParkingEventRow, ParkingMember,  # noqa: F401
@@ -19,6 +20,6 @@ __all__ = ["AdminLoginFailure", "AdminSession", "BankCreditIntent", "BankIntent"
            "MealPeriodRow", "Merchant", "MerchantFee", "Operator",
            "Site", "SyncChange", "Terminal", "UsedNonce",
            # money
-           "Account", "Campaign", "CampaignUse", "Coupon", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",
+           "Account", "Campaign", "CampaignUse", "Coupon", "HabitOfferCampaign", "Customer", "CustomerGroup", "Entry", "FaceTemplate", "Grant", "GrantBatch",
            "Payment", "PaymentLine", "Posting", "Refund", "Signing", "SubsidyHolding", "SubsidyProgram",
            "TerminalEvent"]
