@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from backend.errors import api_error
+from backend.reports import campaign_reports
 
 ONLINE_WITHIN = timedelta(minutes=2)
 
@@ -185,6 +186,18 @@ REPORTS = {r.name: r for r in (
     Report("terminal-health", "终端健康", "Terminal health",
            ("terminal_id", "name", "merchant_id", "status", "online", "last_seen_at", "last_push_at",
             "queue_at_last_shift_close", "last_shift"), _terminal_health, True),
+    # Marketing (issue 17, docs/MARKETING.md "Reports"): a merchant admin sees the campaigns its
+    # merchant funds, its own sales with any campaign, and its own statement.
+    Report("campaigns", "营销活动（按活动）", "Campaigns: coupons, uses, discount cost, sales, budget left",
+           ("month", "campaign_id", "campaign", "funder", "funder_merchant_id", "status", "budget_fen",
+            "coupons_issued_to_date", "coupons_used", "payments", "sales_fen", "refunded_fen", "discount_cost_fen",
+            "budget_left_fen"), campaign_reports.per_campaign, True),
+    Report("campaign-merchants", "营销活动（按商户）", "Campaigns per merchant",
+           ("month", "merchant_id", "merchant", "campaign_id", "campaign", "funder", "payments", "coupons_used",
+            "sales_fen", "refunded_fen", "discount_cost_fen"), campaign_reports.per_merchant, True),
+    Report("campaign-funders", "活动出资方对账单", "Campaign funder's statement",
+           ("month", "funder", "funder_merchant_id", "funder_name", "day", "opening_fen", "discounts_fen",
+            "given_back_fen", "settled_fen", "closing_fen"), campaign_reports.funder_statement, True),
 )}
 
 
@@ -206,4 +219,8 @@ COLUMN_ZH = {
     "renewals_qr_fen": "会员续费（扫码）", "renewals_counter_fen": "会员续费（柜台自收）", "terminal_id": "终端编号", "name": "名称",
     "status": "状态", "online": "在线", "last_seen_at": "最后在线", "last_push_at": "最后上传",
     "queue_at_last_shift_close": "上次交班时队列", "last_shift": "上次交班",
+    "campaign_id": "活动编号", "campaign": "活动", "funder_merchant_id": "出资商户编号", "budget_fen": "预算",
+    "coupons_issued_to_date": "累计发券", "coupons_used": "用券", "sales_fen": "带动销售", "discount_cost_fen": "优惠成本",
+    "budget_left_fen": "剩余预算", "funder_name": "出资方名称", "day": "日期", "opening_fen": "期初",
+    "discounts_fen": "优惠支出", "given_back_fen": "退款退回", "settled_fen": "结算抵扣", "closing_fen": "期末",
 }
