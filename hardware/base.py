@@ -126,7 +126,8 @@ class EventSource(Protocol):
 class Speaker(Protocol):
     """Says an approved payment aloud, and why a payment was declined."""
 
-    def say_payment(self, amount_fen: int, balance_fen: int | None = None) -> None: ...
+    def say_payment(self, amount_fen: int, balance_fen: int | None = None, discount_fen: int = 0) -> None:
+        """amount_fen: what the payer paid, after a campaign's discount_fen (not the price)."""
 
     def say_reason(self, reason: str | None) -> None: ...
 

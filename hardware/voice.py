@@ -101,8 +101,11 @@ def yuan_words(fen: int) -> str:
     return sign + text
 
 
-def payment_sentence(amount_fen: int, balance_fen: int | None = None) -> str:
+def payment_sentence(amount_fen: int, balance_fen: int | None = None, discount_fen: int = 0) -> str:
+    """amount_fen: what the payer paid (after a campaign's discount), never the price."""
     text = f"支付成功，消费{yuan_words(amount_fen)}"
+    if discount_fen:
+        text += f"，已优惠{yuan_words(discount_fen)}"
     if balance_fen is not None:
         text += f"，余额{yuan_words(balance_fen)}"
     return text
@@ -226,9 +229,9 @@ class Voice:
     def say_text(self, text: str) -> None:
         self.player.play(self._synthesise(text), text)
 
-    def say_payment(self, amount_fen: int, balance_fen: int | None = None) -> None:
+    def say_payment(self, amount_fen: int, balance_fen: int | None = None, discount_fen: int = 0) -> None:
         if self.config.live_tts:
-            self.say_text(payment_sentence(amount_fen, balance_fen))
+            self.say_text(payment_sentence(amount_fen, balance_fen, discount_fen))
         else:
             self.say("pay_ok")
 

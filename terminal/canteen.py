@@ -149,8 +149,11 @@ class MealRules:
         zh, en = message("meal_limit" if meal_limit else "debounce")
         if when:
             zh, en = f"{zh}（{when} 已付款）", f"{en} (paid at {when})"
+        # the split of an approved payment sums to what was paid: the price less a campaign's discount
+        paid = (last.subsidy_fen + last.own_fen) if last else 0
         return PaymentOutcome(payment_id=last.item_id if last else "", status="already_paid",
                               amount_fen=last.amount_fen if last else 0, method=method, at=now,
+                              discount_fen=last.amount_fen - paid if last and 0 < paid < last.amount_fen else 0,
                               masked_name=last.masked_name if last else None, paid_at=paid_at,
                               reason="meal_limit" if meal_limit else "debounce", message_zh=zh, message_en=en)
 

@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 from sync.client import SyncClient, SyncFailure
 from sync.status import SyncTracker
-from core.wire import Credential, PaymentRequest, PaymentResult, RefundRequest
+from core.wire import Credential, Offer, PaymentRequest, PaymentResult, RefundRequest
 from core.clock import Clock
 from core.money import format_yuan
 from terminal.cache import Signing
 from terminal.offline import OfflineDecision, decide_offline, resolve_signing
 from core.reasons import message
-from terminal.state import PaymentOutcome
+from terminal.state import OfferView, PaymentOutcome
 from terminal.store import Store
 
 # Compensating refunds get an id derived from the payment, so a retry never makes a second one.
@@ -102,7 +102,7 @@ class Decider:
             return self._from_online(result, intent, now)
         offline = decide_offline(self.store, cred, signing, intent.amount_fen, merchant_id=identity.merchant_id,
                                  meal_period=intent.meal_period, business_day=day, now=now,
-                                 mono=self.clock.monotonic())
+                                 mono=self.clock.monotonic(), payment_id=str(req.payment_id))
         if not offline.approved:
             return self._declined(req.payment_id, intent, now, offline.reason or "declined", offline)
         queued = _queued_offline(req, offline)
@@ -114,7 +114,7 @@ class Decider:
         now = req.occurred_at
         offline = decide_offline(self.store, req.credential, signing, req.amount_fen, merchant_id=merchant_id,
                                  meal_period=req.meal_period, business_day=day, now=self.clock.now(),
-                                 mono=self.clock.monotonic())
+                                 mono=self.clock.monotonic(), payment_id=str(req.payment_id))
         if offline.approved:
             queued = _queued_offline(req, offline)
             self.store.outbox.approve_offline(req.payment_id, queued, offline.split, offline.customer_id,
@@ -134,8 +134,11 @@ class Decider:
                       wallet_balance_fen=balances.wallet_fen if balances else None,
                       subsidy_balance_fen=sum(s.balance_fen for s in balances.subsidies) if balances else None)
         if result.status == "approved":
-            zh, en = _paid_words(result.amount_fen, offline=False)
-            return PaymentOutcome(status="approved", subsidy_fen=subsidy, own_fen=result.amount_fen - subsidy,
+            discount = online_discount(result)
+            paid = result.amount_fen - discount
+            zh, en = _paid_words(paid, discount, offline=False)
+            return PaymentOutcome(status="approved", subsidy_fen=subsidy, own_fen=paid - subsidy,
+                                  discount_fen=discount, offer=offer_view(result.offer),
                                   message_zh=zh, message_en=en, **common)
         zh, en = (result.message_zh, result.message_en) if result.message_zh else message(result.reason or "declined")
         return PaymentOutcome(status="declined", reason=result.reason or "declined", message_zh=zh,
@@ -144,10 +147,12 @@ class Decider:
     def _approved_offline(self, payment_id: UUID, intent: PaymentIntent, at: datetime,
                           offline: OfflineDecision) -> PaymentOutcome:
         subsidy = sum(x.amount_fen for x in offline.split if x.source == "subsidy")
-        zh, en = _paid_words(intent.amount_fen, offline=True)
+        discount = offline.discount_fen if 0 < offline.discount_fen < intent.amount_fen else 0
+        paid = intent.amount_fen - discount
+        zh, en = _paid_words(paid, discount, offline=True)
         return PaymentOutcome(payment_id=str(payment_id), status="approved", amount_fen=intent.amount_fen,
                               method=intent.credential.kind, at=at, subsidy_fen=subsidy,
-                              own_fen=intent.amount_fen - subsidy,
+                              own_fen=paid - subsidy, discount_fen=discount,
                               masked_name=offline.signing.masked_name if offline.signing else None,
                               wallet_balance_fen=offline.wallet_after_fen,
                               subsidy_balance_fen=offline.subsidy_after_fen,
@@ -170,8 +175,34 @@ def _queued_offline(req: PaymentRequest, offline: OfflineDecision) -> PaymentReq
                                   "offline_discount_fen": offline.discount_fen})
 
 
-def _paid_words(amount_fen: int, offline: bool) -> tuple[str, str]:
-    y = format_yuan(amount_fen)
+def online_discount(result: PaymentResult) -> int:
+    """What a campaign or coupon took off an approved answer's price. paid_fen, when sent, is what
+    was taken (the split sums to it); an answer without it had no discount. A discount that would
+    leave nothing to pay is not one the backend gives: it is read as none."""
+    if result.paid_fen is None:
+        return 0
+    discount = result.amount_fen - result.paid_fen
+    return discount if 0 < discount < result.amount_fen else 0
+
+
+def offer_view(offer: Offer | None) -> OfferView | None:
+    if offer is None:
+        return None
+    return OfferView(coupon_id=offer.coupon_id, title_zh=offer.title_zh, title_en=offer.title_en or offer.title_zh,
+                     expires_at=offer.expires_at)
+
+
+def _paid_words(paid_fen: int, discount_fen: int, offline: bool) -> tuple[str, str]:
+    """"支付成功 12.00 元（优惠 3.00 元）": the amount the payer paid, and what was taken off."""
+    notes_zh, notes_en = [], []
+    if discount_fen:
+        notes_zh.append(f"优惠 {format_yuan(discount_fen)} 元")
+        notes_en.append(f"{format_yuan(discount_fen)} yuan off")
     if offline:
-        return f"支付成功 {y} 元（离线记账）", f"Paid {y} yuan (offline, booked later)"
-    return f"支付成功 {y} 元", f"Paid {y} yuan"
+        notes_zh.append("离线记账")
+        notes_en.append("offline, booked later")
+    y = format_yuan(paid_fen)
+    zh, en = f"支付成功 {y} 元", f"Paid {y} yuan"
+    if notes_zh:
+        zh, en = f"{zh}（{'；'.join(notes_zh)}）", f"{en} ({'; '.join(notes_en)})"
+    return zh, en

@@ -282,11 +282,16 @@ class ParkingScene:
         command = f"exit:{session_id}"
         self._open(command)
         self.payments.pending = None
-        y = format_yuan(paid_fen)
+        # the driver hears and reads what they paid; the record keeps the fee (a campaign pays the rest)
+        discount = outcome.discount_fen if outcome is not None else 0
+        y = format_yuan(paid_fen - discount)
         words = {"member": ("月卡车，一路顺风", "Pass holder: have a good trip"),
                  "none": ("免费时段，一路顺风", "No charge: have a good trip"),
                  "free_by_attendant": ("管理员放行，一路顺风", "Let out by the attendant: have a good trip")}
         zh, en = words.get(pay_kind, (f"已缴费 {y} 元，一路顺风", f"Paid {y} yuan: have a good trip"))
+        if discount and pay_kind not in words:
+            off = format_yuan(discount)
+            zh, en = f"已缴费 {y} 元（优惠 {off} 元），一路顺风", f"Paid {y} yuan ({off} yuan off): have a good trip"
         if outcome is not None and outcome.offline:
             zh, en = f"{zh}（离线记账）", f"{en} (offline, booked later)"
         phase = "exit_paid" if paid_fen > 0 else "exit_free"

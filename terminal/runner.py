@@ -137,13 +137,15 @@ class Runner:
         for device in [d for d in self.devices.values() if isinstance(d, Speaker)]:
             try:
                 if approved:
-                    device.say_payment(outcome.amount_fen, outcome.wallet_balance_fen)
+                    device.say_payment(outcome.paid_fen, outcome.wallet_balance_fen,   # paid, not the price
+                                       discount_fen=outcome.discount_fen)
                 else:
                     device.say_reason(outcome.reason)
             except Exception:  # noqa: BLE001 - a mute speaker must not lose the payment
                 log.exception("device %s failed for payment %s", getattr(device, "name", "?"), outcome.payment_id)
         if approved:
-            print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}",
+            discount = f" discount={outcome.discount_fen}" if outcome.discount_fen else ""   # amount: the price
+            print(f"APPROVED {outcome.payment_id} {outcome.amount_fen} offline={int(outcome.offline)}{discount}",
                   file=self.out, flush=True)
 
     def build_devices(self) -> dict[str, object]:

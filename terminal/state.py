@@ -24,8 +24,22 @@ class MealPeriodView:
 
 
 @dataclass(frozen=True)
+class OfferView:
+    """A coupon the backend gave the payer with this payment (issue 17, offers from habits); the
+    kiosk shows it after the payment."""
+    coupon_id: int
+    title_zh: str
+    title_en: str = ""
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PaymentOutcome:
-    """The answer a diner or driver sees (and hears) after one payment decision."""
+    """The answer a diner or driver sees (and hears) after one payment decision.
+
+    `amount_fen` is the price: what the merchant is paid (a campaign pays it the discount), what
+    refunds are counted against and what the shift totals add up, as on the backend. The payer
+    paid `paid_fen` = price - `discount_fen`; subsidy_fen + own_fen is that paid amount."""
     payment_id: str
     status: OutcomeStatus
     amount_fen: int
@@ -41,6 +55,17 @@ class PaymentOutcome:
     message_en: str = ""
     offline: bool = False           # decided offline, queued for the backend
     paid_at: datetime | None = None # for already_paid: when the earlier payment was made
+    discount_fen: int = 0           # what a campaign or coupon took off the price (issue 17)
+    offer: OfferView | None = None  # a coupon given with this payment, shown after it
+
+    @property
+    def price_fen(self) -> int:
+        return self.amount_fen
+
+    @property
+    def paid_fen(self) -> int:
+        """What the payer actually paid (what the screen shows big and the voice says)."""
+        return self.amount_fen - self.discount_fen
 
 
 @dataclass(frozen=True)

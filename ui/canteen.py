@@ -36,9 +36,17 @@ class CanteenScreen(ViewScreen):
         self.right = QStackedWidget()
         self.right.addWidget(self.card)
         self.right.addWidget(self.digits)
+        # A coupon given with this payment (issue 17), under the camera: the card beside it is full.
+        self.offer = label(role="offer")
+        self.offer.hide()
+        self.left = QWidget()
+        left_column = QVBoxLayout(self.left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.preview, 1)
+        left_column.addWidget(self.offer)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 8, 8, 8)
-        row.addWidget(self.preview, 3)
+        row.addWidget(self.left, 3)
         row.addWidget(self.right, 2)
         self.camera = True
 
@@ -47,6 +55,7 @@ class CanteenScreen(ViewScreen):
         is asked for a pay code or a card instead."""
         self.camera = present
         self.preview.setVisible(present)
+        self.left.setVisible(present)
         self.rerender()
 
     def render(self, view: CanteenView) -> None:
@@ -54,6 +63,7 @@ class CanteenScreen(ViewScreen):
         if view.phase == "confirm" and view.confirm is not None:
             self.digits.show_state(view.confirm)
             self.right.setCurrentWidget(self.digits)
+            self._show_offer("")
             return
         self.digits.show_state(None)
         self.right.setCurrentWidget(self.card)
@@ -68,13 +78,19 @@ class CanteenScreen(ViewScreen):
         for widget, text in zip((self.headline, self.name, self.amount, self.detail, self.hint), texts):
             widget.setText(text)
             widget.setVisible(bool(text))
+        self._show_offer(self._offer(view) if phase == "paid" else "")
+
+    def _show_offer(self, text: str) -> None:
+        self.offer.setText(text)
+        self.offer.setVisible(bool(text))
+        self.left.setVisible(self.camera or bool(text))
 
     def visible_text(self) -> str:
         """Everything a person can read on this screen right now (tests and screen readers)."""
         if self.right.currentWidget() is self.digits:
             parts = (self.digits.title, self.digits.entry, self.digits.error)
             return "\n".join(w.text() for w in parts if w.text())
-        parts = (self.headline, self.name, self.amount, self.detail, self.hint)
+        parts = (self.headline, self.name, self.amount, self.detail, self.hint, self.offer)
         return "\n".join(w.text() for w in parts if w.isVisibleTo(self) and w.text())
 
     # --- one function per phase: (headline, name, amount, detail, hint) -----------------------
@@ -104,7 +120,7 @@ class CanteenScreen(ViewScreen):
 
     def _paid(self, view: CanteenView) -> tuple[str, ...]:
         t, o = self._tr, self._outcome(view)
-        lines = []
+        lines = [self._discount_line(o)] if o.discount_fen else []
         if o.subsidy_fen:
             lines.append(t.t("canteen.subsidy_part", amount=t.money(o.subsidy_fen)))
         if o.own_fen:
@@ -117,7 +133,23 @@ class CanteenScreen(ViewScreen):
         if balances:
             lines.extend(balances)
         hint = t.t("canteen.paid_offline") if o.offline else t.t("canteen.by", method=t.method(o.method))
-        return t.t("canteen.paid"), o.masked_name or "", t.money(o.amount_fen), "\n".join(lines), hint
+        return t.t("canteen.paid"), o.masked_name or "", t.money(o.paid_fen), "\n".join(lines), hint
+
+    def _discount_line(self, o: PaymentOutcome) -> str:
+        """The price and what a campaign took off; the big amount above is what was paid."""
+        t = self._tr
+        return t.t("canteen.discount", price=t.money(o.price_fen), discount=t.money(o.discount_fen))
+
+    def _offer(self, view: CanteenView) -> str:
+        """A coupon the backend gave with this payment: its title and until when it is good."""
+        offer = view.outcome.offer if view.outcome else None
+        if offer is None:
+            return ""
+        t = self._tr
+        text = t.t("canteen.offer", title=t.pick(offer.title_zh, offer.title_en))
+        if offer.expires_at is not None:
+            text += "\n" + t.t("canteen.offer_until", date=t.date(offer.expires_at))
+        return text
 
     def _declined(self, view: CanteenView) -> tuple[str, ...]:
         t, o = self._tr, self._outcome(view)
@@ -127,7 +159,7 @@ class CanteenScreen(ViewScreen):
     def _already_paid(self, view: CanteenView) -> tuple[str, ...]:
         t, o = self._tr, self._outcome(view)
         when = o.paid_at or o.at
-        return (t.t("canteen.already"), o.masked_name or "", t.money(o.amount_fen),
+        return (t.t("canteen.already"), o.masked_name or "", t.money(o.paid_fen),
                 t.t("canteen.already_at", time=t.time(when, seconds=False)), "")
 
     def _closed(self, view: CanteenView) -> tuple[str, ...]:

@@ -50,6 +50,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "canteen.own_part": ("个人账户支付 {amount}", "From own account {amount}"),
     "canteen.wallet_left": ("个人余额 {amount}", "Own balance {amount}"),
     "canteen.subsidy_left": ("补贴余额 {amount}", "Subsidy balance {amount}"),
+    "canteen.discount": ("原价 {price}，优惠 {discount}", "Price {price}, {discount} off"),
+    "canteen.offer": ("送您一张优惠券：{title}", "A coupon for you: {title}"),
+    "canteen.offer_until": ("{date} 前有效", "Valid until {date}"),
     "canteen.paid_offline": ("已离线记账，联网后自动上传", "Recorded offline, uploads when back online"),
     "canteen.declined": ("未能支付", "Not paid"),
     "canteen.already": ("这一餐已经付过了", "This meal is already paid"),
@@ -90,6 +93,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "parking.scan_with.unionpay": ("请用云闪付或银行App扫一扫，也可出示付款码",
                                    "Scan with UnionPay QuickPass or a bank app; or show your pay code"),
     "parking.paid": ("支付成功", "Paid"),
+    "parking.discount": ("应付 {fee}，优惠 {discount}", "Fee {fee}, {discount} off"),
     "parking.free": ("免费通行", "No charge"),
     "parking.refused": ("暂不能出场", "Exit refused"),
     "parking.barrier": ("道闸开启，请通行", "Barrier opening, please drive on"),
@@ -191,6 +195,9 @@ class Translator:
 
     def time(self, at: datetime | None, seconds: bool = True) -> str:
         return self.local(at).strftime("%H:%M:%S" if seconds else "%H:%M") if at else self.t("admin.never")
+
+    def date(self, at: datetime) -> str:
+        return self.local(at).strftime("%Y-%m-%d")
 
     def datetime(self, at: datetime | None) -> str:
         return self.local(at).strftime("%Y-%m-%d %H:%M") if at else self.t("admin.never")

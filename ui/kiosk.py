@@ -31,6 +31,7 @@ from ui.wizard import InstallerWizard
 
 
 OUTCOME_SHOW_MS = 4000
+OFFER_SHOW_MS = 8000        # a coupon given with the payment: time to read its title and expiry
 
 
 def _setting(config: Any, name: str, default: Any = None) -> Any:
@@ -112,7 +113,10 @@ class KioskWindow(QMainWindow):
         self.keyboard = KeyboardHost(self, tr) if keyboard else None   # a touch kiosk: its text fields
 
     def _outcome_shown(self, view: Any) -> None:
-        if getattr(view, "outcome", None) is not None:
+        outcome = getattr(view, "outcome", None)
+        if outcome is not None:
+            offer = getattr(outcome, "offer", None) is not None
+            self.outcome_timer.setInterval(OFFER_SHOW_MS if offer else OUTCOME_SHOW_MS)
             self.outcome_timer.start()      # restarts for each new outcome
 
     def _offer_amount(self, view: Any) -> None:

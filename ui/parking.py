@@ -138,13 +138,19 @@ class ParkingScreen(ViewScreen):
         reason = t.reason(outcome.reason if outcome else None, view.message_zh, view.message_en)
         fee = t.money(view.fee_fen) if view.fee_fen is not None else ""
         kind = t.t(f"pay_kind.{view.pay_kind}") if view.pay_kind else ""
+        paid_detail = kind or own_words
+        if view.phase == "exit_paid" and outcome is not None and outcome.discount_fen:
+            # a campaign took part: the big amount is what the driver paid, the line says the fee and the discount
+            fee = t.money(outcome.paid_fen)
+            paid_detail = "\n".join(x for x in (t.t("parking.discount", fee=t.money(outcome.price_fen),
+                                                     discount=t.money(outcome.discount_fen)), kind) if x)
         return {
             "idle": (t.t("parking.idle"), "", own_words),
             "entry_open": (t.t("parking.entry_open"), "", own_words),
             "entry_refused": (t.t("parking.entry_refused"), "", reason),
             "exit_quote": (t.t("parking.scan_qr") if view.qr_text else t.t("parking.fee"), fee,
                            t.t(scan_hint(view.qr_text))),
-            "exit_paid": (t.t("parking.paid"), fee, kind or own_words),
+            "exit_paid": (t.t("parking.paid"), fee, paid_detail),
             "exit_free": (t.t("parking.free"), "", kind or own_words),
             "exit_refused": (t.t("parking.refused"), "", reason),
             "barrier_opening": (t.t("parking.barrier"), "", kind or own_words),

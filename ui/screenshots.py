@@ -73,7 +73,7 @@ def scene_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterato
         if not face.isNull():
             window.screen_widget.preview.set_frame(face)
         views = showcase.canteen_views()
-        names = list(views) if language == "zh_CN" else ["idle", "paid_face", "declined", "confirm_digits"]
+        names = list(views) if language == "zh_CN" else ["idle", "paid_face", "paid_discount", "declined", "confirm_digits"]
         for name in names:
             port.publish(views[name])            # as the core does: screen, banner, header follow
             _settle(app)
@@ -91,7 +91,7 @@ def scene_shots(app: QApplication, data: Path, size: tuple[int, int]) -> Iterato
         window.resize(*size)
         window.show()
         views = showcase.parking_views(str(plate) if plate.exists() else None)
-        names = list(views) if language == "zh_CN" else ["exit_quote"]
+        names = list(views) if language == "zh_CN" else ["exit_quote", "exit_discount"]
         for name in names:
             port.publish(views[name])
             _settle(app)

@@ -14,12 +14,13 @@ from core.members import PassPlan
 from core.wire import ParkingOrderState
 from core.reasons import message
 from terminal.parking_desk import ExitRow, WaitingCar
-from terminal.state import (CanteenView, ConfirmView, MealPeriodView, ParkingView, PaymentOutcome, PaymentRow, ShiftTotals,
-                            SyncStatus)
+from terminal.state import (CanteenView, ConfirmView, MealPeriodView, OfferView, ParkingView, PaymentOutcome, PaymentRow,
+                            ShiftTotals, SyncStatus)
 
 SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 25, 12, 3, 20, tzinfo=SHANGHAI)
 LUNCH = MealPeriodView("lunch", "午餐", "Lunch", 1200)
+LUNCH_FULL = MealPeriodView("lunch", "午餐（套餐）", "Lunch (set meal)", 1500)
 DINNER_KEYED = MealPeriodView("dinner", "晚餐（窗口计价）", "Dinner (priced at the window)", None)
 ONLINE = SyncStatus(online=True, queue_depth=0, last_push=NOW - timedelta(seconds=20),
                     last_pull=NOW - timedelta(seconds=35), clock_skew_s=0.4)
@@ -52,6 +53,11 @@ def canteen_views() -> dict[str, CanteenView]:
         "idle_keyed": CanteenView("idle", DINNER_KEYED, ONLINE),
         "recognising": CanteenView("recognising", LUNCH, ONLINE, prompt="blink"),
         "paid_face": CanteenView("paid", LUNCH, ONLINE, outcome=_outcome()),
+        # an instant campaign took 3.00 off a 15.00 lunch, and the backend gave a coupon with it (issue 17)
+        "paid_discount": CanteenView("paid", LUNCH_FULL, ONLINE, outcome=_outcome(
+            amount_fen=1500, discount_fen=300, subsidy_fen=800, own_fen=400,
+            offer=OfferView(coupon_id=31, title_zh="晚餐立减 2 元", title_en="2 yuan off dinner",
+                            expires_at=NOW + timedelta(days=7)))),
         "paid_card_offline": CanteenView("paid", LUNCH, OFFLINE, outcome=_outcome(
             method="card", masked_name="欧**明", offline=True, subsidy_fen=1200, own_fen=0,
             wallet_balance_fen=None, subsidy_balance_fen=400)),
@@ -85,6 +91,13 @@ def parking_views(plate_image: str | None = None) -> dict[str, ParkingView]:
             qr_text="https://pay.example.cn/pay/q/7d2f61c4e0a84b1f9c3d5e7a2b4c6d8eQ3vX9kLm2Np7Rt5Wy8Za1B"),
         "exit_contactless": ParkingView("exit_paid", sync=ONLINE, fee_fen=1500, pay_kind="contactless",
                                         **car),  # type: ignore[arg-type]
+        # signed plate, an instant parking campaign took 3.00 off the 15.00 fee (issue 17)
+        "exit_discount": ParkingView("exit_paid", sync=ONLINE, fee_fen=1500, pay_kind="contactless",
+                                     outcome=_outcome(method="plate", amount_fen=1500, discount_fen=300,
+                                                      subsidy_fen=0, own_fen=1200, masked_name=None),
+                                     message_zh="已缴费 12.00 元（优惠 3.00 元），一路顺风",
+                                     message_en="Paid 12.00 yuan (3.00 yuan off): have a good trip",
+                                     **car),  # type: ignore[arg-type]
         "exit_member": ParkingView("exit_free", sync=ONLINE, fee_fen=0, pay_kind="member",
                                    **car),  # type: ignore[arg-type]
         "barrier_opening": ParkingView("barrier_opening", sync=OFFLINE, fee_fen=1500, pay_kind="contactless",

@@ -78,6 +78,8 @@ def stylesheet(m: Metrics) -> str:
     QLabel#bad_text {{ color: #feb2b2; }}
     QLabel#banner {{ background: {WARN}; color: #1a202c; font-size: {m.px(20)}px; font-weight: bold;
                      padding: {m.px(6)}px; }}
+    QLabel#offer {{ background: {WARN}; color: #1a202c; font-size: {m.px(22)}px; font-weight: bold;
+                    border-radius: {m.px(10)}px; padding: {m.px(8)}px; }}
     QWidget#ok_card {{ background: {OK}; border-radius: {m.px(12)}px; }}
     QWidget#bad_card {{ background: {BAD}; border-radius: {m.px(12)}px; }}
     QWidget#warn_card {{ background: {WARN}; border-radius: {m.px(12)}px; }}
