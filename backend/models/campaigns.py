@@ -101,6 +101,20 @@ class CampaignUse(Base):
 SLICE_STATUSES = ("open", "closed")
 
 
+class OfflineCampaign(Base):
+    """An instant campaign its funder lets terminals give offline (issue 17), and how big each
+    terminal's budget slice is: `share_pct` of the budget, at most `cap_fen`. Without a row a
+    campaign is online only. A table of its own, so the campaigns row keeps its shape."""
+    __tablename__ = "offline_campaigns"
+    __table_args__ = (CheckConstraint("share_pct >= 1 AND share_pct <= 100", name="share_pct"),
+                      CheckConstraint("cap_fen >= 1", name="cap_fen"))
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    share_pct: Mapped[int] = mapped_column(Integer)
+    cap_fen: Mapped[int] = fen_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CampaignSlice(Base):
     """A terminal's budget slice of an instant campaign (issue 17): money reserved out of the
     campaign's budget (counted in its `spent_fen` when granted) that the terminal may give away

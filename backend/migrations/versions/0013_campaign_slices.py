@@ -2,8 +2,10 @@
 
 One row per terminal and opening of an instant campaign's budget slice (issue 17): money reserved
 from the campaign's budget that the terminal may give away offline, reconciled when it pushes.
-A new table only; at most one open slice per campaign and terminal (a partial unique index, on
-SQLite and PostgreSQL alike).
+Which campaigns terminals may give offline, and each terminal's slice size, is a table of its own
+(offline_campaigns: without a row a campaign is online only), so the campaigns row keeps its
+shape. New tables only; at most one open slice per campaign and terminal (a partial unique index,
+on SQLite and PostgreSQL alike).
 
 Revision ID: 0013_campaign_slices
 Revises: 0012_marketing_opt_out
@@ -22,6 +24,17 @@ UTC = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    op.create_table(
+        'offline_campaigns',
+        sa.Column('campaign_id', sa.Integer(), nullable=False),
+        sa.Column('share_pct', sa.Integer(), nullable=False),
+        sa.Column('cap_fen', sa.BigInteger(), nullable=False),
+        sa.Column('created_at', UTC, nullable=False),
+        sa.CheckConstraint('share_pct >= 1 AND share_pct <= 100', name=op.f('ck_offline_campaigns_share_pct')),
+        sa.CheckConstraint('cap_fen >= 1', name=op.f('ck_offline_campaigns_cap_fen')),
+        sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_offline_campaigns_campaign_id_campaigns')),
+        sa.PrimaryKeyConstraint('campaign_id', name=op.f('pk_offline_campaigns')),
+    )
     op.create_table(
         'campaign_slices',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -50,3 +63,4 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_campaign_slices_terminal_id'), table_name='campaign_slices')
     op.drop_index(op.f('ix_campaign_slices_campaign_id'), table_name='campaign_slices')
     op.drop_table('campaign_slices')
+    op.drop_table('offline_campaigns')
