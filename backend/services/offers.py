@@ -5,8 +5,8 @@ Who gets one: a diner who has not opted out of marketing (customers.MarketingOpt
 unexpired unused offer coupon yet, and has a habit: one place (merchant, site) and meal period
 used on at least MIN_HABIT_DAYS different business days in the last HABIT_WEEKS weeks. The coupon
 is of a habit-offer campaign (models/offers.HabitOfferCampaign: a coupon campaign an operator
-chose) that is active, has budget left and applies at that place; it expires at the end of that
-meal tomorrow.
+chose) that is active, has budget left and applies at that place; it is usable from now until
+that meal ends tomorrow ("下次午餐立减 2.00 元 · 一食堂").
 
 Idempotent with the payment: the coupon's issue_ref is "offer:<payment id>" (unique), and the
 offer is part of the payment's stored answer, so a repeat of the payment gets the same offer.
@@ -130,7 +130,8 @@ def _end_of_meal_tomorrow(zone: str, meal: MealPeriodRow | None, now: datetime) 
     if meal is None:
         return datetime.combine(tomorrow + timedelta(days=1), time(0, 0), tz)
     hours, minutes = (int(x) for x in meal.end.split(":"))
-    return datetime.combine(tomorrow, time(hours, minutes), tz)
+    past_midnight = meal.end <= meal.start          # a late meal 21:00-01:00 ends the day after
+    return datetime.combine(tomorrow + timedelta(days=int(past_midnight)), time(hours, minutes), tz)
 
 
 def _yuan(fen: int | None) -> str:
@@ -156,7 +157,8 @@ def _what(campaign: Campaign) -> tuple[str, str]:
 def _titles(campaign: Campaign, meal: MealPeriodRow | None, code: str, place: str) -> tuple[str, str]:
     what_zh, what_en = _what(campaign)
     meal_zh, meal_en = (meal.name_zh, meal.name_en) if meal is not None else (code, code)
-    return (f"明天{meal_zh}{what_zh} · {place}"[:100], f"Tomorrow's {meal_en}: {what_en} · {place}"[:100])
+    # "Next", not "tomorrow": the coupon is usable from now until that meal ends tomorrow.
+    return (f"下次{meal_zh}{what_zh} · {place}"[:100], f"Next {meal_en}: {what_en} · {place}"[:100])
 
 
 # --- opting out, and choosing the campaigns (operators; audited by the API's log lines) ---------
