@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
@@ -46,6 +46,11 @@ def terms_of(campaign) -> Terms:  # noqa: ANN001 - a Campaign or a row of its ta
 _C, _K = Campaign.__table__.c, Coupon.__table__.c
 _OPEN = (_C.status == "active") & (_C.spent_fen < _C.budget_fen)
 _INSTANT = select(Campaign.__table__).where(_OPEN, _C.mode == "instant")
+# Whether any campaign is open at all, as a column the booking path reads with the merchant's
+# terms (services/payments.py): with none open, neither candidate query can find a row, so a
+# payment skips both. A campaign opened in between is as if the payment came a moment earlier;
+# the budget is still decided under the chosen campaign's row lock.
+ANY_OPEN = exists(select(_C.id).where(_OPEN))
 _COUPONS = (select(Campaign.__table__, _K.id.label("coupon_id")).join(Coupon.__table__, _K.campaign_id == _C.id)
             .where(_OPEN, _K.customer_id == bindparam("customer_id"), _K.status.in_(USABLE_COUPON),
                    _K.expires_at > bindparam("at", type_=Coupon.__table__.c.expires_at.type)))

@@ -63,8 +63,15 @@ OFFLINE_MAX_AGE = timedelta(days=30)
 # Hot-path statements, built once: building a statement per payment costs ~4x the CPU of
 # executing a prebuilt one (SQLAlchemy caches the compiled form of a reused statement object).
 _M, _P = Merchant.__table__.c, Payment.__table__.c
-_MERCHANT_TERMS = select(_M.status, _M.timezone, _M.business_day_cutoff, _M.kind).where(_M.id == bindparam("merchant_id"))
-_PAYMENT_ID_TAKEN = select(_P.id).where(_P.payment_uuid == bindparam("payment_uuid"))
+# One round trip opens every payment: the merchant's terms, whether the payment id is taken (the
+# idempotency check) and whether any campaign is open (none: the candidate queries are skipped).
+def merchant_terms_statement(campaigns_open):  # noqa: ANN001, ANN201 - a SQL boolean expression
+    return select(_M.status, _M.timezone, _M.business_day_cutoff, _M.kind,
+                  select(_P.id).where(_P.payment_uuid == bindparam("payment_uuid")).scalar_subquery().label("taken_by"),
+                  campaigns_open.label("campaigns_open")).where(_M.id == bindparam("merchant_id"))
+
+
+_MERCHANT_TERMS = merchant_terms_statement(campaigns.ANY_OPEN)
 _INSERT_PAYMENT = insert(Payment.__table__).returning(_P.id)
 _INSERT_LINES = insert(PaymentLine.__table__)
 
@@ -93,10 +100,11 @@ def request_hash(req: PaymentRequest, where: Where) -> str:
     return hashlib.sha256(json.dumps(essence, sort_keys=True).encode()).hexdigest()
 
 
-def _merchant_terms(session: Session, merchant_id: int):  # noqa: ANN202
-    """The four merchant columns a payment needs, as a row (no ORM object: CPU on the hot path).
-    Read on every payment, never cached, so a suspension takes effect at once."""
-    return session.execute(_MERCHANT_TERMS, {"merchant_id": merchant_id}).one()
+def _merchant_terms(session: Session, merchant_id: int, payment_uuid: str):  # noqa: ANN202
+    """The four merchant columns a payment needs, as a row (no ORM object: CPU on the hot path),
+    with `taken_by` (the id of a payment already under this payment id, or None) and
+    `campaigns_open`. Read on every payment, never cached, so a suspension takes effect at once."""
+    return session.execute(_MERCHANT_TERMS, {"merchant_id": merchant_id, "payment_uuid": payment_uuid}).one()
 
 
 def business_date(merchant: Merchant, at: datetime) -> str:
@@ -107,12 +115,6 @@ def business_date(merchant: Merchant, at: datetime) -> str:
 
 def existing_payment(session: Session, payment_id: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.payment_uuid == payment_id))
-
-
-def _payment_id_taken(session: Session, payment_id: str) -> bool:
-    """A bare Core lookup first: nearly every payment is new, and loading the ORM object is only
-    worth it for a repeat."""
-    return session.execute(_PAYMENT_ID_TAKEN, {"payment_uuid": payment_id}).first() is not None
 
 
 def repeat_of(session: Session, bank: CoreBanking, vault: Vault, payment: Payment, digest: str,
@@ -128,9 +130,9 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
         now: datetime) -> Booked:
     """Decide and book (flushed; the caller commits). A repeat returns the stored answer."""
     digest = request_hash(req, where)
-    if _payment_id_taken(session, str(req.payment_id)):
+    merchant = _merchant_terms(session, where.merchant_id, str(req.payment_id))
+    if merchant.taken_by is not None:   # nearly every payment is new: the ORM object only for a repeat
         return repeat_of(session, bank, vault, existing_payment(session, str(req.payment_id)), digest, now)
-    merchant = _merchant_terms(session, where.merchant_id)
     at = min(req.occurred_at, now) if req.offline else now   # offline: judged as when it happened
     payment = Payment(payment_uuid=str(req.payment_id), request_hash=digest, terminal_id=where.terminal_id,
                       merchant_id=where.merchant_id, site_id=where.site_id, method=req.credential.kind,
@@ -155,7 +157,7 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
         accounts = customer_accounts(session, customer.id)
         if customer.bank_card_sealed is not None:   # a retry of a debit given back: never again
             reason = bank_intents.returned_debit(session, payment.payment_uuid)
-        if reason is None and not req.offline:   # offline: the terminal charged the full price
+        if reason is None and not req.offline and merchant.campaigns_open:   # offline: the terminal charged the full price
             offer = campaigns.best_offer(session, customer.id, Place(where.merchant_id, where.site_id, merchant.kind,
                                                                      req.credential.kind),
                                          req.amount_fen, payment.payment_uuid, payment.business_date, at)

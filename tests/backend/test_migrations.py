@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
+from sqlalchemy import false
 
 from backend.migrate import alembic_config, upgrade
-from backend.services import campaigns
+from backend.services import campaigns, payments
 from tests.backend.helpers import make_app
 from tests.backend.money_helpers import open_canteen
 
@@ -44,6 +45,7 @@ def test_a_database_holding_payments_upgrades_to_head(kind: str, start: str, tmp
         if REVISIONS.index(start) < REVISIONS.index("0010_campaigns"):
             # The code of that revision had no campaigns: pay as it did (no campaigns table yet).
             old_code.setattr(campaigns, "best_offer", lambda *args, **kwargs: None)
+            old_code.setattr(payments, "_MERCHANT_TERMS", payments.merchant_terms_statement(false()))
         shop = open_canteen(app, client)
         cid = shop.customer(wallet_fen=5_000)
         paid = shop.pay(cid, 1_200)
