@@ -36,7 +36,8 @@ def day_view(day: SettlementDay) -> dict:
     return {"merchant_id": day.merchant_id, "business_date": day.business_date, "payments": day.payments,
             "gross_fen": day.gross_fen, "refunds_fen": day.refunds_fen, "wallet_fen": day.wallet_fen,
             "bank_card_fen": day.bank_card_fen, "channel_fen": day.channel_fen, "subsidy_fen": day.subsidy,
-            "counter_fen": day.counter_fen,
+            "counter_fen": day.counter_fen, "campaign_bank_fen": day.campaign_bank_fen,
+            "campaign_merchant_fen": day.campaign_merchant_fen, "campaign_setoff_fen": day.campaign_setoff_fen,
             "fees_fen": day.fees_fen, "fees_by_method": day.fees, "adjustments_fen": day.adjustments_fen,
             "adjustments": day.adjustments, "net_fen": day.net_fen, "closed_at": day.closed_at.isoformat()}
 

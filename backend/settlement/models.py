@@ -2,7 +2,9 @@
 
 A row exists only once its day is closed; it is never updated after. `SettlementItem` records
 each payment, refund or counter renewal a day took in (unique per item), so nothing is settled twice, and a late
-item lands in the next day as an adjustment that names its original business date.
+item lands in the next day as an adjustment that names its original business date. A merchant-funded
+campaign's discount (`campaign`) and its share given back by a refund (`campback`) are items of
+the funding merchant's day: set off against its payout once, like everything else.
 """
 from __future__ import annotations
 
@@ -35,6 +37,14 @@ class SettlementDay(Base):
     fees_fen: Mapped[int] = fen_column(default=0)
     adjustments_fen: Mapped[int] = fen_column(default=0, doc="late payments less earlier days' refunds, less their fees")
     adjustments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Campaigns (migration 0015; NULL on days closed before settlement knew them). The two
+    # discounts are sources of gross like wallet_fen; the set-off is taken off the net.
+    campaign_bank_fen: Mapped[int | None] = fen_column(
+        nullable=True, default=None, doc="the bank's campaigns' discounts in the day's payments: paid by the bank")
+    campaign_merchant_fen: Mapped[int | None] = fen_column(
+        nullable=True, default=None, doc="merchant-funded campaigns' discounts in the day's payments")
+    campaign_setoff_fen: Mapped[int | None] = fen_column(
+        nullable=True, default=None, doc="what this merchant's own campaigns cost, net of refunds: off its payout")
     net_fen: Mapped[int] = fen_column(default=0)
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_postings.id"), default=None)
     day_end_at: Mapped[datetime] = mapped_column(doc="the cut-off instant that ended the day")
@@ -47,9 +57,11 @@ class SettlementItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement_days.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(8), doc="payment | refund | counter")
-    ref_id: Mapped[int] = mapped_column(Integer, doc="payments.id, refunds.id or parking_member_renewals.id")
-    amount_fen: Mapped[int] = fen_column(doc="payments positive, refunds negative")
+    kind: Mapped[str] = mapped_column(String(8), doc="payment | refund | counter | campaign | campback")
+    ref_id: Mapped[int] = mapped_column(Integer, doc="payments.id, refunds.id, parking_member_renewals.id, "
+                                                      "campaign_uses.id (campaign) or refunds.id (campback)")
+    amount_fen: Mapped[int] = fen_column(doc="payments and campaign shares given back positive, refunds and "
+                                             "the merchant's own discounts negative")
     fee_fen: Mapped[int] = fen_column(default=0)
     original_date: Mapped[str] = mapped_column(String(10))
     adjustment: Mapped[bool] = mapped_column(Boolean, default=False)

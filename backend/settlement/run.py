@@ -9,8 +9,13 @@ For day D and each merchant M whose D has ended (its cut-off, in its time zone, 
      adjustments naming it;
   3. totals, the funding split and the fees per method are summed per day with GROUP BY; counter
      money is summed apart (counter_fen): it is reported, never in gross or net;
+  3b. campaigns: a day's discounts are split by funder (campaign_bank_fen, campaign_merchant_fen:
+     sources of gross). The merchant's own campaigns' discounts, less their share given back by
+     refunds, are claimed as items of the funding merchant's day (kinds campaign, campback; once
+     the payment or refund itself is settled) and set off against its net (campaign_setoff_fen);
   4. each day's net is booked on the ledger: merchant payable -> payout clearing, fees -> fee income,
-     and the counter money the merchant already holds: merchant payable -> merchant_cash.
+     the counter money the merchant already holds: merchant payable -> merchant_cash, and the
+     set-off: merchant payable -> each of its campaigns' accounts (docs/MARKETING.md "Settlement").
 All of it is one transaction: a crash leaves either the whole run or nothing.
 
 Late items are looked for LOOKBACK_DAYS back: offline terminals stop approving once their data is
@@ -31,7 +36,7 @@ from sqlalchemy.orm import Session
 from backend.errors import api_error
 from backend.models.merchants import Merchant
 from backend.services.counter_renewals import COUNTER, merchant_cash_account_id
-from backend.services.ledger import Leg, account_id, book, merchant_account_id
+from backend.services.ledger import Leg, account_id, book, campaign_account_id, merchant_account_id
 from backend.settlement.models import SettlementDay
 
 # Counterpart accounts of settlement. The ledger's kinds are fixed by its check constraint; both
@@ -39,6 +44,7 @@ from backend.settlement.models import SettlementDay
 PAYOUT_CLEARING = "payout_clearing"
 FEE_INCOME = "fee_income"
 LOOKBACK_DAYS = 31
+SETOFF_KINDS = ("campaign", "campback")     # a merchant's own campaigns (see _claim_setoffs)
 MAX_LISTED_ADJUSTMENTS = 1000
 
 
@@ -113,6 +119,42 @@ def _claim_items(session: Session, ids: list[int], business_date: str) -> None:
         INSERT INTO settlement_items (settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment)
         SELECT settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment FROM settlement_claim"""))
     session.execute(text("DROP TABLE settlement_claim"))
+    _claim_setoffs(session, ids, since, flag)
+
+
+# A settled payment or refund, in a day closed since settlement knew campaigns (migration 0015):
+# discounts of days settled before stay paid by the campaign's account, as they were then.
+_SETTLED = """EXISTS (SELECT 1 FROM settlement_items s JOIN settlement_days d ON d.id = s.settlement_id
+                      WHERE s.kind = '{kind}' AND s.ref_id = {ref} AND d.campaign_setoff_fen IS NOT NULL)"""
+
+
+def _claim_setoffs(session: Session, ids: list[int], since: str, flag: str) -> None:
+    """The funding merchant's own campaigns: each settled discount (negative: the merchant pays it)
+    and each settled refund's share given back to the campaign (positive), into the funder's day."""
+    session.execute(_ids(f"""
+        CREATE TEMPORARY TABLE settlement_claim AS
+        SELECT sd.id AS settlement_id, 'campaign' AS kind, cu.id AS ref_id, -cu.discount_fen AS amount_fen,
+               0 AS fee_fen, cu.business_date AS original_date, {flag.format("cu")} AS adjustment
+        FROM settlement_days sd
+        JOIN campaigns c ON c.funder_merchant_id = sd.merchant_id AND c.funder_kind = 'merchant'
+        JOIN campaign_uses cu ON cu.campaign_id = c.id AND cu.business_date >= :since
+        WHERE sd.id IN :ids AND {_SETTLED.format(kind="payment", ref="cu.payment_id")}
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'campaign' AND s.ref_id = cu.id)
+        UNION ALL
+        SELECT sd.id, 'campback', r.id, e.amount_fen, 0, cu.business_date, {flag.format("cu")}
+        FROM settlement_days sd
+        JOIN campaigns c ON c.funder_merchant_id = sd.merchant_id AND c.funder_kind = 'merchant'
+        JOIN campaign_uses cu ON cu.campaign_id = c.id AND cu.business_date >= :since
+        JOIN refunds r ON r.payment_id = cu.payment_id AND r.status = 'refunded'
+        JOIN ledger_entries e ON e.posting_id = r.posting_id AND e.side = 'C'
+        JOIN ledger_accounts a ON a.id = e.account_id AND a.code = 'campaign:' || CAST(c.id AS VARCHAR(20))
+        WHERE sd.id IN :ids AND {_SETTLED.format(kind="refund", ref="r.id")}
+          AND NOT EXISTS (SELECT 1 FROM settlement_items s WHERE s.kind = 'campback' AND s.ref_id = r.id)"""),
+                    {"ids": ids, "since": since})
+    session.execute(text("""
+        INSERT INTO settlement_items (settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment)
+        SELECT settlement_id, kind, ref_id, amount_fen, fee_fen, original_date, adjustment FROM settlement_claim"""))
+    session.execute(text("DROP TABLE settlement_claim"))
 
 
 def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
@@ -123,6 +165,10 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
         day = days[sid]
         if kind == "counter":        # the merchant holds it already: reported, not paid out
             day.counter_fen += int(amount)
+            continue
+        if kind in SETOFF_KINDS:     # its own campaigns' discounts, net of refunds: off the net
+            day.campaign_setoff_fen -= int(amount)
+            day.net_fen += int(amount)
             continue
         if adjustment:
             day.adjustments_fen += int(amount) - int(fee)
@@ -150,10 +196,19 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
             day.bank_card_fen = int(amount)
         else:
             day.channel_fen += int(amount)
+    for sid, funder_kind, amount in session.execute(_ids("""
+            SELECT s.settlement_id, c.funder_kind, SUM(cu.discount_fen) FROM settlement_items s
+            JOIN campaign_uses cu ON cu.payment_id = s.ref_id JOIN campaigns c ON c.id = cu.campaign_id
+            WHERE s.settlement_id IN :ids AND s.kind = 'payment' AND s.adjustment = :no
+            GROUP BY s.settlement_id, c.funder_kind"""), {**ids, "no": False}):
+        if funder_kind == "bank":
+            days[sid].campaign_bank_fen = int(amount)
+        else:
+            days[sid].campaign_merchant_fen = int(amount)
     listed: dict[int, list] = {sid: [] for sid in days}
     for sid, kind, ref, original, amount, fee in session.execute(_ids("""
             SELECT settlement_id, kind, ref_id, original_date, amount_fen, fee_fen FROM settlement_items
-            WHERE settlement_id IN :ids AND adjustment = :yes AND kind != 'counter'
+            WHERE settlement_id IN :ids AND adjustment = :yes AND kind IN ('payment', 'refund')
             ORDER BY settlement_id, kind, ref_id"""),
                                                                  {**ids, "yes": True}):
         if len(listed[sid]) < MAX_LISTED_ADJUSTMENTS:
@@ -163,16 +218,35 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
         days[sid].adjustments = rows
 
 
-def _book_settlement(session: Session, day: SettlementDay, now: datetime) -> None:
+def _setoffs_by_campaign(session: Session, ids: list[int]) -> dict[int, dict[int, int]]:
+    """{settlement id: {campaign id: fen}} of the set-off items (negative: the merchant pays)."""
+    found: dict[int, dict[int, int]] = {sid: {} for sid in ids}
+    for sid, campaign_id, amount in session.execute(_ids("""
+            SELECT s.settlement_id, cu.campaign_id, SUM(s.amount_fen) FROM settlement_items s
+            JOIN campaign_uses cu ON cu.id = s.ref_id
+            WHERE s.settlement_id IN :ids AND s.kind = 'campaign' GROUP BY s.settlement_id, cu.campaign_id
+            UNION ALL
+            SELECT s.settlement_id, cu.campaign_id, SUM(s.amount_fen) FROM settlement_items s
+            JOIN refunds r ON r.id = s.ref_id JOIN campaign_uses cu ON cu.payment_id = r.payment_id
+            WHERE s.settlement_id IN :ids AND s.kind = 'campback' GROUP BY s.settlement_id, cu.campaign_id"""),
+                                                  {"ids": ids}):
+        found[sid][campaign_id] = found[sid].get(campaign_id, 0) + int(amount)
+    return found
+
+
+def _book_settlement(session: Session, day: SettlementDay, now: datetime, setoffs: dict[int, int]) -> None:
     """Merchant payable pays out the net (to payout clearing) and the fees (to fee income); the
-    counter money it took itself is set off against merchant_cash (nothing leaves the bank for it)."""
-    payable = day.net_fen + day.fees_fen + day.counter_fen
+    counter money it took itself is set off against merchant_cash (nothing leaves the bank for it);
+    its own campaigns' discounts are paid from it to each campaign's account (`setoffs`)."""
+    payable = day.net_fen + day.fees_fen + day.counter_fen + day.campaign_setoff_fen
     legs = [Leg(merchant_account_id(session, day.merchant_id), "D" if payable > 0 else "C", abs(payable)),
             Leg(account_id(session, PAYOUT_CLEARING, "bank_clearing"), "C" if day.net_fen > 0 else "D",
                 abs(day.net_fen)),
             Leg(account_id(session, FEE_INCOME, "bank_clearing"), "C", day.fees_fen)]
     if day.counter_fen:
         legs.append(Leg(merchant_cash_account_id(session, day.merchant_id), "C", day.counter_fen))
+    for campaign_id, amount in sorted(setoffs.items()):
+        legs.append(Leg(campaign_account_id(session, campaign_id), "C" if amount < 0 else "D", abs(amount)))
     legs = [leg for leg in legs if leg.amount_fen]
     if legs:
         posting = book(session, f"settlement:{day.merchant_id}:{day.business_date}", "settlement", legs,
@@ -210,7 +284,8 @@ def settle_day(session: Session, business_date: str, now: datetime, merchant_ids
         day = SettlementDay(merchant_id=merchant.id, business_date=business_date, subsidy={}, fees={},
                             adjustments=[], day_end_at=end, closed_at=now, payments=0, gross_fen=0,
                             refunds_fen=0, wallet_fen=0, bank_card_fen=0, channel_fen=0, counter_fen=0, fees_fen=0,
-                            adjustments_fen=0, net_fen=0)
+                            adjustments_fen=0, net_fen=0, campaign_bank_fen=0, campaign_merchant_fen=0,
+                            campaign_setoff_fen=0)
         session.add(day)
         fresh[merchant.id] = day
     steps = 4
@@ -230,8 +305,9 @@ def settle_day(session: Session, business_date: str, now: datetime, merchant_ids
         _sum_items(session, by_id)
         if progress:
             progress(3, steps)
+        setoffs = _setoffs_by_campaign(session, list(by_id))
         for day in fresh.values():
-            _book_settlement(session, day, now)
+            _book_settlement(session, day, now, setoffs[day.id])
         session.flush()
     session.commit()
     if progress:

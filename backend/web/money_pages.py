@@ -50,12 +50,22 @@ def _settlement_page(request: Request, session: Session, who, notice: str = ""):
                        "columns": ["营业日 Day", "商户 Merchant", "笔数 Payments", yuan_label("交易额", "Gross"),
                                    yuan_label("退款", "Refunds"), yuan_label("补贴", "Subsidy"),
                                    yuan_label("个人账户", "Wallet"), yuan_label("银行卡", "Card"),
+                                   yuan_label("活动（银行出资）", "Campaigns, bank-funded"),
+                                   yuan_label("活动（商户出资）", "Campaigns, merchant-funded"),
                                    yuan_label("手续费", "Fees"), yuan_label("调整", "Adjustments"),
+                                   yuan_label("本店活动抵扣", "Own campaigns set off"),
                                    yuan_label("应付净额", "Net payable"), yuan_label("柜台自收（不划付）", "Counter, kept")],
                        "rows": [(d.business_date, names.merchant(d.merchant_id), d.payments, yuan(d.gross_fen),
                                  yuan(d.refunds_fen), yuan(sum(d.subsidy.values())), yuan(d.wallet_fen),
-                                 yuan(d.bank_card_fen), yuan(d.fees_fen), yuan(d.adjustments_fen), yuan(d.net_fen),
+                                 yuan(d.bank_card_fen), _campaign(d.campaign_bank_fen),
+                                 _campaign(d.campaign_merchant_fen), yuan(d.fees_fen), yuan(d.adjustments_fen),
+                                 _campaign(d.campaign_setoff_fen), yuan(d.net_fen),
                                  yuan(d.counter_fen)) for d in days]}])
+
+
+def _campaign(fen: int | None) -> str:
+    """A campaign figure; a day closed before settlement knew campaigns has none."""
+    return "—" if fen is None else yuan(fen)
 
 
 @router.get("/settlement")
