@@ -24,8 +24,10 @@ from backend.services import customers as svc
 from backend.services import signings as signing_svc
 from backend.services.commit import commit_once
 from backend.services.vault import vault_of
+from backend.web.coupon_list import customer_coupons
 from backend.web.display import mask_plate, yuan, yuan_label
 from backend.web.forms import Field, Form, Link, api_words, form_data
+from backend.web.marketing_pages import opt_out_section
 from backend.web.paging import paginate
 from backend.web.render import BANK_READERS, page, render
 from backend.web.session import PageUser, admin_roles
@@ -181,13 +183,15 @@ def customer_page(request: Request, session: Session, who, customer_id: int, *, 
                        "columns": [Bi("项目", "Program"), yuan_label("余额", "Balance")],
                        "rows": [(programs.get(s["program_id"], s["program_id"]), yuan(s["balance_fen"]))
                                 for s in view["subsidies"]]},
+                      opt_out_section(session, customer_id, who),
                       {"title": Bi("签约", "Signings"),
                        "columns": [Bi("编号", "ID"), Bi("方式", "Kind"), Bi("状态", "Status"),
                                    yuan_label("单笔限额", "Per payment"), yuan_label("日限额", "Per day"),
                                    Bi("车牌", "Plate"), Bi("原因", "Reason")],
                        "rows": [(s.id, KINDS.get(s.kind, s.kind), s.status, yuan(s.per_payment_limit_fen),
                                  yuan(s.per_day_limit_fen), mask_plate(s.plate), s.status_reason or "")
-                                for s in signings]}])
+                                for s in signings]},
+                      customer_coupons(session, request, customer_id, request_now(request))])
 
 
 @router.get("/customers/{customer_id}")

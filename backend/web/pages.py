@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from backend.deps import get_session, request_now
-from backend.web import (customer_pages, login_throttle, merchant_pages, money_pages, parking_pages, payment_pages,
-                         signing_desk, site_pages, subsidy_pages, terminal_pages, texts)
+from backend.web import (campaign_pages, customer_pages, login_throttle, merchant_pages, money_pages, parking_pages,
+                         payment_pages, signing_desk, site_pages, subsidy_pages, terminal_pages, texts)
+from backend.web import analytics_pages, marketing_pages
 from backend.web.render import HERE, render
 from backend.web.session import (ADMIN_SESSION_S, TOKEN_COOKIE, NotAllowed, check_csrf,
                                  new_session, operator_for_session, operator_for_token, revoke_session,
@@ -84,7 +85,10 @@ router.include_router(money_pages.router)
 router.include_router(signing_desk.router)
 router.include_router(customer_pages.router)
 router.include_router(subsidy_pages.router)
+router.include_router(campaign_pages.router)
 router.include_router(payment_pages.router)
+router.include_router(analytics_pages.router)
+router.include_router(marketing_pages.router)
 router.include_router(texts.router)
 for onboarding in (merchant_pages, site_pages, parking_pages, terminal_pages):
     router.include_router(onboarding.router)

@@ -19,9 +19,10 @@ templates.env.filters["say"] = say
 
 NAV = [("/admin/merchants", "商户", "Merchants"), ("/admin/terminals", "终端", "Terminals"),
        ("/admin/customers", "客户与签约", "Customers"), ("/admin/signing-desk", "刷脸签约", "Signing desk"),
-       ("/admin/subsidies", "补贴", "Subsidies"), ("/admin/payments", "支付", "Payments"),
+       ("/admin/subsidies", "补贴", "Subsidies"), ("/admin/campaigns", "营销活动", "Campaigns"),
+       ("/admin/payments", "支付", "Payments"),
        ("/admin/settlement", "结算", "Settlement"), ("/admin/reconciliation", "对账", "Reconciliation"),
-       ("/admin/reports", "报表", "Reports")]
+       ("/admin/reports", "报表", "Reports"), ("/admin/analytics", "数据分析", "Analytics")]
 ANY_ROLE = ("operator", "merchant_admin", "auditor")
 BANK_READERS = ("operator", "auditor")
 
