@@ -1,13 +1,20 @@
 """The campaign invariants every campaign test checks against the database itself: the ledger
 balances, no budget is spent beyond itself, the budget spent is what the uses cost, the funder's
-account carries exactly that, and no coupon serves two payments at once."""
+account carries exactly that (less what settlement set off against a funding merchant's payout), and no coupon serves two payments at once."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
-from backend.models.ledger import Account
+from backend.models.ledger import Account, Entry, Posting
 from backend.services.ledger import balance_of, check_ledger
+
+
+def settled_back(session, account_id: int) -> int:  # noqa: ANN001
+    """What settlement postings credited (less debited) to the account: the funding merchant's set-off."""
+    signed = case((Entry.side == "C", Entry.amount_fen), else_=-Entry.amount_fen)
+    return int(session.scalar(select(func.coalesce(func.sum(signed), 0)).join(Posting, Posting.id == Entry.posting_id)
+                              .where(Entry.account_id == account_id, Posting.kind == "settlement")))
 
 
 def campaign_problems(app) -> list[str]:  # noqa: ANN001
@@ -19,6 +26,8 @@ def campaign_problems(app) -> list[str]:  # noqa: ANN001
                                  .where(CampaignUse.campaign_id == campaign.id))
             account = session.scalar(select(Account.id).where(Account.code == f"campaign:{campaign.id}"))
             funder = -balance_of(session, account) if account is not None else 0
+            # Settlement pays a merchant-funded campaign's account back from its merchant's payout.
+            funder += settled_back(session, account) if account is not None else 0
             if not 0 <= campaign.spent_fen <= campaign.budget_fen:
                 problems.append(f"campaign {campaign.id} spent {campaign.spent_fen} of {campaign.budget_fen}")
             if campaign.spent_fen != net or funder != net:

@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from backend.settlement.models import SettlementDay
 from tests.backend.campaign_helpers import account_balance, merchant_balance
+from tests.backend.campaign_invariants import campaign_problems
 from tests.backend.helpers import make_app, operator_token
 from tests.backend.money_helpers import open_canteen
 from tests.backend.test_settlement import DAY, NOW, TODAY, download, mine, morning_after, run_day, set_fees
@@ -61,7 +62,20 @@ def a_day(canteen) -> dict:  # noqa: ANN001
     return {"bank": bank, "own": own, "small": small}
 
 
-def test_a_day_with_bank_and_merchant_funded_discounts_and_refunds_settles_to_the_fen(canteen) -> None:  # noqa: ANN001
+def check_ledger_command(canteen, tmp_path) -> str:  # noqa: ANN001
+    """`gatepay backend check-ledger` on the test's database, as an operator would run it."""
+    from typer.testing import CliRunner
+
+    from backend.cli import app as backend_cli
+
+    result = CliRunner().invoke(backend_cli, ["check-ledger"], env={
+        "GATEPAY_DATABASE_URL": canteen.app.state.settings.database_url,
+        "GATEPAY_KEY_FILE": str(tmp_path / "keys.json")})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_day_with_bank_and_merchant_funded_discounts_and_refunds_settles_to_the_fen(canteen, tmp_path) -> None:  # noqa: ANN001
     made = a_day(canteen)
     day = mine(run_day(canteen), canteen.merchant_id)
     assert (day["payments"], day["gross_fen"], day["refunds_fen"], day["fees_fen"]) == (4, 6700, 2800, 48)
@@ -72,10 +86,11 @@ def test_a_day_with_bank_and_merchant_funded_discounts_and_refunds_settles_to_th
     assert day["net_fen"] == 6700 - 2800 - 48 - 160 == 3692
     # What the merchant kept of prices (2000 + 1000 + 0 + 900) less its own discounts (100 + 0 + 60), less fees.
     assert day["net_fen"] == (2000 + 1000 + 0 + 900) - (100 + 0 + 60) - 48
-    assert canteen.ledger_ok() == []
+    assert canteen.ledger_ok() == [] and campaign_problems(canteen.app) == []
     assert merchant_balance(canteen) == 0                                  # the payable is paid out in full
     assert account_balance(canteen.app, f"campaign:{made['own']}") == 0   # the merchant paid its own campaign
     assert account_balance(canteen.app, f"campaign:{made['bank']}") == -334  # the bank paid 500 - 166
+    assert "ledger balanced" in check_ledger_command(canteen, tmp_path)
 
     rows = list(csv.DictReader(io.StringIO(download(canteen, DAY, "csv").decode("utf-8-sig"))))
     row = next(r for r in rows if int(r["merchant_id"]) == canteen.merchant_id)
@@ -123,7 +138,7 @@ def test_a_later_refund_gives_the_merchant_its_discount_back_and_another_merchan
     second = mine(run_day(canteen, next_day.date().isoformat()), canteen.merchant_id)
     # The refund of yesterday's payment is an adjustment (-1000); the campaign's 100 comes back.
     assert (second["adjustments_fen"], second["campaign_setoff_fen"], second["net_fen"]) == (-1000, -100, -900)
-    assert canteen.ledger_ok() == []
+    assert canteen.ledger_ok() == [] and campaign_problems(canteen.app) == []
     assert merchant_balance(canteen) == 0 and account_balance(canteen.app, f"campaign:{made['own']}") == 0
 
 
