@@ -52,7 +52,8 @@ def register_settlement_commands(app: typer.Typer) -> None:
 def register_report_command(app: typer.Typer) -> None:
     @app.command()
     def report(name: str = typer.Argument(..., help="subsidy-programs | subsidy-beneficiaries | subsidy-merchants "
-                                                     "| sales | parking | terminal-health"),
+                                                     "| sales | parking | terminal-health | campaigns "
+                                                     "| campaign-merchants | campaign-funders"),
                month: str = typer.Option(..., "--month", help="YYYY-MM"),
                out: Path = typer.Option(..., "--out", help="File to write; .csv or .xlsx"),
                merchant_id: int = typer.Option(None, "--merchant-id", help="Only this merchant")) -> None:
