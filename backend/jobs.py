@@ -11,7 +11,9 @@
                       up (day end, month end, the program's date), booked on the ledger
     expire_coupons    every settings.expire_coupons_every_s: mark issued or restored coupons past
                       their expiry as expired, in committed batches (no money moves: an expired
-                      coupon was already unusable at payment; this makes its status say so)
+                      coupon was already unusable at payment; this makes its status say so);
+                      with it, refresh the terminals' campaign budget slices (top up, close those
+                      of campaigns whose time is up; services/campaign_slices.py)
 
 All are idempotent, so a run that is cut short is simply repeated. They run in one process only
 (`gatepay backend serve` turns them on in its first worker): two copies of the expiry job racing
@@ -63,7 +65,9 @@ def expire_subsidies(session: Session, now: datetime) -> dict:
 def expire_coupons(session: Session, now: datetime) -> dict:
     from backend.services.campaign_admin import expire_coupons as mark_expired
 
-    return {"coupons": mark_expired(session, now)}
+    from backend.services.campaign_slices import refresh_all
+
+    return {"coupons": mark_expired(session, now), **refresh_all(session, now)}
 
 
 def backend_jobs(app_state) -> list[Job]:  # noqa: ANN001

@@ -17,6 +17,7 @@ from backend.errors import api_error
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.customers import Customer
 from backend.models.signings import Signing
+from backend.services import campaign_slices
 from backend.services.campaigns import USABLE_COUPON, terms_of
 from core.campaigns import terms_problem
 
@@ -50,6 +51,8 @@ def set_status(session: Session, campaign: Campaign, status: str) -> Campaign:
         raise api_error(409, "campaign_status_move", f"活动状态不能从{campaign.status}改为{status}",
                         f"A campaign cannot go from {campaign.status} to {status}")
     campaign.status = status
+    session.flush()
+    campaign_slices.refresh_campaign(session, campaign.id)   # active: terminals get slices; else given back
     return campaign
 
 

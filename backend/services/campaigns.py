@@ -30,6 +30,7 @@ class Offer:
     campaign: Campaign
     coupon_id: int | None
     discount_fen: int
+    slice_id: int | None = None     # a pushed offline discount from this terminal's budget slice
 
 
 def terms_of(campaign) -> Terms:  # noqa: ANN001 - a Campaign or a row of its table
@@ -108,8 +109,12 @@ def record_use(session: Session, offer: Offer, payment_id: int, customer_id: int
     """Spend the budget (the campaign ends when it is all spent), use the coupon, and keep the use:
     unique per payment, so a repeat of the payment can never use it again."""
     campaign = offer.campaign
-    campaign.spent_fen += offer.discount_fen
-    if campaign.spent_fen >= campaign.budget_fen:
+    if offer.slice_id is not None:   # reserved from the budget when the slice was granted
+        from backend.services import campaign_slices
+        campaign_slices.spend(session, offer)
+    else:
+        campaign.spent_fen += offer.discount_fen
+    if campaign.spent_fen >= campaign.budget_fen and offer.slice_id is None:
         campaign.status = "ended"
     if offer.coupon_id is not None:
         taken = session.execute(update(Coupon).where(Coupon.id == offer.coupon_id, Coupon.status.in_(USABLE_COUPON))

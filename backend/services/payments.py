@@ -40,7 +40,7 @@ from backend.models.merchants import Merchant
 from backend.models.payments import Payment, PaymentLine
 from backend.models.customers import Customer
 from backend.models.ledger import Account
-from backend.services import bank_intents, campaigns, offers
+from backend.services import bank_intents, campaign_slices, campaigns, offers
 from backend.services.campaigns import Offer
 from backend.services.customers import bank_card_number, publish_balance, publish_snapshot, snapshot_of
 from backend.services.ledger import (Leg, book, lock_customer_accounts, merchant_account_id, reverse_legs,
@@ -161,7 +161,10 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
             offer = campaigns.best_offer(session, customer.id, Place(where.merchant_id, where.site_id, merchant.kind,
                                                                      req.credential.kind),
                                          req.amount_fen, payment.payment_uuid, payment.business_date, at)
-        to_pay = req.amount_fen - (offer.discount_fen if offer else 0)
+        elif reason is None and req.offline and req.offline_campaign_id is not None:   # the terminal's budget slice
+            offer = campaign_slices.offline_offer(session, where.terminal_id, req, payment, Place(
+                where.merchant_id, where.site_id, merchant.kind, req.credential.kind), at)
+        to_pay = payment.amount_fen - (offer.discount_fen if offer else 0)
         reason = reason or limit_decline(session, signing, where.merchant_id, to_pay, payment.business_date)
         if reason is None:
             pots = pots_for(session, customer.id, payment.business_date, req.meal_period, accounts)

@@ -110,6 +110,8 @@ def set_disabled(session: Session, terminal: Terminal, disabled: bool, reason: s
     terminal.disabled_at = now if disabled else None
     terminal.disabled_reason = reason if disabled else None
     session.flush()
+    from backend.services.campaign_slices import refresh_terminal   # its campaign budget slices
+    refresh_terminal(session, terminal.id, now)
     return terminal
 
 

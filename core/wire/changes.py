@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
-from core.wire.fields import FundingOrder, Wire
+from core.wire.fields import MAX_AMOUNT_FEN, FundingOrder, PaymentMethod, Scene, Wire
 
 # --- pull (changes since a cursor) ------------------------------------------------------------
 
@@ -26,6 +26,7 @@ ChangeKind = Literal[
     "merchant_status",  # key merchant_id; data MerchantStatusData (only that merchant's terminals)
     "face_confirm",     # key site_id; data FaceConfirmData (the 4-digit check for close face calls)
     "face_model",       # key "bank"; data FaceModelData (the face model terminals should switch to)
+    "campaign_slice",   # key "terminal_id:campaign_id"; data CampaignSliceData (one terminal's budget slice)
 ]
 
 
@@ -138,3 +139,55 @@ class OfflineLimits(Wire):
     max_cache_age_s: int = Field(ge=0, description="older cached data blocks offline approval")
 
 
+
+
+MAX_SLICE_FEN = 1_000_000_000     # a campaign's budget is at most 10,000,000 yuan
+_Fen = Field(default=None, ge=1, le=MAX_AMOUNT_FEN)
+
+
+class CampaignSliceData(Wire):
+    """A terminal's budget slice of an instant campaign (issue 17): the campaign's terms (as
+    core.campaigns.Terms) and how much it may give away offline. Sent to the terminal's merchant
+    and site; only the terminal named applies it (others at the site ignore it). `granted_fen` is
+    cumulative for this slice id: the terminal may give away at most granted_fen in total under
+    it, counting what it gave already (pushed or not). A closed slice gives nothing more. Older
+    terminals drop this kind unread (sync.client skips kinds it does not know)."""
+    slice_id: int = Field(ge=1, le=2**62)
+    terminal_id: int = Field(ge=1, le=2**62)
+    campaign_id: int = Field(ge=1, le=2**62)
+    status: Literal["open", "closed"]
+    granted_fen: int = Field(ge=0, le=MAX_SLICE_FEN)
+    kind: Literal["fixed", "random", "percent", "threshold"]
+    amount_fen: int | None = _Fen
+    min_fen: int | None = _Fen
+    max_fen: int | None = _Fen
+    percent_off: int | None = Field(default=None, ge=1, le=99)
+    cap_fen: int | None = _Fen
+    threshold_fen: int | None = _Fen
+    merchant_ids: list[int] = Field(default=[], max_length=1000, description="empty = any")
+    site_ids: list[int] = Field(default=[], max_length=1000, description="empty = any")
+    scenes: list[Scene] = Field(default=[], max_length=2)
+    methods: list[PaymentMethod] = Field(default=[], max_length=8)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    per_customer_limit: int | None = Field(default=None, ge=0, le=2**31)
+    per_customer_daily_limit: int | None = Field(default=None, ge=0, le=2**31)
+
+    @model_validator(mode="after")
+    def _terms_hold(self) -> "CampaignSliceData":
+        from core.campaigns import terms_problem   # core.campaigns imports core.wire: import late
+
+        problem = terms_problem(self.terms())
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def terms(self):  # noqa: ANN201 - core.campaigns.Terms (imported late, see above)
+        from core.campaigns import Terms
+
+        return Terms(campaign_id=self.campaign_id, kind=self.kind, amount_fen=self.amount_fen,
+                     min_fen=self.min_fen, max_fen=self.max_fen, percent_off=self.percent_off,
+                     cap_fen=self.cap_fen, threshold_fen=self.threshold_fen,
+                     merchant_ids=frozenset(self.merchant_ids), site_ids=frozenset(self.site_ids),
+                     scenes=frozenset(self.scenes), methods=frozenset(self.methods),
+                     starts_at=self.starts_at, ends_at=self.ends_at)
