@@ -136,7 +136,7 @@ class Decider:
         if result.status == "approved":
             discount = online_discount(result)
             paid = result.amount_fen - discount
-            zh, en = _paid_words(paid, discount, offline=False)
+            zh, en = paid_words(paid, discount, offline=False)
             return PaymentOutcome(status="approved", subsidy_fen=subsidy, own_fen=paid - subsidy,
                                   discount_fen=discount, offer=offer_view(result.offer),
                                   message_zh=zh, message_en=en, **common)
@@ -149,7 +149,7 @@ class Decider:
         subsidy = sum(x.amount_fen for x in offline.split if x.source == "subsidy")
         discount = offline.discount_fen if 0 < offline.discount_fen < intent.amount_fen else 0
         paid = intent.amount_fen - discount
-        zh, en = _paid_words(paid, discount, offline=True)
+        zh, en = paid_words(paid, discount, offline=True)
         return PaymentOutcome(payment_id=str(payment_id), status="approved", amount_fen=intent.amount_fen,
                               method=intent.credential.kind, at=at, subsidy_fen=subsidy,
                               own_fen=paid - subsidy, discount_fen=discount,
@@ -192,7 +192,7 @@ def offer_view(offer: Offer | None) -> OfferView | None:
                      expires_at=offer.expires_at)
 
 
-def _paid_words(paid_fen: int, discount_fen: int, offline: bool) -> tuple[str, str]:
+def paid_words(paid_fen: int, discount_fen: int, offline: bool) -> tuple[str, str]:
     """"支付成功 12.00 元（优惠 3.00 元）": the amount the payer paid, and what was taken off."""
     notes_zh, notes_en = [], []
     if discount_fen:
