@@ -316,8 +316,8 @@ def campaign_page(request: Request, session: Session, who: OperatorPrincipal, ca
                 yuan(view["budget_left_fen"]), view["uses"], yuan(view["discount_cost_fen"]),
                 f"{coupons['issued'] + coupons['restored']} / {coupons['used']} / {coupons['expired']}",
                 _actions(campaign, base) if who.role in MANAGERS else "")]
-    return render(request, who, "page.html", status=status, title=Bi(f"营销活动 {campaign.id}：{campaign.name}",
-                                                                      f"Campaign {campaign.id}: {campaign.name}"),
+    title = Bi(f"营销活动 {campaign.id}：{campaign.name}", f"Campaign {campaign.id}: {campaign.name}")
+    return render(request, who, "campaign.html", status=status, title=title,
                   active=PATH, back=base, notice=notice, forms=forms, sections=[
                       {"id": "figures", "title": Bi("概况", "Figures"), "rows": figures,
                        "columns": [Bi("状态", "Status"), Bi("类型", "Kind"), Bi("优惠", "Offer"), Bi("方式", "Mode"),

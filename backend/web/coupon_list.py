@@ -50,7 +50,7 @@ def customer_coupons(session: Session, request: Request, customer_id: int, now: 
             for coupon, campaign, uuid in paged.rows]
     return {"id": "coupons", "title": Bi("优惠券", "Coupons"), "rows": rows, "pager": paged,
             "columns": [Bi("编号", "ID"), Bi("活动", "Campaign"), Bi("类型", "Kind"), Bi("状态", "Status"),
-                        Bi("有效期至", "Expires"), Bi("来源", "Source"), Bi("使用于支付", "Used on payment")],
+                        Bi("到期时间", "Expires at"), Bi("来源", "Source"), Bi("使用于支付", "Used on payment")],
             "empty": Bi("没有优惠券", "No coupons")}
 
 
@@ -66,6 +66,6 @@ def campaign_coupons(session: Session, request: Request, campaign: Campaign, now
              local_time(coupon.expires_at, zone), SOURCE_WORDS.get(coupon.source, coupon.source), _used_on(uuid))
             for coupon, uuid in paged.rows]
     return {"id": "coupons", "title": Bi("优惠券", "Coupons"), "rows": rows, "pager": paged,
-            "columns": [Bi("编号", "ID"), Bi("顾客", "Customer"), Bi("状态", "Status"), Bi("有效期至", "Expires"),
+            "columns": [Bi("编号", "ID"), Bi("顾客", "Customer"), Bi("状态", "Status"), Bi("到期时间", "Expires at"),
                         Bi("来源", "Source"), Bi("使用于支付", "Used on payment")],
             "empty": Bi("还没有发券", "No coupons issued yet")}
