@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from core.wire import (BalanceSnapshot, CardSigningData, Change, FaceConfirmData, FaceSigningData, MealPeriodsData,
                        MerchantStatusData, OfflineLimits, PlateSigningData, SubsidyProgramData)
 from core.clock import from_iso, to_iso
+from core.wire.changes import CampaignSliceData
 
 log = logging.getLogger("gatepay.terminal.cache")
 
@@ -34,12 +35,24 @@ DATA_MODELS: dict[str, type[BaseModel]] = {
     "plate_signing": PlateSigningData, "balance": BalanceSnapshot,
     "subsidy_program": SubsidyProgramData, "meal_periods": MealPeriodsData,
     "offline_limits": OfflineLimits, "merchant_status": MerchantStatusData,
-    "face_confirm": FaceConfirmData,
+    "face_confirm": FaceConfirmData, "campaign_slice": CampaignSliceData,
 }
 DIGITS_KEY_SECRET = "face_confirm_digits_key"   # the 4-digit check's key, sealed in `secrets`
 
 
 _SIGNING_KINDS = ("face_signing", "card_signing", "plate_signing")
+
+
+class SliceSpent(RuntimeError):
+    """A discount its slice can no longer cover (two payments raced for the last of it): the
+    payment is not queued, so no gate opens on a discount nobody funds."""
+
+
+@dataclass(frozen=True)
+class CampaignSlice:
+    """This terminal's open budget slice of one instant campaign, with what it has left."""
+    data: CampaignSliceData
+    left_fen: int
 
 
 class BadChange(ValueError):
@@ -269,6 +282,50 @@ class Cache:
         """The last status the backend sent for this merchant (None: never changed since approval)."""
         found = self.item("merchant_status", str(merchant_id))
         return MerchantStatusData.model_validate(found) if found else None
+
+    # --- campaign budget slices (issue 17) -------------------------------------------------------
+
+    def campaign_slices(self, terminal_id: int) -> list[CampaignSlice]:
+        """This terminal's open slices with money left (slices sent for other terminals of the
+        site are ignored), lowest campaign id first."""
+        found = []
+        for raw in self.items("campaign_slice").values():
+            data = CampaignSliceData.model_validate(raw)
+            if data.terminal_id != terminal_id or data.status != "open":
+                continue
+            left = data.granted_fen - self._slice_spent(data.slice_id)
+            if left > 0:
+                found.append(CampaignSlice(data, left))
+        return sorted(found, key=lambda x: x.data.campaign_id)
+
+    def _slice_spent(self, slice_id: int) -> int:
+        r = self._row("SELECT COALESCE(SUM(discount_fen), 0) AS spent FROM campaign_slice_uses WHERE slice_id = ?",
+                      [slice_id])
+        return int(r["spent"])
+
+    def slice_uses(self, campaign_id: int, customer_id: int, business_day: str | None = None) -> int:
+        """Discounts of this campaign this terminal gave the diner (on one day, if given)."""
+        sql = "SELECT count(*) AS n FROM campaign_slice_uses WHERE campaign_id = ? AND customer_id = ?"
+        args: list = [campaign_id, customer_id]
+        if business_day is not None:
+            sql, args = sql + " AND business_day = ?", args + [business_day]
+        return int(self._row(sql, args)["n"])
+
+    def spend_slice_in_tx(self, payment_id: str, campaign_id: int, discount_fen: int, customer_id: int | None,
+                          business_day: str) -> None:
+        """Take a discount from this terminal's open slice of the campaign; the caller (the outbox
+        queueing the payment) holds the store's lock and transaction, so the spend and the payment
+        are durable together or not at all. Raises SliceSpent when the slice cannot cover it."""
+        identity = self._s.identity()
+        own = [x for x in self.campaign_slices(identity.terminal_id if identity else 0)
+               if x.data.campaign_id == campaign_id]
+        if not own or own[0].left_fen < discount_fen:
+            raise SliceSpent(f"campaign {campaign_id}: slice cannot cover {discount_fen} fen")
+        self._s.db.execute(
+            "INSERT INTO campaign_slice_uses (payment_id, slice_id, campaign_id, customer_id, business_day, "
+            "discount_fen, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [payment_id, own[0].data.slice_id, campaign_id, customer_id, business_day, discount_fen,
+             to_iso(self._s.clock.now())])
 
     def counts(self) -> dict[str, int]:
         with self._s.lock:

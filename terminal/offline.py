@@ -5,14 +5,22 @@ day, the terminal's total outstanding, and the maximum age of the cache. The spl
 by core.funding.split_payment — the same function the backend uses — from the cached
 program rules and the balance snapshot minus what this terminal already took and the backend
 has not yet counted. Pure reads: nothing here writes to the store.
+
+Campaigns offline (issue 17): only an instant campaign from a budget slice the backend gave this
+terminal (terminal.cache.campaign_slices), chosen by the same rule as online (core.campaigns:
+applies here and now, the largest discount wins, ties to the lowest campaign id, one per payment)
+and only while the slice still covers the whole discount. The per-customer limits are counted
+from this terminal's own slice uses (it cannot see other terminals'). The split is on price minus
+discount; the outbox takes the discount from the slice in the transaction that queues the payment.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
+from core.campaigns import Place, applies, discount_fen
 from core.wire import Credential, SplitLine, SubsidyProgramData
-from terminal.cache import Signing
+from terminal.cache import CampaignSlice, Signing
 from core.funding import OwnFunds, SubsidyPot, split_payment
 from terminal.store import Store
 
@@ -75,8 +83,9 @@ def cache_age_problem(store: Store, max_age_s: int, now: datetime, mono: float |
 
 def decide_offline(store: Store, credential: Credential, signing: Signing | None, amount_fen: int, *,
                    merchant_id: int, meal_period: str | None, business_day: str, now: datetime,
-                   mono: float | None = None) -> OfflineDecision:
-    """`signing`: the payer as the Decider looked them up (resolve_signing), once per payment."""
+                   mono: float | None = None, payment_id: str | None = None) -> OfflineDecision:
+    """`signing`: the payer as the Decider looked them up (resolve_signing), once per payment.
+    `payment_id`: seeds a random reduction; without it no campaign is applied."""
     if credential.kind == "paycode":
         return _declined("paycode_needs_network")
     limits = store.cache.offline_limits()
@@ -106,8 +115,42 @@ def decide_offline(store: Store, credential: Credential, signing: Signing | None
         return _declined("over_day_limit", signing, limit=signing.per_day_limit_fen)
     if outbox.offline_outstanding_fen() + amount_fen > limits.terminal_total_fen:
         return _declined("offline_terminal_total", signing)
-    return _fund(store, signing, amount_fen, merchant_id=merchant_id, meal_period=meal_period,
-                 business_day=business_day, now=now)
+    campaign_id, discount = (None, 0) if payment_id is None else _slice_offer(
+        store, signing.customer_id, credential.kind, amount_fen, payment_id, merchant_id, business_day, now)
+    decision = _fund(store, signing, amount_fen - discount, merchant_id=merchant_id, meal_period=meal_period,
+                     business_day=business_day, now=now)
+    if not decision.approved or not discount:
+        return decision
+    return replace(decision, discount_fen=discount, campaign_id=campaign_id)
+
+
+def _slice_offer(store: Store, customer_id: int, method: str, price_fen: int, payment_id: str, merchant_id: int,
+                 business_day: str, now: datetime) -> tuple[int | None, int]:
+    """(campaign id, discount) of the best instant campaign this terminal's slices can pay for."""
+    identity = store.identity()
+    if identity is None:
+        return None, 0
+    place = Place(merchant_id, identity.site_id, identity.scene, method)
+    ranked = []
+    for found in store.cache.campaign_slices(identity.terminal_id):
+        terms = found.data.terms()
+        off = discount_fen(terms, price_fen, payment_id) if applies(terms, place, now) else 0
+        if 0 < off <= found.left_fen and _within_limits(store, found, customer_id, business_day):
+            ranked.append((-off, found.data.campaign_id))
+    if not ranked:
+        return None, 0
+    off, campaign_id = min(ranked)
+    return campaign_id, -off
+
+
+def _within_limits(store: Store, found: CampaignSlice, customer_id: int, business_day: str) -> bool:
+    """The campaign's per-customer limits, counted from this terminal's own offline uses."""
+    data = found.data
+    if data.per_customer_limit is not None and \
+            store.cache.slice_uses(data.campaign_id, customer_id) >= data.per_customer_limit:
+        return False
+    return data.per_customer_daily_limit is None or \
+        store.cache.slice_uses(data.campaign_id, customer_id, business_day) < data.per_customer_daily_limit
 
 
 def _fund(store: Store, signing: Signing, amount_fen: int, *, merchant_id: int, meal_period: str | None,

@@ -90,6 +90,7 @@ class Outbox:
                  customer_id, masked_name, req.amount_fen, subsidy, own,
                  json.dumps([x.model_dump() for x in lines]), req.meal_period, business_day,
                  to_iso(req.occurred_at), now, now])
+            self._spend_slice(req, customer_id, business_day)
             return cur.lastrowid
 
     def approve_offline(self, payment_id: UUID | str, req: PaymentRequest, split: Iterable[SplitLine],
@@ -98,9 +99,20 @@ class Outbox:
         SAME payment_id: the backend books it once whether or not it saw the first request."""
         lines = list(split)
         subsidy, own = _split_parts(lines)
-        self._update(payment_id, "authorising", status="queued", offline=1, body=self._seal(req),
-                     subsidy_fen=subsidy, own_fen=own, split=json.dumps([x.model_dump() for x in lines]),
-                     customer_id=customer_id, masked_name=masked_name)
+        s = self._s
+        with s.lock, s.db.atomic():
+            self._update(payment_id, "authorising", status="queued", offline=1, body=self._seal(req),
+                         subsidy_fen=subsidy, own_fen=own, split=json.dumps([x.model_dump() for x in lines]),
+                         customer_id=customer_id, masked_name=masked_name)
+            day = s.db.execute("SELECT business_day FROM outbox WHERE item_id = ?", [str(payment_id)]).fetchone()
+            self._spend_slice(req, customer_id, day[0] if day else "")
+
+    def _spend_slice(self, req: PaymentRequest, customer_id: int | None, business_day: str) -> None:
+        """An offline discount comes out of the terminal's budget slice in the transaction that
+        queues its payment (issue 17): both are on disk, or neither."""
+        if req.offline and req.offline_discount_fen > 0 and req.offline_campaign_id is not None:
+            self._s.cache.spend_slice_in_tx(str(req.payment_id), req.offline_campaign_id, req.offline_discount_fen,
+                                            customer_id, business_day)
 
     def record_online_result(self, payment_id: UUID | str, result: PaymentResult) -> None:
         s = self._s

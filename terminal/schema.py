@@ -78,7 +78,20 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["face_signings"].add_column("confirm_digits", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Campaign budget slices (issue 17): one row per discount this terminal gave offline from a
+    slice, written in the same transaction as the payment it belongs to. The slice's terms and
+    grant are a cached change (kind campaign_slice); what is left is the grant minus these rows."""
+    db.execute("""CREATE TABLE campaign_slice_uses (
+        payment_id TEXT PRIMARY KEY,
+        slice_id INTEGER NOT NULL, campaign_id INTEGER NOT NULL, customer_id INTEGER,
+        business_day TEXT NOT NULL, discount_fen INTEGER NOT NULL CHECK (discount_fen > 0),
+        created_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX campaign_slice_uses_slice ON campaign_slice_uses (slice_id)")
+    db.execute("CREATE INDEX campaign_slice_uses_customer ON campaign_slice_uses (campaign_id, customer_id)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
