@@ -142,7 +142,7 @@ class OfflineLimits(Wire):
 
 
 MAX_SLICE_FEN = 1_000_000_000     # a campaign's budget is at most 10,000,000 yuan
-_Fen = Field(default=None, ge=1, le=MAX_AMOUNT_FEN)
+_Fen = Field(default=None, ge=1, le=MAX_AMOUNT_FEN, strict=True)   # money: a whole number, never "500" or 5.0
 
 
 class CampaignSliceData(Wire):
@@ -156,7 +156,7 @@ class CampaignSliceData(Wire):
     terminal_id: int = Field(ge=1, le=2**62)
     campaign_id: int = Field(ge=1, le=2**62)
     status: Literal["open", "closed"]
-    granted_fen: int = Field(ge=0, le=MAX_SLICE_FEN)
+    granted_fen: int = Field(ge=0, le=MAX_SLICE_FEN, strict=True)
     kind: Literal["fixed", "random", "percent", "threshold"]
     amount_fen: int | None = _Fen
     min_fen: int | None = _Fen
