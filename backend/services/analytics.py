@@ -82,8 +82,8 @@ class Analytics:
 
 
 def _hidden(diners: int, payments: int) -> bool:
-    """Too few people behind a cell to show it (see the module's doc)."""
-    return payments < MIN_GROUP or 0 < diners < MIN_GROUP
+    """Too few people behind a cell to show it (see the module's doc). An empty cell is about nobody."""
+    return 0 < payments < MIN_GROUP or 0 < diners < MIN_GROUP
 
 
 def _cell(label: str, payments: int, amount_fen: int, diners: int) -> Cell:
