@@ -33,6 +33,7 @@ from backend.models.customers import CustomerGroup
 from backend.models.merchants import Merchant
 from backend.models.payments import Payment
 from backend.services import campaign_admin as svc
+from backend.services import campaign_slices
 from backend.web.coupon_list import KIND_WORDS, campaign_coupons
 from backend.web.display import Names, local_time, yuan, yuan_label
 from backend.web.forms import Action, Field, Form, Link, api_words, form_data, model_errors
@@ -277,6 +278,15 @@ def _customer_cells(session: Session, who: OperatorPrincipal):  # noqa: ANN202
     return cells
 
 
+def _slices(session: Session, c: Campaign) -> str:
+    """What the terminals hold of the budget for offline discounts (services.campaign_slices)."""
+    open_ = [piece for piece in campaign_slices.slices_of(session, c.id) if piece.status == "open"]
+    if not open_:
+        return "—"
+    granted = sum(piece.granted_fen for piece in open_)
+    return f"{yuan(granted)} / {yuan(granted - sum(piece.used_fen for piece in open_))}"
+
+
 def _actions(c: Campaign, base: str) -> list[Action]:
     moves = {"draft": [("active", Bi("启用", "Activate"))], "active": [("paused", Bi("暂停", "Pause"))],
              "paused": [("active", Bi("恢复", "Resume"))]}
@@ -310,7 +320,9 @@ def campaign_page(request: Request, session: Session, who: OperatorPrincipal, ca
              (Bi("支付方式", "Methods"), [METHOD_WORDS.get(m, m) for m in campaign.methods] or "—"),
              (Bi("时间", "Window"), _window(campaign, zone)),
              (Bi("每人总次数", "Uses per customer"), campaign.per_customer_limit or "—"),
-             (Bi("每人每日次数", "Uses per customer a day"), campaign.per_customer_daily_limit or "—")]
+             (Bi("每人每日次数", "Uses per customer a day"), campaign.per_customer_daily_limit or "—"),
+             (yuan_label("终端离线额度（已计入已用）：已预留 / 未用", "Terminals' offline slices (counted as spent): "
+                                                            "reserved / unused"), _slices(session, campaign))]
     figures = [(STATUS_WORDS[campaign.status], KIND_WORDS[campaign.kind], _terms(campaign), MODE_WORDS[campaign.mode],
                 _funder(campaign, names), yuan(view["budget_fen"]), yuan(view["spent_fen"]),
                 yuan(view["budget_left_fen"]), view["uses"], yuan(view["discount_cost_fen"]),

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.models.campaigns import Campaign
+from backend.services import campaign_slices
 from tests.backend.helpers import make_app, operator_token
 from tests.backend.money_helpers import open_canteen
 from tests.web.test_admin_pages import browser, csrf_of
@@ -115,6 +116,9 @@ def test_refusals_come_back_under_their_field_and_create_nothing(shop) -> None: 
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert huge.status_code == 413
     assert new_campaign(client, "forged").status_code == 403
+    truncated = client.post("/admin/campaigns", data={"csrf": csrf, "name": "只有名称"})
+    assert truncated.status_code == 422 and field_error(truncated.text, "budget") and field_error(truncated.text, "kind")
+    assert 'value="只有名称"' in truncated.text                   # what was typed stays
     assert count(shop) == 0
 
 
@@ -190,6 +194,9 @@ def test_coupons_issued_once_per_form_and_shown_on_the_customer_record(shop) -> 
 
 
 def test_roles_merchant_admin_runs_its_own_auditor_reads(shop) -> None:  # noqa: ANN001
+    anonymous = TestClient(shop.app, base_url="http://127.0.0.1")
+    assert anonymous.get("/admin/campaigns").status_code == 401
+    assert anonymous.post("/admin/campaigns", data={"name": "x"}).status_code == 401
     client = browser(shop, shop.token)
     csrf = csrf_of(client.get("/admin/campaigns").text)
     bank = created_id(new_campaign(client, csrf, name="银行活动"))
@@ -229,3 +236,17 @@ def test_roles_merchant_admin_runs_its_own_auditor_reads(shop) -> None:  # noqa:
     assert auditor.post(f"{base}/end", data={"confirm": "yes", "csrf": auditor_csrf}).status_code == 403
     assert new_campaign(auditor, auditor_csrf).status_code == 403
     assert view(shop, own)["status"] == "active"
+
+
+def test_a_campaign_given_offline_shows_what_its_terminals_hold(shop) -> None:  # noqa: ANN001
+    client = browser(shop, shop.token)
+    csrf = csrf_of(client.get("/admin/campaigns").text)
+    camp = created_id(new_campaign(client, csrf, merchant_ids=str(shop.merchant_id), activate="yes"))
+    assert "—" in client.get(f"/admin/campaigns/{camp}").text.split("offline slices")[1].split("</tr>")[0]
+    with shop.app.state.sessions() as session:       # no API yet: the service lets it out offline
+        campaign_slices.allow_offline(session, session.get(Campaign, camp), share_pct=10, cap_fen=2000,
+                                      now=shop.now())
+        session.commit()
+    row = client.get(f"/admin/campaigns/{camp}").text.split("offline slices")[1].split("</tr>")[0]
+    assert "20.00 / 20.00" in row              # 10% of 500.00, at most 20.00, none used yet
+    assert view(shop, camp)["spent_fen"] == 2000
