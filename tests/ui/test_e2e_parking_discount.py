@@ -6,11 +6,14 @@ screen shows the 4.00 paid big with the fee and the discount, the camera's LED b
 fee: the campaign pays the car park the rest, as settlement does."""
 from __future__ import annotations
 
+from functools import partialmethod
+
 import pytest
 
+from terminal.demo.backend_process import BackendProcess
 from terminal.parking_lane import ParkingLane
 from tests.backend.campaign_helpers import campaign
-from tests.terminal.parking_rig import park  # noqa: F401 - a fixture
+from tests.terminal.parking_rig import CarPark
 from tests.ui.helpers import show
 from ui.bridge import CoreBridge
 from ui.kiosk import KioskWindow
@@ -18,13 +21,22 @@ from ui.kiosk import KioskWindow
 pytestmark = pytest.mark.slow
 
 
-def _wallet(park, customer_id: int) -> int:  # noqa: ANN001, F811
+@pytest.fixture(scope="module")
+def park(tmp_path_factory):  # noqa: ANN001, ANN201
+    with pytest.MonkeyPatch.context() as patch:   # a loaded test machine may take over 30 s to start it
+        patch.setattr(BackendProcess, "start", partialmethod(BackendProcess.start, timeout=180))
+        shared = CarPark(tmp_path_factory.mktemp("carpark"))
+    with shared:
+        yield shared
+
+
+def _wallet(park, customer_id: int) -> int:  # noqa: ANN001
     response = park.http.get(f"/api/v1/customers/{customer_id}", headers=park.staff)
     assert response.status_code == 200, response.text
     return response.json()["wallet_fen"]
 
 
-def test_a_signed_plate_pays_the_discounted_fee_and_the_lane_says_so(qtbot, tr, park) -> None:  # noqa: ANN001, F811
+def test_a_signed_plate_pays_the_discounted_fee_and_the_lane_says_so(qtbot, tr, park) -> None:  # noqa: ANN001
     campaign(park, kind="fixed", amount_fen=300, budget_fen=10_000, scenes=["parking"])
     cid = park.driver("京D20261", wallet_fen=50_000)
     entry, exit_ = park.lane("entry", "d-in"), park.lane("exit", "d-out")
