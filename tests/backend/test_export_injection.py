@@ -83,6 +83,9 @@ def poisoned(db_url: str):  # noqa: ANN201
         program = canteen.program(name=PAYLOAD, funder="@" + PAYLOAD)
         diner = canteen.customer("=张三", wallet_fen=5000)
         canteen.grant(program, [(diner, 1000)])
+        canteen.post("/api/v1/campaigns", {     # the marketing reports show its name and its funder's
+            "name": PAYLOAD, "kind": "fixed", "amount_fen": 100, "budget_fen": 1000, "status": "active",
+            "funder_kind": "merchant", "funder_merchant_id": canteen.merchant_id, "merchant_ids": [canteen.merchant_id]})
         canteen.pay(diner, 700, meal_period="+lunch")
         yield canteen
 
