@@ -1,5 +1,6 @@
 """Demo organisation data: a school canteen and a car park, each approved with a site, lanes,
-meal periods, fees, operators and a one-time enrolment code per terminal.
+meal periods, fees, operators and a one-time enrolment code per terminal, and one bank-funded
+instant campaign at the canteen (a campus card pays 1 yuan less, once a day).
 
 Idempotent: seeding a database that already holds the demo merchants changes nothing and
 returns None (tokens and codes exist only as hashes, so they cannot be shown again).
@@ -13,13 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.models.merchants import Merchant
-from backend.services import merchants, sites
+from backend.services import campaign_admin, merchants, sites
 from backend.services.operators import create_operator
 from backend.services.terminals import create_enrolment_code
 from core.wire import MealPeriod
 
 CANTEEN_NAME = "示范中学食堂 Demo school canteen"
 PARKING_NAME = "示范停车场 Demo car park"
+CARD_CAMPAIGN = "刷卡立减1元 Card pays 1 yuan less"
 
 MEALS = [
     MealPeriod(code="breakfast", name_zh="早餐", name_en="Breakfast", start="06:30", end="09:00", price_fen=300),
@@ -47,6 +49,15 @@ def _merchant(session: Session, name: str, kind: str, now: datetime) -> Merchant
     return merchant
 
 
+def _card_campaign(session: Session, canteen_id: int):  # noqa: ANN202
+    """The bank's instant campaign at the canteen: 1.00 off a card payment, once per diner a day,
+    out of a 200.00 budget (docs/MARKETING.md)."""
+    return campaign_admin.create_campaign(session, {
+        "name": CARD_CAMPAIGN, "funder_kind": "bank", "kind": "fixed", "mode": "instant", "amount_fen": 100,
+        "merchant_ids": [canteen_id], "scenes": ["canteen"], "methods": ["card"],
+        "per_customer_daily_limit": 1, "budget_fen": 20_000, "status": "active"}, None)
+
+
 def seed_demo_org(session: Session, hash_key: bytes, now: datetime) -> DemoOrg | None:
     """Create the demo organisation (flushed; the caller commits). None when already seeded."""
     if session.scalar(select(Merchant.id).where(Merchant.name == CANTEEN_NAME)) is not None:
@@ -56,7 +67,8 @@ def seed_demo_org(session: Session, hash_key: bytes, now: datetime) -> DemoOrg |
     hall = sites.create_site(session, canteen, name="一号餐厅 Hall 1", kind="canteen")
     window = sites.create_lane(session, hall, name="1号窗口 Window 1", direction="both")
     sites.set_meal_periods(session, hall, MEALS)
-    demo.canteen = {"merchant_id": canteen.id, "site_id": hall.id, "lane_id": window.id}
+    demo.canteen = {"merchant_id": canteen.id, "site_id": hall.id, "lane_id": window.id,
+                    "campaign_id": _card_campaign(session, canteen.id).id}
 
     parking = _merchant(session, PARKING_NAME, "parking", now)
     lot = sites.create_site(session, parking, name="东区停车场 East car park", kind="car_park")

@@ -84,3 +84,27 @@ def test_files_land_under_out(summary: dict, demo: tuple[subprocess.CompletedPro
     for shot in shots:
         assert shot.is_relative_to(out) and shot.suffix == ".png"
         assert Image.open(shot).size == (800, 480)
+
+
+def test_the_day_used_the_banks_campaign_and_a_coupon(summary: dict) -> None:
+    """From the backend's tables (campaign_uses, coupons, campaigns): the card paid 1 yuan less at
+    the school's breakfast, the coupon's holder paid her lunch 3 yuan less, once, and the campaigns
+    spent exactly what their discounts cost."""
+    marketing = summary["marketing"]
+    assert summary["invariants"]["campaign_and_coupon_used"]
+    uses = [u for u in marketing["discounted_payments"] if u["status"] == "applied"]
+    card = [u for u in uses if u["campaign_id"] == marketing["card_campaign_id"]]
+    assert card and all(u["what"].startswith("card") and u["discount_fen"] == 100 for u in card)
+    assert any(u["local_time"] == "07:20" and u["price_fen"] == 300 for u in card)          # breakfast: 2.00
+    coupon = [u for u in uses if u["coupon_id"] == marketing["coupon_id"]]
+    assert [(u["local_time"], u["price_fen"], u["discount_fen"], u["paid_fen"]) for u in coupon] == [
+        ("11:35", 800, 300, 500)]
+    assert coupon[0]["what"].startswith(f"face {marketing['coupon_holder']}")
+    assert marketing["coupon_status"] == "used"
+    for campaign in marketing["campaigns"]:
+        assert campaign["spent_fen"] == campaign["discount_net_fen"] <= campaign["budget_fen"]
+    assert all(u["what"] for u in marketing["discounted_payments"])   # each made at a terminal in the day
+    assert summary["invariants"]["settlement_covers_the_day"]   # settled at the full price
+    # The settlement shows them: the school canteen's day, and only it, has the bank's discounts.
+    with_campaigns = [m for m in marketing["settlement"] if m.get("campaign_bank_fen")]
+    assert [m["campaign_bank_fen"] for m in with_campaigns] == [sum(u["discount_fen"] - u["returned_fen"] for u in uses)]

@@ -41,6 +41,7 @@ class Record:
     payment_id: str = ""
     message: str = ""
     barrier_opened: bool | None = None    # parking: did the lane's relay pulse the barrier
+    discount_fen: int = 0                 # what a campaign or coupon took off amount_fen (the price)
 
 
 @dataclass
@@ -77,7 +78,8 @@ class Day:
         out = []
         for o in reply.get("outcomes", []):
             rec = Record(scene, self.canteens[scene].name, hhmm, what, o["status"], o["method"], o["amount_fen"],
-                         o["offline"], o["reason"], o["payment_id"], o["message_zh"])
+                         o["offline"], o["reason"], o["payment_id"], o["message_zh"],
+                         discount_fen=o.get("discount_fen", 0))
             self.log.records.append(rec)
             out.append(rec)
             view = pickle.loads(base64.b64decode(o["view"]))
@@ -87,6 +89,9 @@ class Day:
                 image = what.split()[1] if what.startswith("face ") else None
                 self._shot(shot, "canteen", view, image)
             flag = " [离线 offline]" if rec.offline else ""
+            if rec.discount_fen:
+                paid = (rec.amount_fen - rec.discount_fen) / 100
+                flag += f" [优惠 discount {rec.discount_fen / 100:.2f}, 实付 paid {paid:.2f}]"
             self.say(f"  {hhmm} {scene:7} {what:34} -> {rec.status}{flag} {rec.reason or ''} {rec.message}")
         if not out:
             self.log.records.append(Record(scene, self.canteens[scene].name, hhmm, what, "no_answer"))
@@ -188,6 +193,7 @@ class Day:
         later = {p: v[1] for p, v in ENROLLED.items()}
         self.say("[bold]早餐 Breakfast[/bold]")
         self.at("07:20")
+        # The card pays 1 yuan less: the bank's instant campaign at the school canteen (seed-demo).
         self.meal("school", [later[p][0] for p in school_faces[:3]], ["8800123400011"])
         self.face("school", later["Jackie_Chan"][-1], shot="school-already-paid")   # lingers: no second charge
         self.face("school", SPOOF_PHOTO, live=False, shot="school-spoof")
@@ -201,6 +207,7 @@ class Day:
 
         self.say("[bold]午餐 Lunch[/bold]")
         self.at("11:35")
+        # 唐家璇 holds the lunch coupon (满8减3, terminal/demo/seed.py): her 8.00 lunch costs her 5.00.
         self.meal("school", [later["Jackie_Chan"][-1], later["Tang_Jiaxuan"][0], later["Annette_Lu"][0]])
         self.at("11:45")
         self.meal("company", [later[p][0] for p in company_faces], ["8800123400012"])

@@ -8,6 +8,9 @@ operator's own command, `gatepay backend check-ledger`.
 Settlement is the backend's own run (terminal/demo/settlement.py). Only when it cannot run does
 `settlement_totals` stand in, labelled as what it is: each merchant's totals per business date
 *from the ledger's payments and refunds* — not a settlement run.
+
+`marketing` reads the campaigns, the coupons and every discounted payment (campaign_uses) from
+the backend's tables: what the day's campaign and coupon really did, not what a screen showed.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from backend.db import make_engine, make_sessionmaker
+from backend.models.campaigns import Campaign, CampaignUse, Coupon
 from backend.models.ledger import Posting
 from backend.models.merchants import Merchant
 from backend.models.payments import Payment, Refund
@@ -67,6 +71,28 @@ def backend_payments(database_url: str) -> tuple[list[dict], dict]:
                          select(Payment.payment_uuid).group_by(Payment.payment_uuid)
                          .having(func.count() > 1).subquery()))}
             return rows, extra
+    finally:
+        engine.dispose()
+
+
+def marketing(database_url: str) -> dict:
+    """The backend's campaigns (budget, spent), coupons (status) and discounted payments."""
+    engine = make_engine(database_url)
+    try:
+        with make_sessionmaker(engine)() as s:
+            campaigns = [{"id": c.id, "name": c.name, "funder": c.funder_kind, "mode": c.mode, "kind": c.kind,
+                          "budget_fen": c.budget_fen, "spent_fen": c.spent_fen, "status": c.status}
+                         for c in s.scalars(select(Campaign).order_by(Campaign.id))]
+            coupons = [{"id": c.id, "campaign_id": c.campaign_id, "customer_id": c.customer_id, "status": c.status}
+                       for c in s.scalars(select(Coupon).order_by(Coupon.id))]
+            uses = [{"payment_id": uuid, "payment_status": status, "campaign_id": u.campaign_id,
+                     "coupon_id": u.coupon_id, "customer_id": u.customer_id, "price_fen": u.price_fen,
+                     "discount_fen": u.discount_fen, "paid_fen": u.price_fen - u.discount_fen,
+                     "returned_fen": u.returned_fen, "status": u.status}
+                    for u, uuid, status in s.execute(select(CampaignUse, Payment.payment_uuid, Payment.status)
+                                                     .join(Payment, Payment.id == CampaignUse.payment_id)
+                                                     .order_by(CampaignUse.id))]
+            return {"campaigns": campaigns, "coupons": coupons, "uses": uses}
     finally:
         engine.dispose()
 

@@ -23,7 +23,8 @@ from terminal.demo.clock import DemoClock, at_local, demo_day
 from terminal.demo.day import OPENING, Day
 from terminal.demo.outage import Link
 from terminal.demo.parking import make_lane
-from terminal.demo.report import (backend_payments, reconcile, settlement_totals, terminal_payments, write_csv)
+from terminal.demo.report import (backend_payments, marketing, reconcile, settlement_totals, terminal_payments,
+                                  write_csv)
 from terminal.demo.seed import MEALS_COMPANY, seed_world
 
 
@@ -55,6 +56,8 @@ def run_demo(out: Path, console: Console | None = None, windows: bool | None = N
                        state["files"], shots, out, state["db_url"])
     summary["settlement"] = state["settlement"]
     summary["invariants"]["settlement_covers_the_day"] = _settled_all(state["settlement"], state["rows"])
+    summary["marketing"] = _marketing(state["marketing"], state["world"], state["log"], state["settlement"])
+    summary["invariants"]["campaign_and_coupon_used"] = summary["marketing"]["used"]
     summary["ok"] = all(summary["invariants"].values())
     summary["elapsed_s"] = round(time.monotonic() - started, 1)
     summary["phases_s"] = state["phases"]
@@ -130,6 +133,7 @@ def _play(out: Path, console: Console, on_view) -> dict:  # noqa: ANN001
             term_rows[lane.terminal.name] = terminal_payments(lane.terminal.data_dir)
         rows, extra = backend_payments(db_url)
         recon = reconcile(term_rows, rows)
+        offers = marketing(db_url)
         files = [Path(f) for f in settlement.get("files", [])]
         if not settlement["ran"]:
             files += settlement_totals(rows, extra, reports)
@@ -138,7 +142,7 @@ def _play(out: Path, console: Console, on_view) -> dict:  # noqa: ANN001
         files.append(write_csv(reports / "reconciliation-differences.csv", recon["differences"]))
         lap("t_plus_1")
         return {"log": log, "rows": rows, "extra": extra, "recon": recon, "ledger": ledger, "world": world,
-                "files": files, "db_url": db_url, "phases": phases, "settlement": settlement}
+                "files": files, "db_url": db_url, "phases": phases, "settlement": settlement, "marketing": offers}
     finally:
         for term in [*canteens.values(), *(lane.terminal for lane in lanes.values())]:
             term.stop()
@@ -173,6 +177,32 @@ def _settled_all(settlement: dict, rows: list[dict]) -> bool:
             booked[r["merchant_id"]] += r["amount_fen"]
     settled = {m["merchant_id"]: m["gross_fen"] for m in settlement["merchants"]}
     return not settlement["not_over"] and settled == dict(booked)
+
+
+def _marketing(offers: dict, world, log, settlement: dict) -> dict:  # noqa: ANN001
+    """The day's campaign and coupon from the backend's records: every discounted payment (with
+    the day's step that made it), and `used`: the bank's card campaign discounted at least one
+    approved payment and the lunch coupon served one (the coupon now `used`). The settlement pays
+    the merchant the full price of those payments (settlement_covers_the_day); here its gross is
+    shown beside what the campaigns paid and what the diners paid."""
+    steps = {r.payment_id: r for r in log.records if r.payment_id}
+    uses = [{**u, "local_time": steps[u["payment_id"]].local_time if u["payment_id"] in steps else None,
+             "what": steps[u["payment_id"]].what if u["payment_id"] in steps else None} for u in offers["uses"]]
+    card, coupon = world.marketing.get("card_campaign_id"), world.marketing.get("coupon_id")
+    served = [u for u in uses if u["status"] == "applied" and u["payment_status"] == "approved"]
+    coupon_status = next((c["status"] for c in offers["coupons"] if c["id"] == coupon), None)
+    used = (any(u["campaign_id"] == card for u in served)
+            and any(u["coupon_id"] == coupon for u in served) and coupon_status == "used")
+    discounts: Counter = Counter()
+    for u in uses:
+        if u["payment_status"] == "approved":
+            discounts[u["campaign_id"]] += u["discount_fen"] - u["returned_fen"]
+    return {"used": used, **world.marketing, "coupon_status": coupon_status,
+            "campaigns": [{**c, "discount_net_fen": discounts.get(c["id"], 0)} for c in offers["campaigns"]],
+            "discounted_payments": uses,
+            "settlement": [{"merchant_id": m["merchant_id"], "gross_fen": m["gross_fen"], "net_fen": m["net_fen"],
+                            **{k: v for k, v in m.items() if "campaign" in k}}
+                           for m in settlement.get("merchants", [])]}
 
 
 def _screens(shots: list, folder: Path, say) -> list[str]:  # noqa: ANN001
@@ -243,6 +273,20 @@ def _print(s: dict, say) -> None:  # noqa: ANN001
     r = s["reconciliation"]
     say(f"  对账 reconciliation: {r['booked_exactly_once']} booked exactly once, "
         f"{len(r['differences'])} difference(s), {len(r['declined_after_the_fact'])} declined after the fact")
+    m = s["marketing"]
+    for c in m["campaigns"]:
+        say(f"  营销 campaign #{c['id']} {c['name']} ({c['mode']}): budget {c['budget_fen']}, spent {c['spent_fen']} "
+            f"fen, {sum(1 for u in m['discounted_payments'] if u['campaign_id'] == c['id'])} payment(s)")
+    for u in m["discounted_payments"]:
+        say(f"    {u['local_time'] or '?'} {u['what'] or u['payment_id']}: price {u['price_fen']} - "
+            f"discount {u['discount_fen']} = paid {u['paid_fen']} fen"
+            + (f" (coupon #{u['coupon_id']})" if u["coupon_id"] else "") + f", {u['status']}")
+    say(f"  券 coupon #{m.get('coupon_id')} of {m.get('coupon_holder')}: {m['coupon_status']}")
+    for row in m["settlement"]:
+        paid_by = {k: v for k, v in row.items() if k.startswith("campaign") and v}
+        if paid_by:
+            say(f"  结算 settlement, merchant {row['merchant_id']}: gross {row['gross_fen']} fen, of which campaigns "
+                f"{paid_by}; net {row['net_fen']} fen")
     for name, ok in s["invariants"].items():
         say(f"  {'[green]✓' if ok else '[red]✗'} {name}[/]")
     f = s["files"]

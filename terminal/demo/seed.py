@@ -2,7 +2,8 @@
 for the organisation (school canteen, car park, operator token, enrolment codes), then the
 operator HTTP API for the rest — a company canteen, more car-park lanes, offline limits, parking
 rules, subsidy programs with grants imported from CSV, customers with face signings (templates
-enrolled from the sample photos through the face engine), cards, plates and monthly members."""
+enrolled from the sample photos through the face engine), cards, plates and monthly members, and
+one lunch coupon for one diner (seed-demo already made the bank's instant card campaign)."""
 from __future__ import annotations
 
 import ast
@@ -37,6 +38,11 @@ CARDS = {"8800123400011": ("王小明", "school"), "8800123400012": ("李华", "
          "8800123400013": ("张伟", "school")}
 CARD_UNKNOWN = "8800999900099"
 # Plates: text -> (colour, kind). signed = contactless at the exit; member = monthly pass.
+# The lunch coupon: 满8减3 (3.00 off a price of 8.00 or more: the school's lunch, not its breakfast
+# or dinner), issued to one school diner, who pays lunch online in the scripted day.
+COUPON_CAMPAIGN = {"name": "午餐满8减3券 Lunch coupon: 3 yuan off 8", "kind": "threshold", "threshold_fen": 800,
+                   "amount_fen": 300, "mode": "coupon", "budget_fen": 3000, "status": "active"}
+COUPON_HOLDER = "Tang_Jiaxuan"
 PLATES = {"皖AMK620": ("blue", "signed"), "沪AMS087": ("blue", "signed"), "皖AF05568": ("green", "member"),
           "浙G857PM": ("blue", "visitor"), "皖GC2689": ("blue", "visitor")}
 
@@ -53,6 +59,7 @@ class DemoWorld:
     plates: dict[str, int] = field(default_factory=dict)            # plate -> customer id (signed ones)
     programs: dict[str, int] = field(default_factory=dict)
     grants: dict[str, dict] = field(default_factory=dict)           # program -> import report
+    marketing: dict[str, int | str] = field(default_factory=dict)   # campaign ids, the coupon and its holder
     enrol_refusals: list[str] = field(default_factory=list)
 
 
@@ -180,6 +187,20 @@ def card_signings(op: Operator, world: DemoWorld, card_key: bytes) -> None:
         world.cards[number] = cid
 
 
+def lunch_coupon(op: Operator, world: DemoWorld) -> None:
+    """The coupon campaign at the school canteen and its one coupon, for COUPON_HOLDER (valid a week)."""
+    holder = COUPON_HOLDER if COUPON_HOLDER in world.faces else next(
+        (p for p, v in ENROLLED.items() if v[2] == "school" and p in world.faces), None)
+    world.marketing["card_campaign_id"] = world.school["campaign_id"]
+    if holder is None:
+        return
+    offer = op.post("/api/v1/campaigns", {**COUPON_CAMPAIGN, "merchant_ids": [world.school["merchant_id"]]})
+    expires = (datetime.now(timezone.utc) + timedelta(days=7)).isoformat()
+    issued = op.post(f"/api/v1/campaigns/{offer['id']}/coupons", {
+        "issue_id": "demo-lunch-coupon", "customer_ids": [world.faces[holder]], "expires_at": expires})
+    world.marketing.update(coupon_campaign_id=offer["id"], coupon_id=issued["coupon_ids"][0], coupon_holder=holder)
+
+
 def parking_people(op: Operator, world: DemoWorld, day: date) -> None:
     site = world.car_park["site_id"]
     op.put(f"/api/v1/sites/{site}/parking/rules", PARKING_RULES)
@@ -222,6 +243,8 @@ def seed_world(backend: DemoBackend, day: date, progress=lambda text: None) -> D
         staff = [world.faces[p] for p, v in ENROLLED.items() if v[2] == "company" and p in world.faces]
         import_grants(op, world, {"student": [(c, 12_000) for c in students],
                                   "staff": [(c, 30_000) for c in staff]})
+        progress("午餐券 / the lunch coupon")
+        lunch_coupon(op, world)
         progress("车牌签约与月卡 / plate signings and monthly members")
         parking_people(op, world, day)
         return world

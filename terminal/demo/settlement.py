@@ -25,7 +25,7 @@ def run_settlement(database_url: str, business_date: str, now: datetime, folder:
             merchants = [{"merchant_id": d.merchant_id, "payments": d.payments, "gross_fen": d.gross_fen,
                           "refunds_fen": d.refunds_fen, "fees_fen": d.fees_fen, "adjustments_fen": d.adjustments_fen,
                           "net_fen": d.net_fen, "wallet_fen": d.wallet_fen, "channel_fen": d.channel_fen,
-                          "subsidy": d.subsidy} for d in outcome.closed]
+                          "subsidy": d.subsidy, **_campaign_columns(d)} for d in outcome.closed]
     finally:
         engine.dispose()
     written = []
@@ -34,3 +34,9 @@ def run_settlement(database_url: str, business_date: str, now: datetime, folder:
     return {"ran": True, "business_date": business_date, "run_at": now.isoformat(), "closed": len(outcome.closed),
             "not_over": outcome.not_over, "merchants": merchants, "files": [str(p) for p in written],
             "csv_sha256": files.csv_sha256}
+
+
+def _campaign_columns(day) -> dict:  # noqa: ANN001 - a settlement day row
+    """What the settlement day says campaigns paid (its campaign_* columns, issue 17), as it has them."""
+    columns = getattr(getattr(day, "__table__", None), "columns", ())
+    return {c.key: getattr(day, c.key) for c in columns if c.key.startswith("campaign")}

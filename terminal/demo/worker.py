@@ -157,6 +157,7 @@ class Worker:
             out.append({"status": o.status, "payment_id": o.payment_id, "amount_fen": o.amount_fen,
                         "method": o.method, "offline": o.offline, "reason": o.reason,
                         "message_zh": o.message_zh, "message_en": o.message_en,
+                        "discount_fen": getattr(o, "discount_fen", 0),   # a campaign's or coupon's (issue 17)
                         "view": base64.b64encode(pickle.dumps(v)).decode()})
         return {"ok": True, "outcomes": out}
 
