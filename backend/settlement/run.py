@@ -157,8 +157,10 @@ def _claim_setoffs(session: Session, ids: list[int], since: str, flag: str) -> N
     session.execute(text("DROP TABLE settlement_claim"))
 
 
-def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
+def _sum_items(session: Session, days: dict[int, SettlementDay]) -> set[int]:
+    """Sum the claimed items into the days; returns the ids of the days with set-off items."""
     ids = {"ids": list(days)}
+    with_setoffs: set[int] = set()
     for sid, kind, adjustment, count, amount, fee in session.execute(_ids("""
             SELECT settlement_id, kind, adjustment, COUNT(*), SUM(amount_fen), SUM(fee_fen) FROM settlement_items
             WHERE settlement_id IN :ids GROUP BY settlement_id, kind, adjustment"""), ids):
@@ -167,6 +169,7 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
             day.counter_fen += int(amount)
             continue
         if kind in SETOFF_KINDS:     # its own campaigns' discounts, net of refunds: off the net
+            with_setoffs.add(sid)
             day.campaign_setoff_fen -= int(amount)
             day.net_fen += int(amount)
             continue
@@ -216,11 +219,14 @@ def _sum_items(session: Session, days: dict[int, SettlementDay]) -> None:
                                 "amount_fen": int(amount), "fee_fen": int(fee)})
     for sid, rows in listed.items():
         days[sid].adjustments = rows
+    return with_setoffs
 
 
 def _setoffs_by_campaign(session: Session, ids: list[int]) -> dict[int, dict[int, int]]:
     """{settlement id: {campaign id: fen}} of the set-off items (negative: the merchant pays)."""
     found: dict[int, dict[int, int]] = {sid: {} for sid in ids}
+    if not ids:             # no day has any: skip reading the day's items again
+        return found
     for sid, campaign_id, amount in session.execute(_ids("""
             SELECT s.settlement_id, cu.campaign_id, SUM(s.amount_fen) FROM settlement_items s
             JOIN campaign_uses cu ON cu.id = s.ref_id
@@ -302,12 +308,12 @@ def settle_day(session: Session, business_date: str, now: datetime, merchant_ids
         _claim_items(session, list(by_id), business_date)
         if progress:
             progress(2, steps)
-        _sum_items(session, by_id)
+        with_setoffs = _sum_items(session, by_id)
         if progress:
             progress(3, steps)
-        setoffs = _setoffs_by_campaign(session, list(by_id))
+        setoffs = _setoffs_by_campaign(session, sorted(with_setoffs))
         for day in fresh.values():
-            _book_settlement(session, day, now, setoffs[day.id])
+            _book_settlement(session, day, now, setoffs.get(day.id, {}))
         session.flush()
     session.commit()
     if progress:
