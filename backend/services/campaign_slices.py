@@ -27,6 +27,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend.logging import log
 from backend.models.base import utcnow
 from backend.models.campaigns import Campaign, CampaignSlice, OfflineCampaign
 from backend.models.terminals import Terminal
@@ -205,6 +206,9 @@ def offline_offer(session: Session, terminal_id: int | None, req: PaymentRequest
             fair = discount_fen(terms, req.amount_fen, payment.payment_uuid) if applies(terms, place, at) else 0
             covered = max(0, min(claimed, fair, piece.granted_fen - piece.used_fen))
     payment.amount_fen = req.amount_fen - (claimed - covered)
+    if covered < claimed:   # a tampered or stale terminal: the operator should see it
+        log.warning("offline_discount_not_covered", terminal_id=terminal_id, campaign_id=req.offline_campaign_id,
+                    payment_id=payment.payment_uuid, claimed_fen=claimed, covered_fen=covered)
     return Offer(campaign, None, covered, slice_id=piece.id) if covered > 0 else None
 
 
