@@ -96,6 +96,8 @@ def register(session: Session, hash_key: bytes, *, code: str, public_key: str, h
     session.add(terminal)
     session.flush()
     session.execute(update(EnrolmentCode).where(EnrolmentCode.id == row.id).values(terminal_id=terminal.id))
+    from backend.services.campaign_slices import refresh_terminal   # its campaign budget slices, at once
+    refresh_terminal(session, terminal.id, now)
     return terminal
 
 

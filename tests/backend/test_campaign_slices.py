@@ -94,6 +94,10 @@ def test_each_terminal_gets_a_slice_through_the_feed_reserved_from_the_budget(ca
     assert sorted(p["terminal_id"] for p in mine) == sorted([canteen.terminal_id, other_id])
     assert {p["granted"] for p in mine} == {500}
     assert budget_left(canteen, cid) == 10_000 - 1000 and budget_left(canteen, online_only) == 10_000
+    late_id, late = second_terminal(canteen)                   # registered later: its slice comes at once
+    assert late_id in {p["terminal_id"] for p in slices(canteen, cid)}
+    assert f"{late_id}:{cid}" in pulled_slices(canteen, late)
+    assert budget_left(canteen, cid) == 10_000 - 1500
     feed = pulled_slices(canteen, canteen.auth)
     data = CampaignSliceData.model_validate(feed[f"{canteen.terminal_id}:{cid}"])
     assert (data.terminal_id, data.campaign_id, data.status) == (canteen.terminal_id, cid, "open")
