@@ -47,5 +47,5 @@ class DemoBackend(BackendProcess):
         return subprocess.run([sys.executable, "-m", "terminal.cli", "backend", *args], env=self.env(),
                               cwd=self.out, capture_output=True, text=True, timeout=120)
 
-    def start(self, timeout: float = 60.0) -> "DemoBackend":
+    def start(self, timeout: float = 120.0) -> "DemoBackend":
         return super().start(timeout)

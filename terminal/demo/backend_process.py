@@ -59,7 +59,9 @@ class BackendProcess:
                 "GATEPAY_KEY_FILE": str(self.workdir / "backend-keys.json"), "GATEPAY_PORT": str(self.port),
                 **self.simulators, **self.extra_env}
 
-    def start(self, timeout: float = 30.0) -> "BackendProcess":
+    def start(self, timeout: float = 120.0) -> "BackendProcess":
+        # Generous: a healthy backend answers in seconds, but on a loaded two-core machine its first
+        # start (imports, migrations) has taken 30-40 s, and a shorter bound failed tests for nothing.
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen([*self.command, "--port", str(self.port), *self.serve_args],
