@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend.errors import api_error
@@ -39,24 +39,35 @@ HABIT_WEEKS = 4
 MIN_HABIT_DAYS = 3          # one meal at one canteen on 3 different days in 4 weeks: a habit
 OFFER_SOURCE = "offer"      # coupons.source of the coupons given here
 
-_C, _H = Campaign.__table__.c, HabitOfferCampaign.__table__.c
-_OPEN_OFFER_CAMPAIGNS = (select(Campaign).join(HabitOfferCampaign.__table__, _H.campaign_id == _C.id)
-                         .where(_C.status == "active", _C.mode == "coupon", _C.spent_fen < _C.budget_fen)
-                         .order_by(_C.id))
-_K = Coupon.__table__.c
+_C, _H, _K = Campaign.__table__.c, HabitOfferCampaign.__table__.c, Coupon.__table__.c
+_OPTED_OUT = select(MarketingOptOut.customer_id).where(MarketingOptOut.customer_id == bindparam("customer_id"))
 _HOLDS_OFFER = select(_K.id).where(_K.customer_id == bindparam("customer_id"), _K.source == OFFER_SOURCE,
                                    _K.status.in_(USABLE_COUPON),
-                                   _K.expires_at > bindparam("now", type_=_K.expires_at.type)).limit(1)
+                                   _K.expires_at > bindparam("now", type_=_K.expires_at.type))
+# The first question of every approved payment, in one round trip: the open habit-offer campaigns,
+# none when the payer opted out or already holds an unused offer (rows, not ORM objects).
+_OFFER_CAMPAIGNS = (select(Campaign.__table__).join(HabitOfferCampaign.__table__, _H.campaign_id == _C.id)
+                    .where(_C.status == "active", _C.mode == "coupon", _C.spent_fen < _C.budget_fen,
+                           ~_OPTED_OUT.exists(), ~_HOLDS_OFFER.exists())
+                    .order_by(_C.id))
 _P = Payment.__table__.c
 _DAYS = func.count(func.distinct(_P.business_date))
 # The customer's places and meals by the days they paid there: GROUP BY in the database, on the
-# (customer_id, business_date) index every payment already uses for its daily limits.
-_HABIT = (select(_P.merchant_id, _P.site_id, _P.meal_period, _DAYS.label("days"))
-          .where(_P.customer_id == bindparam("customer_id"), _P.business_date >= bindparam("since"),
-                 _P.status == "approved", _P.meal_period.is_not(None))
-          .group_by(_P.merchant_id, _P.site_id, _P.meal_period)
-          .having(_DAYS >= MIN_HABIT_DAYS)
-          .order_by(_DAYS.desc(), _P.merchant_id, _P.site_id, _P.meal_period).limit(1))
+# (customer_id, business_date) index every payment already uses for its daily limits; the top one
+# joined to its merchant, site and meal period, so the habit and its words are one round trip.
+_TOP_HABIT = (select(_P.merchant_id, _P.site_id, _P.meal_period, _DAYS.label("days"))
+              .where(_P.customer_id == bindparam("customer_id"), _P.business_date >= bindparam("since"),
+                     _P.status == "approved", _P.meal_period.is_not(None))
+              .group_by(_P.merchant_id, _P.site_id, _P.meal_period)
+              .having(_DAYS >= MIN_HABIT_DAYS)
+              .order_by(_DAYS.desc(), _P.merchant_id, _P.site_id, _P.meal_period).limit(1).subquery())
+_M, _S, _MP = Merchant.__table__.c, Site.__table__.c, MealPeriodRow.__table__.c
+_HABIT = (select(_TOP_HABIT, _M.kind, _M.timezone, _M.name.label("merchant_name"), _S.name.label("site_name"),
+                 _MP.name_zh, _MP.name_en, _MP.start, _MP.end)
+          .select_from(_TOP_HABIT.join(Merchant.__table__, _M.id == _TOP_HABIT.c.merchant_id)
+                       .outerjoin(Site.__table__, _S.id == _TOP_HABIT.c.site_id)
+                       .outerjoin(MealPeriodRow.__table__, and_(_MP.site_id == _TOP_HABIT.c.site_id,
+                                                                _MP.code == _TOP_HABIT.c.meal_period))))
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,12 @@ class Habit:
     site_id: int | None
     meal_period: str
     days: int
+    scene: str                  # the merchant's kind
+    timezone: str
+    place_name: str             # the site's name, else the merchant's
+    meal_zh: str
+    meal_en: str
+    meal_span: tuple[str, str] | None     # the site's meal period (start, end), if it defines it
 
 
 def attach(session: Session, result: PaymentResult, payment: Payment, now: datetime) -> PaymentResult:
@@ -85,23 +102,17 @@ def attach(session: Session, result: PaymentResult, payment: Payment, now: datet
 
 
 def _offer(session: Session, payment: Payment, now: datetime) -> Offer | None:
-    campaigns = list(session.scalars(_OPEN_OFFER_CAMPAIGNS))
-    if not campaigns or opted_out(session, payment.customer_id):
-        return None
-    if session.execute(_HOLDS_OFFER, {"customer_id": payment.customer_id, "now": now}).first() is not None:
+    campaigns = session.execute(_OFFER_CAMPAIGNS, {"customer_id": payment.customer_id, "now": now}).all()
+    if not campaigns:
         return None
     habit = habit_of(session, payment.customer_id, payment.business_date)
     if habit is None:
         return None
-    merchant = session.get(Merchant, habit.merchant_id)
-    place = Place(habit.merchant_id, habit.site_id, merchant.kind, payment.method)
+    place = Place(habit.merchant_id, habit.site_id, habit.scene, payment.method)
     campaign = next((c for c in campaigns if applies(terms_of(c), place, now)), None)
     if campaign is None:
         return None
-    site = session.get(Site, habit.site_id) if habit.site_id is not None else None
-    meal = session.scalar(select(MealPeriodRow).where(MealPeriodRow.site_id == habit.site_id,
-                                                      MealPeriodRow.code == habit.meal_period))
-    expires_at = _end_of_meal_tomorrow(merchant.timezone, meal, now)
+    expires_at = _end_of_meal_tomorrow(habit.timezone, habit.meal_span, now)
     if campaign.ends_at is not None:
         expires_at = min(expires_at, campaign.ends_at)
     if expires_at <= now:
@@ -110,7 +121,7 @@ def _offer(session: Session, payment: Payment, now: datetime) -> Offer | None:
                     source=OFFER_SOURCE, issue_ref=f"offer:{payment.payment_uuid}", status="issued")
     session.add(coupon)
     session.flush()
-    zh, en = _titles(campaign, meal, habit.meal_period, site.name if site is not None else merchant.name)
+    zh, en = _titles(campaign, habit)
     return Offer(coupon_id=coupon.id, campaign_id=campaign.id, title_zh=zh, title_en=en, expires_at=expires_at)
 
 
@@ -119,18 +130,23 @@ def habit_of(session: Session, customer_id: int, business_date: str) -> Habit | 
     this business day (ties: the lowest merchant, site, meal code), if on MIN_HABIT_DAYS days."""
     since = (date.fromisoformat(business_date) - timedelta(weeks=HABIT_WEEKS)).isoformat()
     row = session.execute(_HABIT, {"customer_id": customer_id, "since": since}).first()
-    return None if row is None else Habit(row.merchant_id, row.site_id, row.meal_period, int(row.days))
+    if row is None:
+        return None
+    return Habit(row.merchant_id, row.site_id, row.meal_period, int(row.days), row.kind, row.timezone,
+                 row.site_name or row.merchant_name, row.name_zh or row.meal_period, row.name_en or row.meal_period,
+                 (row.start, row.end) if row.start else None)
 
 
-def _end_of_meal_tomorrow(zone: str, meal: MealPeriodRow | None, now: datetime) -> datetime:
+def _end_of_meal_tomorrow(zone: str, meal_span: tuple[str, str] | None, now: datetime) -> datetime:
     """Tomorrow at the end of the meal period, in the merchant's time zone (the end of tomorrow
     when the site does not define the meal)."""
     tz = ZoneInfo(zone or "Asia/Shanghai")
     tomorrow = now.astimezone(tz).date() + timedelta(days=1)
-    if meal is None:
+    if meal_span is None:
         return datetime.combine(tomorrow + timedelta(days=1), time(0, 0), tz)
-    hours, minutes = (int(x) for x in meal.end.split(":"))
-    past_midnight = meal.end <= meal.start          # a late meal 21:00-01:00 ends the day after
+    start, end = meal_span
+    hours, minutes = (int(x) for x in end.split(":"))
+    past_midnight = end <= start                    # a late meal 21:00-01:00 ends the day after
     return datetime.combine(tomorrow + timedelta(days=int(past_midnight)), time(hours, minutes), tz)
 
 
@@ -139,7 +155,7 @@ def _yuan(fen: int | None) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-def _what(campaign: Campaign) -> tuple[str, str]:
+def _what(campaign) -> tuple[str, str]:  # noqa: ANN001 - a row of campaigns
     """The discount in words (zh, en)."""
     if campaign.kind == "fixed":
         return f"立减 {_yuan(campaign.amount_fen)} 元", f"{_yuan(campaign.amount_fen)} yuan off"
@@ -154,11 +170,11 @@ def _what(campaign: Campaign) -> tuple[str, str]:
             f"{_yuan(campaign.amount_fen)} yuan off {_yuan(campaign.threshold_fen)}")
 
 
-def _titles(campaign: Campaign, meal: MealPeriodRow | None, code: str, place: str) -> tuple[str, str]:
+def _titles(campaign, habit: Habit) -> tuple[str, str]:  # noqa: ANN001 - a row of campaigns
     what_zh, what_en = _what(campaign)
-    meal_zh, meal_en = (meal.name_zh, meal.name_en) if meal is not None else (code, code)
     # "Next", not "tomorrow": the coupon is usable from now until that meal ends tomorrow.
-    return (f"下次{meal_zh}{what_zh} · {place}"[:100], f"Next {meal_en}: {what_en} · {place}"[:100])
+    return (f"下次{habit.meal_zh}{what_zh} · {habit.place_name}"[:100],
+            f"Next {habit.meal_en}: {what_en} · {habit.place_name}"[:100])
 
 
 # --- opting out, and choosing the campaigns (operators; audited by the API's log lines) ---------
