@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, inspect, select
+from sqlalchemy import TextClause, bindparam, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from backend.corebanking import CoreBanking
@@ -182,23 +182,64 @@ def pay(session: Session, bank: CoreBanking, vault: Vault, req: PaymentRequest, 
         balances = publish_snapshot(session, snapshot_of(customer.id, accounts, now))
     offer = offer if payment.posting_id is not None else None   # a declined payment gets no discount
     result = _result(payment, customer, payer.signing, decision, balances, offer, now)
-    result = offers.attach(session, result, payment, now)   # an offer from habits; never fails the payment
+    if merchant.campaigns_open:   # an offer comes from an open campaign: none open, no savepoint either
+        result = offers.attach(session, result, payment, now)   # an offer from habits; never fails the payment
     payment.result = result.model_dump(mode="json")
-    payment.id = _insert_payment(session, payment)
-    if payment.status != "declined":
-        _save_lines(session, payment, decision, accounts)
+    lines = _lines_of(session, decision, accounts) if payment.status != "declined" else None
+    payment.id = _insert_payment(session, payment, lines)
     if offer is not None:
         campaigns.record_use(session, offer, payment.id, customer.id, payment.business_date, payment.amount_fen)
     return Booked(result, duplicate=False)   # built here: no need to validate it again
 
 
-def _insert_payment(session: Session, payment: Payment) -> int:
-    """INSERT ... RETURNING id of the fields set on `payment` (column defaults fill the rest).
-    Core, not session.add: the row is never read back in this transaction, and the unit of work
-    was the largest single CPU cost of a booking. A racing copy of the same payment id still
-    fails here on the unique key (IntegrityError), as commit_once expects."""
+def _insert_payment(session: Session, payment: Payment, lines: list[dict] | None = None) -> int:
+    """INSERT ... RETURNING id of the fields set on `payment` (column defaults fill the rest), and
+    its `lines` (dicts of PaymentLine columns, no payment_id). Core, not session.add: the rows are
+    never read back in this transaction, and the unit of work was the largest single CPU cost of a
+    booking. A racing copy of the same payment id still fails here on the unique key
+    (IntegrityError), as commit_once expects."""
     values = {key: value for key, value in inspect(payment).dict.items() if key in Payment.__table__.c}
-    return session.execute(_INSERT_PAYMENT, values).scalar_one()
+    if lines and session.get_bind().dialect.name == "postgresql":
+        return _insert_payment_with_lines(session, values, lines)
+    payment_id = session.execute(_INSERT_PAYMENT, values).scalar_one()
+    if lines:
+        session.execute(_INSERT_LINES, [dict(line, payment_id=payment_id) for line in lines])
+    return payment_id
+
+
+# PostgreSQL: the payment row and its lines in one statement (a data-modifying CTE): one round
+# trip fewer per approved payment. Every column is sent (defaults filled in here, as Core would).
+_PAYMENT_COLUMNS = [c for c in Payment.__table__.c if not c.primary_key]
+_LINE_COLUMNS = ("position", "source", "program_id", "account_id", "amount_fen", "refunded_fen")
+_LINE_TYPES = ("INTEGER", "VARCHAR", "INTEGER", "INTEGER", "BIGINT", "BIGINT")
+_WITH_LINES: dict[int, TextClause] = {}
+
+
+def _with_lines(count: int) -> TextClause:
+    found = _WITH_LINES.get(count)
+    if found is None:
+        names = ", ".join(c.name for c in _PAYMENT_COLUMNS)
+        params = ", ".join(f"CAST(:{c.name} AS JSON)" if c.name == "result" else f":{c.name}" for c in _PAYMENT_COLUMNS)
+        rows = ", ".join("(" + ", ".join(f"CAST(:{name}{i} AS {kind})" for name, kind in zip(_LINE_COLUMNS, _LINE_TYPES))
+                         + ")" for i in range(count))
+        found = _WITH_LINES[count] = text(
+            f"WITH p AS (INSERT INTO payments ({names}) VALUES ({params}) RETURNING id), "
+            f"l AS (INSERT INTO payment_lines (payment_id, {', '.join(_LINE_COLUMNS)}) "
+            f"SELECT p.id, {', '.join('v.' + n for n in _LINE_COLUMNS)} FROM p, (VALUES {rows}) "
+            f"AS v ({', '.join(_LINE_COLUMNS)}) ORDER BY v.position) SELECT id FROM p"
+        ).bindparams(*[bindparam(c.name, type_=c.type) for c in _PAYMENT_COLUMNS])
+    return found
+
+
+def _insert_payment_with_lines(session: Session, values: dict, lines: list[dict]) -> int:
+    for column in _PAYMENT_COLUMNS:
+        if column.name not in values:
+            default = column.default
+            values[column.name] = None if default is None else (
+                default.arg(None) if default.is_callable else default.arg)
+    for i, line in enumerate(lines):
+        values.update({f"{name}{i}": line[name] for name in _LINE_COLUMNS})
+    return session.execute(_with_lines(len(lines)), values).scalar_one()
 
 
 def customer_accounts(session: Session, customer_id: int) -> dict[int, Account]:
@@ -266,13 +307,11 @@ def _source_account(session: Session, line: SplitLine, accounts: dict[int, Accou
     return system_account_id(session, bank_account_kind)
 
 
-def _save_lines(session: Session, payment: Payment, decision: FundingDecision, accounts: dict[int, Account]) -> None:
-    """One multi-row INSERT (Core): the lines are not read back while booking."""
-    session.execute(_INSERT_LINES, [
-        dict(payment_id=payment.id, position=position, source=line.source, program_id=line.program_id,
-             amount_fen=line.amount_fen, refunded_fen=0,
-             account_id=_source_account(session, line, accounts, "bank_clearing"))
-        for position, line in enumerate(decision.lines)])
+def _lines_of(session: Session, decision: FundingDecision, accounts: dict[int, Account]) -> list[dict]:
+    """The payment's lines as rows (written with the payment: _insert_payment); not read back while booking."""
+    return [dict(position=position, source=line.source, program_id=line.program_id, amount_fen=line.amount_fen,
+                 refunded_fen=0, account_id=_source_account(session, line, accounts, "bank_clearing"))
+            for position, line in enumerate(decision.lines)]
 
 
 def _result(payment: Payment, customer, signing, decision: FundingDecision | None,  # noqa: ANN001
