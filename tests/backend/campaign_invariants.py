@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, select
 
-from backend.models.campaigns import Campaign, CampaignUse, Coupon
+from backend.models.campaigns import Campaign, CampaignSlice, CampaignUse, Coupon
 from backend.models.ledger import Account, Entry, Posting
 from backend.services.ledger import balance_of, check_ledger
 
@@ -30,8 +30,12 @@ def campaign_problems(app) -> list[str]:  # noqa: ANN001
             funder += settled_back(session, account) if account is not None else 0
             if not 0 <= campaign.spent_fen <= campaign.budget_fen:
                 problems.append(f"campaign {campaign.id} spent {campaign.spent_fen} of {campaign.budget_fen}")
-            if campaign.spent_fen != net or funder != net:
-                problems.append(f"campaign {campaign.id}: spent {campaign.spent_fen}, uses {net}, funder paid {funder}")
+            # Offline budget slices are reserved in spent_fen until their terminals use them (issue 17).
+            reserved = session.scalar(select(func.coalesce(func.sum(CampaignSlice.granted_fen - CampaignSlice.used_fen), 0))
+                                      .where(CampaignSlice.campaign_id == campaign.id))
+            if campaign.spent_fen != net + reserved or funder != net:
+                problems.append(f"campaign {campaign.id}: spent {campaign.spent_fen}, uses {net}, reserved {reserved}, "
+                                f"funder paid {funder}")
         applied = session.execute(select(CampaignUse.coupon_id, func.count()).where(
             CampaignUse.coupon_id.is_not(None), CampaignUse.status == "applied").group_by(CampaignUse.coupon_id))
         for coupon_id, count in applied:

@@ -19,6 +19,7 @@ from core.campaigns import discount_fen
 from core.wire.changes import CampaignSliceData
 from sync.auth import TerminalAuth
 from tests.backend.campaign_helpers import account_balance, campaign, merchant_balance
+from tests.backend.campaign_invariants import campaign_problems
 from tests.backend.helpers import register_terminal
 from tests.backend.money_helpers import canteen, payment_body  # noqa: F401 - canteen is a fixture
 from tests.backend.slice_invariants import slice_problems
@@ -150,6 +151,7 @@ def test_a_claim_beyond_the_rule_the_slice_or_any_slice_is_never_the_campaigns(c
     assert account_balance(canteen.app, f"campaign:{online_only}") == 0
     assert slices(canteen, cid)[0]["used"] == 500
     assert slice_problems(canteen.app) == [] and canteen.ledger_ok() == []
+    assert campaign_problems(canteen.app) == []                # the campaign tests' invariants know slices too
 
 
 def test_pause_gives_the_unused_part_back_and_resume_opens_a_new_slice(canteen) -> None:  # noqa: ANN001, F811
