@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import Select, event, func, or_, select, union_all
+from sqlalchemy import Select, event, func, insert, or_, select, union_all
 from sqlalchemy.orm import Session, SessionTransaction
 
 from backend.models.changes import SyncChange
@@ -28,6 +28,7 @@ GAP_GRACE_S = 5
 _WALL = SystemClock()
 CHANGE_KINDS = frozenset(get_args(ChangeKind))
 _PENDING = "gatepay_pending_changes"
+_INSERT_CHANGE = insert(SyncChange.__table__)
 
 
 def record_change(session: Session, kind: str, key: Any, data: dict[str, Any], *,
@@ -55,9 +56,12 @@ def _insert_pending(session: Session) -> None:
     if not pending or session.in_nested_transaction():   # a savepoint release is not the commit
         return
     now = _WALL.now()
-    session.add_all([SyncChange(created_at=now, **change) for _owner, change in pending])
+    rows = [dict(change, created_at=now) for _owner, change in pending]
     pending.clear()
-    session.flush()
+    session.flush()   # anything still pending in the unit of work goes first, as before
+    # Core, not ORM objects: the rows are never read back in this session, and one payment's
+    # unit of work for its one change row cost more CPU than the INSERT (issue 18).
+    session.execute(_INSERT_CHANGE, rows)
 
 
 def _within(owner: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
