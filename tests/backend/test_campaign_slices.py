@@ -297,3 +297,18 @@ def test_slices_are_never_overspent_whatever_the_terminals_do(canteen, plan, kin
             wallet += paid(result)
         assert slice_problems(canteen.app) == []
     assert canteen.view(diner)["wallet_fen"] == wallet
+
+
+@pytest.mark.parametrize("bad", [
+    {"offline_discount_fen": -1}, {"offline_discount_fen": 10**9}, {"offline_discount_fen": "a lot"},
+    {"offline_discount_fen": 300.5}, {"offline_discount_fen": 1_200}, {"offline_campaign_id": None},
+    {"offline_campaign_id": "five"}, {"offline_campaign_id": [1]},
+])
+def test_a_garbled_claim_is_rejected_and_touches_no_slice(canteen, bad) -> None:  # noqa: ANN001, F811
+    diner = canteen.customer(wallet_fen=5_000)
+    cid = campaign(canteen, budget_fen=10_000, **FIXED)["id"]
+    offline(canteen, cid, share_pct=10, cap_fen=1000)
+    result = push(canteen, canteen.auth, {**claim(canteen, diner, 1_200, cid, 300), **bad})
+    assert result["status"] == "rejected" and result["reason"].startswith("malformed"), result
+    assert slices(canteen, cid)[0]["used"] == 0 and canteen.view(diner)["wallet_fen"] == 5_000
+    assert slice_problems(canteen.app) == []
