@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
-from sqlalchemy import false
+from sqlalchemy import bindparam, false, func, select
 
 from backend.migrate import alembic_config, upgrade
-from backend.services import campaigns, payments
+from backend.models import Payment
+from backend.services import campaign_slices, campaigns, offers, payers, payments
 from tests.backend.helpers import make_app
 from tests.backend.money_helpers import open_canteen
 
@@ -33,6 +34,25 @@ def _empty_database(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
     return _pg_url_for(name)
 
 
+def _before(start: str, revision: str) -> bool:
+    return REVISIONS.index(start) < REVISIONS.index(revision)
+
+
+def _as_the_code_of(start: str, old_code: pytest.MonkeyPatch) -> None:
+    """Run today's code as the code of revision `start` did: without the tables it did not have."""
+    if _before(start, "0010_campaigns"):             # no campaigns: no offer, a day's sum of prices
+        old_code.setattr(campaigns, "best_offer", lambda *args, **kwargs: None)
+        old_code.setattr(payments, "_MERCHANT_TERMS", payments.merchant_terms_statement(false()))
+        paid = Payment.__table__.c
+        old_code.setattr(payers, "_SPENT_TODAY", select(func.coalesce(func.sum(paid.amount_fen - paid.refunded_fen), 0))
+                         .where(paid.signing_id == bindparam("signing_id"),
+                                paid.business_date == bindparam("business_date"), paid.status != "declined"))
+    if _before(start, "0013_campaign_slices"):       # no budget slices to hand out at registration
+        old_code.setattr(campaign_slices, "refresh_terminal", lambda *args, **kwargs: None)
+    if _before(start, "0014_habit_offers"):          # no offers from habits
+        old_code.setattr(offers, "attach", lambda session, result, *args, **kwargs: result)
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 @pytest.mark.parametrize("start", REVISIONS[1:-1] if len(REVISIONS) > 2 else REVISIONS[:1])
 def test_a_database_holding_payments_upgrades_to_head(kind: str, start: str, tmp_path: Path,
@@ -42,10 +62,7 @@ def test_a_database_holding_payments_upgrades_to_head(kind: str, start: str, tmp
     upgrade(url, start)
     app = make_app(url)
     with TestClient(app) as client, monkeypatch.context() as old_code:   # a canteen with a diner who has paid
-        if REVISIONS.index(start) < REVISIONS.index("0010_campaigns"):
-            # The code of that revision had no campaigns: pay as it did (no campaigns table yet).
-            old_code.setattr(campaigns, "best_offer", lambda *args, **kwargs: None)
-            old_code.setattr(payments, "_MERCHANT_TERMS", payments.merchant_terms_statement(false()))
+        _as_the_code_of(start, old_code)
         shop = open_canteen(app, client)
         cid = shop.customer(wallet_fen=5_000)
         paid = shop.pay(cid, 1_200)
