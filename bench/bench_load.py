@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         backends = []
         try:
             for _ in range(args.backends):
-                backends.append(BackendProcess(db.url, Path(tmp), extra_env=env).start())
+                backends.append(BackendProcess(db.url, Path(tmp), extra_env=env).start(timeout=180))   # a busy box
             tally = Tally()
             with RssSampler([b.proc.pid for b in backends]) as rss:
                 elapsed = asyncio.run(run_fleet([b.url for b in backends], fleet, current_cursor(db.url),

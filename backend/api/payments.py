@@ -14,7 +14,7 @@ from backend.corebanking import corebanking_of
 from backend.deps import get_session, request_now
 from backend.errors import api_error
 from backend.services.campaigns import price_discount_paid
-from backend.services.payments import Where, existing_payment, pay, resolve_pending_payments
+from backend.services.payments import Booked, Where, existing_payment, pay, resolve_pending_payments
 from backend.services.channel_booking import pay_by_channel, refund_at_channel, wallet_code_kind
 from backend.services.commit import commit_once
 from backend.services.refunds import refund
@@ -48,12 +48,20 @@ def json_body_doc(model: type[BaseModel]) -> dict:
 
 def book_payment(request: Request, session: Session, terminal: TerminalPrincipal, body: PaymentRequest):  # noqa: ANN201
     where = Where(terminal.merchant_id, terminal.site_id, terminal.terminal_id)
-    bank, vault, now = corebanking_of(request.app.state), vault_of(request.app.state.settings), request_now(request)
     kind = wallet_code_kind(body, request.app.state.channels)
     if kind is not None:      # WeChat / Alipay / UnionPay pay code: charged at its channel
-        return pay_by_channel(session, request.app.state.channels, kind, body, where, now,
+        return pay_by_channel(session, request.app.state.channels, kind, body, where, request_now(request),
                               lambda attempt: commit_once(session, attempt))
-    return commit_once(session, lambda: pay(session, bank, vault, body, where, now))
+    return commit_once(session, own_funds_booking(request, session, terminal, body))
+
+
+def own_funds_booking(request: Request, session: Session, terminal: TerminalPrincipal,
+                      body: PaymentRequest) -> Callable[[], Booked]:
+    """The booking of a payment from the payer's own accounts (wallet, subsidies, bank card), not
+    committed: book_payment commits it alone, a push commits several in one transaction."""
+    where = Where(terminal.merchant_id, terminal.site_id, terminal.terminal_id)
+    bank, vault, now = corebanking_of(request.app.state), vault_of(request.app.state.settings), request_now(request)
+    return lambda: pay(session, bank, vault, body, where, now)
 
 
 def book_refund(request: Request, session: Session, body: RefundRequest, *, merchant_id: int | None,  # noqa: ANN201
@@ -82,10 +90,10 @@ def json_response(result: BaseModel) -> Response:
 @router.post("/terminal/refunds", response_model=RefundResult,
              openapi_extra=json_body_doc(RefundRequest))
 def terminal_refund(request: Request, body: RefundRequest = Depends(strict_body(RefundRequest)), session: Session = Depends(get_session),
-                    terminal: TerminalPrincipal = Depends(current_terminal)) -> RefundResult:
+                    terminal: TerminalPrincipal = Depends(current_terminal)) -> Response:
     """Refund a payment made at this terminal's merchant, back to where its money came from."""
-    return book_refund(request, session, body, merchant_id=terminal.merchant_id,
-                       terminal_id=terminal.terminal_id).result
+    return json_response(book_refund(request, session, body, merchant_id=terminal.merchant_id,
+                                     terminal_id=terminal.terminal_id).result)
 
 
 class OperatorRefundIn(BaseModel):
