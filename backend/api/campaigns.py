@@ -2,7 +2,11 @@
 
 Roles: a bank operator runs bank-funded campaigns (anywhere); a merchant admin runs campaigns its
 own merchant funds, which apply only at that merchant; an auditor reads. A merchant admin sees and
-changes only its own merchant's campaigns.
+changes only its own merchant's campaigns. Every change is on record (a log line with the
+operator's id, like the other operator actions).
+
+    PUT/DELETE /api/v1/campaigns/{id}/offline   let an instant campaign out offline (budget slices
+                                                 for terminals, docs/MARKETING.md) or stop it
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ from backend.api.params import IdField, IdPath, Text
 from backend.auth import OperatorPrincipal, require_roles
 from backend.deps import get_session, request_now
 from backend.errors import api_error
+from backend.logging import log
 from backend.services import campaign_admin as svc
+from backend.models.campaigns import Campaign
+from backend.services.campaign_slices import MAX_SLICE_CAP_FEN, offline_sizing
 from core.wire import MAX_AMOUNT_FEN, PaymentMethod, Scene
 from sqlalchemy.orm import Session
 
@@ -75,12 +82,18 @@ class IssueIn(BaseModel):
     expires_at: AwareDatetime
 
 
+class OfflineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share_pct: Whole(1, 100) = Field(description="each terminal's slice: this share of the budget ...")
+    cap_fen: Whole(1, MAX_SLICE_CAP_FEN) = Field(description="... but at most this many fen")
+
+
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer_id: IdField
 
 
-def _own_terms(body: CampaignIn, who: OperatorPrincipal) -> dict:
+def own_terms(body: CampaignIn, who: OperatorPrincipal) -> dict:
     """Who funds it and where it may apply, by the caller's role."""
     fields = body.model_dump()
     if who.role == "merchant_admin":
@@ -101,8 +114,9 @@ def _own_terms(body: CampaignIn, who: OperatorPrincipal) -> dict:
 @router.post("/campaigns", status_code=201)
 def create_campaign(body: CampaignIn, session: Session = Depends(get_session),
                     who: OperatorPrincipal = Depends(MANAGERS)) -> dict:
-    campaign = svc.create_campaign(session, _own_terms(body, who), who.operator_id)
+    campaign = svc.create_campaign(session, own_terms(body, who), who.operator_id)
     session.commit()
+    log.info("campaign_created", campaign_id=campaign.id, operator_id=who.operator_id)
     return svc.campaign_view(session, campaign)
 
 
@@ -124,6 +138,7 @@ def set_status(campaign_id: IdPath, body: StatusIn, session: Session = Depends(g
     """Activate, pause (payments stop getting it at once) or end a campaign."""
     campaign = svc.set_status(session, svc.get_campaign(session, campaign_id, who.can_see), body.status)
     session.commit()
+    log.info("campaign_status", campaign_id=campaign.id, status=body.status, operator_id=who.operator_id)
     return svc.campaign_view(session, campaign)
 
 
@@ -135,12 +150,16 @@ def _scope(who: OperatorPrincipal) -> int | None:
 @router.post("/campaigns/{campaign_id}/coupons", status_code=201)
 def issue_coupons(campaign_id: IdPath, body: IssueIn, request: Request, session: Session = Depends(get_session),
                   who: OperatorPrincipal = Depends(MANAGERS)) -> dict:
-    """Issue one coupon to each listed customer and/or each active member of a group."""
+    """Issue one coupon to each listed customer and/or each active member of a group; customers
+    who opted out of marketing get none and are counted in skipped_opted_out."""
     campaign = svc.get_campaign(session, campaign_id, who.can_see)
-    ids = svc.issue_coupons(session, campaign, body.issue_id, body.customer_ids, body.group_id, body.expires_at,
-                            request_now(request), merchant_scope=_scope(who))
+    issued = svc.issue_coupons(session, campaign, body.issue_id, body.customer_ids, body.group_id, body.expires_at,
+                               request_now(request), merchant_scope=_scope(who))
     session.commit()
-    return {"campaign_id": campaign.id, "issue_id": body.issue_id, "coupon_ids": ids}
+    log.info("coupons_issued", campaign_id=campaign.id, issue_id=body.issue_id, coupons=len(issued.coupon_ids),
+             skipped_opted_out=issued.opted_out, operator_id=who.operator_id)
+    return {"campaign_id": campaign.id, "issue_id": body.issue_id, "coupon_ids": issued.coupon_ids,
+            "skipped_opted_out": issued.opted_out}
 
 
 @router.post("/campaigns/{campaign_id}/claims", status_code=201)
@@ -153,3 +172,42 @@ def claim_coupon(campaign_id: IdPath, body: ClaimIn, request: Request, session: 
     coupon = svc.claim_coupon(session, campaign, body.customer_id, expires_at, now, merchant_scope=_scope(who))
     session.commit()
     return {"coupon_id": coupon.id, "campaign_id": campaign.id, "expires_at": coupon.expires_at.isoformat()}
+
+
+def offline_view(session: Session, campaign: Campaign) -> dict:
+    sizing = offline_sizing(session, campaign.id)
+    return {"campaign_id": campaign.id, "offline": sizing is not None,
+            "share_pct": sizing.share_pct if sizing else None, "cap_fen": sizing.cap_fen if sizing else None,
+            "budget_left_fen": campaign.budget_fen - campaign.spent_fen}
+
+
+def change_offline(session: Session, campaign_id: int, body: OfflineIn | None, who: OperatorPrincipal,
+                   now: datetime) -> dict:
+    """The one way the API and the console switch offline slices (body None: off); committed, on
+    record. Under the campaign's row lock: two clicks act one after the other."""
+    campaign = svc.get_campaign(session, campaign_id, who.can_see)
+    session.refresh(campaign, with_for_update=True)
+    if body is None:
+        moved = {"returned_fen": svc.stop_offline(session, campaign, now)}
+    else:
+        moved = {"reserved_fen": svc.let_offline(session, campaign, body.share_pct, body.cap_fen, now)}
+    session.commit()
+    log.info("campaign_offline_on" if body is not None else "campaign_offline_off", campaign_id=campaign.id,
+             operator_id=who.operator_id, **(body.model_dump() if body is not None else {}), **moved)
+    return offline_view(session, campaign) | moved
+
+
+@router.put("/campaigns/{campaign_id}/offline")
+def offline_on(campaign_id: IdPath, body: OfflineIn, request: Request, session: Session = Depends(get_session),
+               who: OperatorPrincipal = Depends(MANAGERS)) -> dict:
+    """Let this instant campaign's discounts be given offline: every terminal it applies at holds
+    a slice of share_pct % of the budget, at most cap_fen (already counted as spent). Again with
+    other figures: the new size (a smaller one at the next top-up)."""
+    return change_offline(session, campaign_id, body, who, request_now(request))
+
+
+@router.delete("/campaigns/{campaign_id}/offline")
+def offline_off(campaign_id: IdPath, request: Request, session: Session = Depends(get_session),
+                who: OperatorPrincipal = Depends(MANAGERS)) -> dict:
+    """Online only again: the terminals' open slices close and their unused part returns to the budget."""
+    return change_offline(session, campaign_id, None, who, request_now(request))

@@ -7,6 +7,7 @@ campaigns anywhere, a merchant admin only its own merchant's, at its own merchan
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import api_error
 from backend.models.campaigns import Campaign, CampaignUse, Coupon
-from backend.models.customers import Customer
+from backend.models.customers import Customer, MarketingOptOut
 from backend.models.signings import Signing
 from backend.services import campaign_slices
 from backend.services.campaigns import USABLE_COUPON, terms_of
@@ -89,8 +90,35 @@ def campaign_view(session: Session, campaign: Campaign) -> dict:
             "per_customer_daily_limit": campaign.per_customer_daily_limit,
             "budget_fen": campaign.budget_fen, "spent_fen": campaign.spent_fen,
             "budget_left_fen": campaign.budget_fen - campaign.spent_fen, "status": campaign.status,
-            "uses": int(uses[0]), "discount_cost_fen": int(uses[1]),
+            "uses": int(uses[0]), "discount_cost_fen": int(uses[1]), "offline": _offline_view(session, campaign),
             "coupons": {status: int(coupons.get(status, 0)) for status in ("issued", "used", "expired", "restored")}}
+
+
+def _offline_view(session: Session, campaign: Campaign) -> dict | None:
+    sizing = campaign_slices.offline_sizing(session, campaign.id)
+    return None if sizing is None else {"share_pct": sizing.share_pct, "cap_fen": sizing.cap_fen}
+
+
+def let_offline(session: Session, campaign: Campaign, share_pct: int, cap_fen: int, now: datetime) -> int:
+    """Let an instant campaign out offline: each terminal it applies at holds a slice of
+    share_pct % of the budget, at most cap_fen (or change the size). Returns the fen reserved now."""
+    if campaign.mode != "instant":
+        raise api_error(409, "not_an_instant_campaign", "只有立减活动可以离线优惠，凭券活动需要联网",
+                        "Only an instant campaign can be given offline; a coupon needs the network")
+    if campaign.status == "ended":
+        raise api_error(409, "campaign_closed", "活动已结束，不能离线优惠", "The campaign has ended: nothing to give offline")
+    if not (1 <= share_pct <= 100 and 1 <= cap_fen <= campaign_slices.MAX_SLICE_CAP_FEN):
+        raise api_error(422, "bad_offline_slice", "离线份额须为1到100%，上限须为1到1000000分",
+                        "The share is 1 to 100 % and the cap 1 to 1000000 fen")
+    before = campaign.spent_fen
+    campaign_slices.allow_offline(session, campaign, share_pct, cap_fen, now)
+    return max(0, campaign.spent_fen - before)
+
+
+def stop_offline(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Online only again: open slices close, what terminals have not used goes back to the
+    budget. Idempotent. Returns the fen given back."""
+    return campaign_slices.disallow_offline(session, campaign, now)
 
 
 def payable_at(session: Session, customer_ids: set[int], merchant_id: int) -> set[int]:
@@ -101,13 +129,22 @@ def payable_at(session: Session, customer_ids: set[int], merchant_id: int) -> se
     return {cid for cid, merchants in rows if not merchants or merchant_id in merchants}
 
 
+@dataclass(frozen=True)
+class Issued:
+    coupon_ids: list[int]
+    opted_out: int          # customers passed over because they opted out of marketing
+
+
 def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_ids: list[int],
                   group_id: int | None, expires_at: datetime, now: datetime,
-                  merchant_scope: int | None = None) -> list[int]:
+                  merchant_scope: int | None = None) -> Issued:
     """One coupon per customer (listed, or every active member of the group). Idempotent by
-    issue_id: issuing again with the same id issues nobody twice. Returns the coupon ids.
+    issue_id: issuing again with the same id issues nobody twice.
     `merchant_scope` (a merchant admin's merchant): only customers who can pay there; a group's
-    other members are passed over, a listed one is answered as unknown."""
+    other members are passed over, a listed one is answered as unknown.
+    An issued coupon is targeted marketing: customers who opted out (MarketingOptOut) get none
+    and are counted in `opted_out` (after the unknown check, so it tells nothing about customers
+    the caller may not reach). Claiming a coupon themselves (claim_coupon) stays open to them."""
     _coupon_campaign_open(campaign, expires_at, now)
     wanted = set(customer_ids)
     if group_id is not None:
@@ -123,12 +160,16 @@ def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_
     if known != wanted:
         missing = ", ".join(str(i) for i in sorted(wanted - known)[:5])
         raise api_error(404, "customer_not_found", f"找不到顾客：{missing}", f"No such customer: {missing}")
-    return [_coupon(session, campaign, cid, expires_at, "issued", f"{issue_id}:{cid}"[:64]).id for cid in sorted(wanted)]
+    opted = set(session.scalars(select(MarketingOptOut.customer_id).where(MarketingOptOut.customer_id.in_(wanted))))
+    ids = [_coupon(session, campaign, cid, expires_at, "issued", f"{issue_id}:{cid}"[:64]).id
+           for cid in sorted(wanted - opted)]
+    return Issued(ids, len(opted))
 
 
 def claim_coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: datetime,
                  now: datetime, merchant_scope: int | None = None) -> Coupon:
-    """A customer claims the campaign's coupon: once per customer and campaign."""
+    """A customer claims the campaign's coupon: once per customer and campaign. Their own
+    choice, so allowed even if they opted out of marketing (which stops coupons sent to them)."""
     _coupon_campaign_open(campaign, expires_at, now)
     if session.get(Customer, customer_id) is None or (
             merchant_scope is not None and not payable_at(session, {customer_id}, merchant_scope)):

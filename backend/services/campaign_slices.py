@@ -68,6 +68,22 @@ def allow_offline(session: Session, campaign: Campaign, share_pct: int = SLICE_S
     return row
 
 
+def disallow_offline(session: Session, campaign: Campaign, now: datetime | None = None) -> int:
+    """Stop giving this campaign offline: its offline_campaigns row goes and every open slice
+    closes, what the terminals have not used going back to the budget (as when it pauses).
+    Idempotent; returns the fen given back."""
+    row = session.get(OfflineCampaign, campaign.id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    return refresh_campaign(session, campaign.id, now)["returned_fen"]
+
+
+def offline_sizing(session: Session, campaign_id: int) -> OfflineCampaign | None:
+    """The campaign's slice size if it is let out offline (None: online only)."""
+    return session.get(OfflineCampaign, campaign_id)
+
+
 def _wanted(campaign: Campaign, terminal: Terminal, now: datetime | None) -> bool:
     """Whether this terminal should hold a slice of this campaign (at `now`: None = whatever the
     time; the job passes its clock and closes the slices of campaigns whose time is up)."""

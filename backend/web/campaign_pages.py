@@ -1,13 +1,14 @@
 """Campaigns on /admin (issue 17, docs/MARKETING.md): the list (filters by status, kind and
 funder; paged), the create form for every kind, and one campaign's page with its figures, its
-status actions (activate, pause, resume, end after a confirmation), coupons issued to customers
-or a group, its coupons and the payments it discounted.
+status actions (activate, pause, resume, end after a confirmation), offline discounts on or off
+(terminals' budget slices), coupons issued to customers or a group (customers who opted out of
+marketing are passed over and counted), its coupons and the payments it discounted.
 
 The rules are the API's: the form's values go through api.campaigns' body models (CampaignIn,
-StatusIn, IssueIn), its funder-by-role check and services.campaign_admin, whose refusals come
-back under the field they concern. Roles as the API: bank operators all campaigns; a merchant
-admin only those its merchant funds, and reaches only customers who can pay at its merchant;
-auditors read."""
+StatusIn, IssueIn, OfflineIn), its funder-by-role check, its offline switch (change_offline) and
+services.campaign_admin, whose refusals come back under the field they concern. Roles as the
+API: bank operators all campaigns; a merchant admin only those its merchant funds, and reaches
+only customers who can pay at its merchant; auditors read."""
 from __future__ import annotations
 
 import re
@@ -23,8 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 # the API's body models and its funder-by-role rule: the page applies the same rules, not a copy
-from backend.api.campaigns import MAX_BUDGET_FEN, CampaignIn, IssueIn, StatusIn
-from backend.api.campaigns import _own_terms as own_terms
+from backend.api.campaigns import MAX_BUDGET_FEN, CampaignIn, IssueIn, OfflineIn, StatusIn, change_offline, own_terms
 from backend.auth import OperatorPrincipal
 from backend.deps import get_session, request_now
 from backend.errors import ApiError
@@ -36,7 +36,7 @@ from backend.services import campaign_admin as svc
 from backend.services import campaign_slices
 from backend.web.coupon_list import KIND_WORDS, campaign_coupons
 from backend.web.display import Names, local_time, yuan, yuan_label
-from backend.web.forms import Action, Field, Form, Link, api_words, form_data, model_errors
+from backend.web.forms import Action, Field, Form, Link, api_words, form_data, model_errors, yuan_text
 from backend.web.paging import paginate
 from backend.web.render import ANY_ROLE, page, render
 from backend.web.session import PageUser, admin_roles
@@ -108,6 +108,15 @@ END = Form("end", Bi("结束活动", "End the campaign"), Bi("结束活动", "En
     Field("confirm", Bi("我确认结束：结束后不能恢复，剩余预算退还出资方", "I confirm: an ended campaign cannot resume; "
                         "its budget left goes back to the funder"), "checkbox", required=False),
 ), danger=True, id="end")
+OFFLINE = Form("offline", Bi("离线优惠", "Offline discounts"), Bi("保存", "Save"), (
+    Field("on", Bi("终端离线时也给这个活动的优惠", "Terminals give it while offline too"), "checkbox", required=False,
+          hint=Bi("每台终端预留一份预算（计入已用）；关闭后未用的部分退回预算",
+                  "Each terminal holds a slice of the budget (counted as spent); turned off, the unused part "
+                  "goes back to the budget")),
+    Field("share", Bi("每台终端：预算的百分比（1-100）", "Per terminal: percent of the budget (1-100)"), "int",
+          required=False, lo=1, hi=100),
+    _yuan_field("cap", "每台终端最多", "Per terminal at most", hi=campaign_slices.MAX_SLICE_CAP_FEN),
+), id="offline")
 NOTICES = {"created": Bi("活动已建立", "Campaign created")}
 
 
@@ -306,6 +315,10 @@ def campaign_page(request: Request, session: Session, who: OperatorPrincipal, ca
                                                                                 .order_by(CustomerGroup.id))]
             shown.append(ISSUE.with_options("group", [("", Bi("（不选）", "(none)"))] + groups)
                          .with_values(key=str(uuid.uuid4())))
+        if campaign.mode == "instant" and campaign.status != "ended":
+            sizing = campaign_slices.offline_sizing(session, campaign.id)
+            shown.append(OFFLINE.with_values(on=sizing is not None, share=sizing.share_pct if sizing else None,
+                                             cap=yuan_text(sizing.cap_fen) if sizing else None))
         if campaign.status != "ended":
             shown.append(END)
         forms = [(f.show(data, errors) if posted is not None and f.id == posted.id else f.show()) | {
@@ -479,6 +492,47 @@ def issue(request: Request, campaign_id: str, data: dict = Depends(form_data),
         return again(exc.status_code, {field: api_words(exc)}) if field else again(exc.status_code,
                                                                                     notice=api_words(exc))
     session.commit()
-    return campaign_page(request, session, who, found, notice=Bi(f"已发券 {len(issued)} 张（同一表单重复提交不会重复发放）",
-                                                                  f"{len(issued)} coupons issued (the same form twice issues once)"))
+    count = len(issued.coupon_ids)
+    notice = Bi(f"已发券 {count} 张（同一表单重复提交不会重复发放）",
+                f"{count} coupons issued (the same form twice issues once)")
+    if issued.opted_out:
+        notice = Bi(f"{notice.zh}；{issued.opted_out} 位顾客已退出营销，未发券",
+                    f"{notice.en}; {issued.opted_out} customers opted out of marketing and got none")
+    return campaign_page(request, session, who, found, notice=notice)
+
+
+@router.post("/campaigns/{campaign_id}/offline")
+@page
+def offline(request: Request, campaign_id: str, data: dict = Depends(form_data),
+            session: Session = Depends(get_session), user: PageUser = Depends(admin_roles(*MANAGERS))):  # noqa: ANN201
+    """Offline discounts on (with the slice's size) or off, through the API's change_offline."""
+    user.check_csrf(request, data.get("csrf"))
+    who, found = user.who, _visible(session, user.who, campaign_id)
+    reading = OFFLINE.read(data)
+    values, errors = reading.values, dict(reading.errors)
+    body = None
+    if reading.ok and values["on"]:
+        errors |= {name: Bi("请填写这一项", "This field is required") for name in ("share", "cap") if values[name] is None}
+        if not errors:
+            try:
+                body = OfflineIn.model_validate({"share_pct": values["share"], "cap_fen": values["cap"]})
+            except ValidationError as exc:
+                errors = model_errors(exc, {"share_pct": "share", "cap_fen": "cap"})[0]
+    if errors:
+        return campaign_page(request, session, who, found, status=422, posted=OFFLINE, data=data, errors=errors)
+    try:
+        done = change_offline(session, found.id, body, who, request_now(request))
+    except ApiError as exc:
+        session.rollback()
+        return campaign_page(request, session, who, found, status=exc.status_code, posted=OFFLINE, data=data,
+                             notice=api_words(exc))
+    session.refresh(found)
+    if body is None:
+        notice = Bi(f"离线优惠已关闭，{yuan(done['returned_fen'])} 元退回预算",
+                    f"Offline discounts off; {yuan(done['returned_fen'])} yuan back in the budget")
+    else:
+        notice = Bi(f"离线优惠已开启：每台终端预算的 {body.share_pct}%，最多 {yuan(body.cap_fen)} 元",
+                    f"Offline discounts on: {body.share_pct}% of the budget per terminal, "
+                    f"at most {yuan(body.cap_fen)} yuan")
+    return campaign_page(request, session, who, found, notice=notice)
 
