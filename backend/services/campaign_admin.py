@@ -161,7 +161,7 @@ def issue_coupons(session: Session, campaign: Campaign, issue_id: str, customer_
         missing = ", ".join(str(i) for i in sorted(wanted - known)[:5])
         raise api_error(404, "customer_not_found", f"找不到顾客：{missing}", f"No such customer: {missing}")
     opted = set(session.scalars(select(MarketingOptOut.customer_id).where(MarketingOptOut.customer_id.in_(wanted))))
-    ids = [_coupon(session, campaign, cid, expires_at, "issued", f"{issue_id}:{cid}"[:64]).id
+    ids = [_coupon(session, campaign, cid, expires_at, "issued", f"{issue_id}:{cid}"[:64], now).id
            for cid in sorted(wanted - opted)]
     return Issued(ids, len(opted))
 
@@ -174,7 +174,7 @@ def claim_coupon(session: Session, campaign: Campaign, customer_id: int, expires
     if session.get(Customer, customer_id) is None or (
             merchant_scope is not None and not payable_at(session, {customer_id}, merchant_scope)):
         raise api_error(404, "customer_not_found", "找不到这位顾客", "No such customer")
-    return _coupon(session, campaign, customer_id, expires_at, "claimed", f"claim:{campaign.id}:{customer_id}")
+    return _coupon(session, campaign, customer_id, expires_at, "claimed", f"claim:{campaign.id}:{customer_id}", now)
 
 
 def _coupon_campaign_open(campaign: Campaign, expires_at: datetime, now: datetime) -> None:
@@ -188,12 +188,13 @@ def _coupon_campaign_open(campaign: Campaign, expires_at: datetime, now: datetim
 
 
 def _coupon(session: Session, campaign: Campaign, customer_id: int, expires_at: datetime, source: str,
-            issue_ref: str) -> Coupon:
+            issue_ref: str, now: datetime) -> Coupon:
     found = session.scalar(select(Coupon).where(Coupon.issue_ref == issue_ref))
     if found is not None:
         return found
+    # Stamped with the backend's clock, as payments are: the reports count coupons issued by day.
     coupon = Coupon(campaign_id=campaign.id, customer_id=customer_id, expires_at=expires_at, source=source,
-                    issue_ref=issue_ref, status="issued")
+                    issue_ref=issue_ref, status="issued", created_at=now)
     try:
         with session.begin_nested():
             session.add(coupon)

@@ -118,7 +118,7 @@ def _offer(session: Session, payment: Payment, now: datetime) -> Offer | None:
     if expires_at <= now:
         return None
     coupon = Coupon(campaign_id=campaign.id, customer_id=payment.customer_id, expires_at=expires_at,
-                    source=OFFER_SOURCE, issue_ref=f"offer:{payment.payment_uuid}", status="issued")
+                    source=OFFER_SOURCE, issue_ref=f"offer:{payment.payment_uuid}", status="issued", created_at=now)
     session.add(coupon)
     session.flush()
     zh, en = _titles(campaign, habit)
