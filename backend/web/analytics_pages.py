@@ -113,7 +113,7 @@ def _habit_offer_section(session: Session, who) -> dict | None:  # noqa: ANN001
                      Action("/admin/marketing/habit-offer", Bi("停用", "Stop") if on else Bi("用作习惯优惠", "Use for offers"),
                             {"campaign_id": str(c.id), "on": "no" if on else "yes"}, danger=on)))
     return {"id": "habit-offers", "title": Bi("习惯优惠活动", "Offers from habits"),
-            "intro": Bi("顾客在同一食堂同一餐次 4 周内消费满 3 天后，支付成功时获赠这个发券活动的一张券（退出营销的顾客除外）",
+            "intro": Bi("顾客在同一食堂同一餐次 4 周内消费满 3 天后，支付成功时获赠这个发券活动的 1 份优惠券（退出营销的顾客除外）",
                         "A diner who paid for one meal at one canteen on 3 days in 4 weeks gets one coupon of this "
                         "campaign after a payment (never one who opted out)"),
             "columns": [Bi("编号", "ID"), Bi("活动", "Campaign"), Bi("状态", "Status"), Bi("习惯优惠", "Offers"), ""],

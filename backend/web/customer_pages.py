@@ -184,7 +184,7 @@ def customer_page(request: Request, session: Session, who, customer_id: int, *, 
                        "rows": [(programs.get(s["program_id"], s["program_id"]), yuan(s["balance_fen"]))
                                 for s in view["subsidies"]]},
                       opt_out_section(session, customer_id, who),
-                      {"title": Bi("签约", "Signings"),
+                      {"id": "signings", "title": Bi("签约", "Signings"),
                        "columns": [Bi("编号", "ID"), Bi("方式", "Kind"), Bi("状态", "Status"),
                                    yuan_label("单笔限额", "Per payment"), yuan_label("日限额", "Per day"),
                                    Bi("车牌", "Plate"), Bi("原因", "Reason")],

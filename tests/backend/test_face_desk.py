@@ -7,6 +7,7 @@ import base64
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -136,14 +137,18 @@ def test_retemplate_makes_the_new_models_templates_from_the_sealed_photos(db_url
     app.state.engine.dispose()
 
 
-def test_a_dlib_template_stored_before_model_ids_is_dlib_after_the_upgrade(tmp_path: Path) -> None:
+def test_a_dlib_template_stored_before_model_ids_is_dlib_after_the_upgrade(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Migrate a database holding a face signing from the revision before model ids to head."""
     from backend.migrate import upgrade
+    from backend.services import campaign_slices
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0008_admin_sessions")
     app = make_app(url)
-    with TestClient(app) as client:
+    with TestClient(app) as client, monkeypatch.context() as old_code:
+        # That revision's code had no campaign budget slices to hand out when a terminal registers.
+        old_code.setattr(campaign_slices, "refresh_terminal", lambda *args, **kwargs: None)
         shop = open_canteen(app, client)
         cid = shop.customer("张小三")
     app.state.engine.dispose()

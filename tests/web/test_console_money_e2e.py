@@ -101,7 +101,7 @@ def test_sign_a_card_by_typing_its_number(world, page) -> None:  # noqa: ANN001
     card.press("Enter")                                # the digits and then Enter, which sends the form
     page.wait_for_selector(".notice")
     assert "签约成功" in page.inner_text(".notice") and CARD not in page.content()
-    assert "30.00" in page.inner_text("section >> nth=2")
+    assert "30.00" in page.inner_text("section#signings")
     shot(page, "customer-card-signing")
     engine = create_engine(world["db"])
     with engine.connect() as db:
